@@ -1,0 +1,29 @@
+//! Pipeline manifests for weft: `pipelines/<name>/pipeline.yaml` parsed into a validated,
+//! deterministic [`Pipeline`] that the runtime and executor consume. The runtime never reads
+//! raw YAML.
+//!
+//! This is the bottom layer: it depends on nothing else of weft.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("gen.wasm"), b"").unwrap();
+//! let yaml = r#"
+//! blocks:
+//!   - { name: load, kind: loader, source: gen.wasm }
+//!   - { name: clean, kind: transformer, source: gen.wasm, upstream: [load], timeout: 10s }
+//! "#;
+//! let file = dir.path().join("pipelines/demo/pipeline.yaml");
+//! let p = weft_pipeline::parse(yaml, &file, dir.path(), "demo").unwrap();
+//! assert_eq!(p.blocks[1].upstream, ["load"]);
+//! assert_eq!(p.blocks[1].timeout, std::time::Duration::from_secs(10));
+//! ```
+#![deny(missing_docs)]
+
+mod dag;
+mod error;
+mod model;
+mod parse;
+
+pub use error::{ManifestError, ManifestErrors};
+pub use model::*;
+pub use parse::{load, parse};

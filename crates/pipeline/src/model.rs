@@ -1,0 +1,178 @@
+//! The resolved pipeline: what the executor and runtime consume. Never raw YAML.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Default `timeout` of a block run when the manifest sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Default `memory_limit` of a block when the manifest sets none (1 GiB).
+pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
+/// Largest `memory_limit` a block may ask for (4 GiB, the wasm32 address space).
+pub const MAX_MEMORY_LIMIT: u64 = 4 << 30;
+/// Smallest `memory_limit` a block may ask for (1 MiB).
+pub const MIN_MEMORY_LIMIT: u64 = 1 << 20;
+/// Largest `retries` value accepted.
+pub const MAX_RETRIES: u32 = 100;
+/// Default number of blocks of one run that may run at the same time.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// A validated pipeline, its blocks in a deterministic topological order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pipeline {
+    /// The pipeline's name (its folder name under `pipelines/`).
+    pub name: String,
+    /// The manifest file it was read from.
+    pub file: PathBuf,
+    /// Free text shown in listings.
+    pub description: Option<String>,
+    /// How many blocks of one run may execute at once.
+    pub concurrency: usize,
+    /// Default run variables; `--var` overrides them.
+    pub variables: BTreeMap<String, String>,
+    /// Blocks, upstream before downstream; ties keep manifest order.
+    pub blocks: Vec<Block>,
+}
+
+impl Pipeline {
+    /// The block called `name`.
+    pub fn block(&self, name: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+
+    /// Names of the blocks that list `name` as upstream, in pipeline order.
+    pub fn downstream(&self, name: &str) -> Vec<&str> {
+        self.blocks
+            .iter()
+            .filter(|b| b.upstream.iter().any(|u| u == name))
+            .map(|b| b.name.as_str())
+            .collect()
+    }
+}
+
+/// One block of a pipeline, with every default applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Block {
+    /// Unique name within the pipeline.
+    pub name: String,
+    /// What role the block plays.
+    pub kind: Kind,
+    /// Where the block's code comes from.
+    pub source: Source,
+    /// Blocks whose outputs this block receives, in the order written.
+    pub upstream: Vec<String>,
+    /// Free-form configuration, handed to the block as JSON.
+    pub config: serde_json::Value,
+    /// Extra attempts after a failure.
+    pub retries: u32,
+    /// Wait between attempts.
+    pub retry_delay: Duration,
+    /// Wall-clock limit of one attempt.
+    pub timeout: Duration,
+    /// Linear-memory limit of the block's instance, in bytes.
+    pub memory_limit: u64,
+    /// What the block may touch beyond its inputs. Nothing by default.
+    pub grants: Grants,
+}
+
+/// The role of a block in a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Produces data from outside the pipeline.
+    Loader,
+    /// Turns upstream data into new data.
+    Transformer,
+    /// Writes data out of the pipeline.
+    Exporter,
+    /// Waits for a condition in the outside world.
+    Sensor,
+    /// Decides whether downstream blocks run.
+    Condition,
+    /// Fans out: each output row becomes a child run.
+    Dynamic,
+    /// Runs after others, for notification or cleanup.
+    Callback,
+}
+
+impl Kind {
+    /// Every kind, in documentation order.
+    pub const ALL: [Kind; 7] = [
+        Kind::Loader,
+        Kind::Transformer,
+        Kind::Exporter,
+        Kind::Sensor,
+        Kind::Condition,
+        Kind::Dynamic,
+        Kind::Callback,
+    ];
+
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Loader => "loader",
+            Kind::Transformer => "transformer",
+            Kind::Exporter => "exporter",
+            Kind::Sensor => "sensor",
+            Kind::Condition => "condition",
+            Kind::Dynamic => "dynamic",
+            Kind::Callback => "callback",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a block's code comes from, resolved against the project root.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Source {
+    /// A Rust crate (a folder with `Cargo.toml`) built to a component by `weft build`.
+    Rust {
+        /// Absolute path of the crate folder.
+        dir: PathBuf,
+        /// The path as written in the manifest.
+        written: String,
+    },
+    /// A prebuilt component file.
+    Wasm {
+        /// Absolute path of the `.wasm` file.
+        path: PathBuf,
+        /// The path as written in the manifest.
+        written: String,
+    },
+}
+
+impl Source {
+    /// The source as written in the manifest.
+    pub fn written(&self) -> &str {
+        match self {
+            Source::Rust { written, .. } | Source::Wasm { written, .. } => written,
+        }
+    }
+}
+
+/// Capabilities granted to a block. The host denies everything not listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// URL prefixes the block may read through the host.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// io_config.yaml profiles the block may use.
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    /// Secrets the block may read.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Environment variables passed into the block's WASI environment.
+    #[serde(default)]
+    pub env: Vec<String>,
+}

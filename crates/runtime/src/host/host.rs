@@ -1,0 +1,21 @@
+use crate::bindings::weft::block::host::Host;
+use crate::bindings::Level;
+use crate::state::{HostState, LogLevel};
+
+impl Host for HostState {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            Level::Trace => LogLevel::Trace,
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
+        };
+        self.log.log(level, message);
+        Ok(())
+    }
+
+    fn variable(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.variables.get(&name).cloned())
+    }
+}

@@ -1,0 +1,44 @@
+use wasmtime::component::Resource;
+use weft_data::Table;
+
+use crate::bindings::weft::block::types::{Host, HostTable};
+use crate::bindings::{Column, GuestError};
+use crate::state::HostState;
+
+impl Host for HostState {}
+
+impl HostTable for HostState {
+    fn from_ipc(&mut self, data: Vec<u8>) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
+        match Table::from_ipc(data) {
+            Ok(t) => Ok(Ok(self.table.push(t)?)),
+            Err(e) => Ok(Err(GuestError::InvalidInput(e.to_string()))),
+        }
+    }
+
+    fn num_rows(&mut self, this: Resource<Table>) -> wasmtime::Result<u64> {
+        Ok(self.table.get(&this)?.num_rows())
+    }
+
+    fn schema(&mut self, this: Resource<Table>) -> wasmtime::Result<Vec<Column>> {
+        Ok(self
+            .table
+            .get(&this)?
+            .columns()
+            .into_iter()
+            .map(|c| Column {
+                name: c.name,
+                data_type: c.data_type,
+                nullable: c.nullable,
+            })
+            .collect())
+    }
+
+    fn to_ipc(&mut self, this: Resource<Table>, limit: Option<u64>) -> wasmtime::Result<Vec<u8>> {
+        Ok(self.table.get(&this)?.to_ipc(limit)?)
+    }
+
+    fn drop(&mut self, this: Resource<Table>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}

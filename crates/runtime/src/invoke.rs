@@ -1,0 +1,185 @@
+//! One block run: a fresh instance from a pre-instantiated component, `run`, then the block's
+//! tests, inside the block's memory and time limits.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use weft_data::Table;
+
+use crate::bindings::GuestError;
+use crate::engine::{BlockComponent, Runtime, EPOCH_TICK};
+use crate::error::RuntimeError;
+use crate::state::{HostState, LogLevel, LogSink, MemoryLimiter};
+
+/// Largest payload a block may move across the boundary in one call (4 GiB).
+const HOSTCALL_FUEL: usize = 4 << 30;
+/// Bytes of stdout/stderr kept per block run.
+const PIPE_CAPACITY: usize = 8 << 20;
+
+/// Everything one block run needs.
+pub struct BlockCall {
+    /// Block name, for messages.
+    pub block: String,
+    /// The block's `config:` as JSON text.
+    pub config: String,
+    /// Upstream outputs, named after their blocks.
+    pub inputs: Vec<(String, Table)>,
+    /// Run variables and built-ins visible through `variable`.
+    pub variables: Arc<BTreeMap<String, String>>,
+    /// Environment variables granted to the block.
+    pub env: Vec<(String, String)>,
+    /// Linear-memory limit in bytes.
+    pub memory_limit: u64,
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Where the block's log lines go.
+    pub log: Arc<dyn LogSink>,
+}
+
+/// What a successful block run produced.
+#[derive(Debug)]
+pub struct BlockOutput {
+    /// The output table, if the block returned one.
+    pub table: Option<Table>,
+    /// Names of the tests that ran and passed.
+    pub tests: Vec<String>,
+}
+
+impl Runtime {
+    /// Run one block to completion on the calling thread (blocking).
+    ///
+    /// # Errors
+    /// A [`RuntimeError`] naming the block: trap, timeout, memory limit, an error returned by
+    /// the block, or a failed test. The host is never affected.
+    pub fn invoke(&self, component: &BlockComponent, call: BlockCall) -> Result<BlockOutput, RuntimeError> {
+        let stdout = MemoryOutputPipe::new(PIPE_CAPACITY);
+        let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
+        let mut wasi = wasmtime_wasi::WasiCtx::builder();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone()).envs(&call.env);
+        let state = HostState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(call.memory_limit),
+            variables: call.variables.clone(),
+            log: call.log.clone(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(HOSTCALL_FUEL);
+        let ticks = call.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+
+        let result = run_in(&mut store, component, &call);
+        forward(&stdout, LogLevel::Info, &*call.log);
+        forward(&stderr, LogLevel::Warn, &*call.log);
+        result.map_err(|f| f.into_error(&call, store.data().limiter.denied, &stderr))
+    }
+}
+
+/// A failure before it is classified.
+enum Fault {
+    Wasm(&'static str, wasmtime::Error),
+    Instantiate(wasmtime::Error),
+    Guest(GuestError),
+    Test(String, String),
+}
+
+impl Fault {
+    fn into_error(self, call: &BlockCall, denied: Option<u64>, stderr: &MemoryOutputPipe) -> RuntimeError {
+        let block = call.block.clone();
+        match self {
+            Fault::Wasm(_, e) | Fault::Instantiate(e) if denied.is_some() && !is_interrupt(&e) => {
+                RuntimeError::MemoryLimit {
+                    block,
+                    limit: call.memory_limit,
+                    requested: denied.unwrap_or_default(),
+                }
+            }
+            Fault::Wasm(_, e) if is_interrupt(&e) => RuntimeError::Timeout {
+                block,
+                limit: call.timeout,
+            },
+            Fault::Wasm(function, e) => RuntimeError::Trap {
+                block,
+                function,
+                message: format!("{e:?}"),
+                stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+            },
+            Fault::Instantiate(e) => RuntimeError::Instantiate {
+                block,
+                reason: format!("{e:#}"),
+            },
+            Fault::Guest(g) => {
+                let (kind, message) = match g {
+                    GuestError::InvalidInput(m) => ("invalid-input", m),
+                    GuestError::Denied(m) => ("denied", m),
+                    GuestError::Io(m) => ("io", m),
+                    GuestError::Failed(m) => ("failed", m),
+                };
+                RuntimeError::Failed { block, kind, message }
+            }
+            Fault::Test(test, message) => RuntimeError::TestFailed { block, test, message },
+        }
+    }
+}
+
+fn is_interrupt(e: &wasmtime::Error) -> bool {
+    matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt))
+}
+
+fn run_in(store: &mut Store<HostState>, component: &BlockComponent, call: &BlockCall) -> Result<BlockOutput, Fault> {
+    let instance = component.pre.instantiate(&mut *store).map_err(Fault::Instantiate)?;
+    let mut inputs = Vec::with_capacity(call.inputs.len());
+    for (name, table) in &call.inputs {
+        let handle = store
+            .data_mut()
+            .table
+            .push(table.clone())
+            .map_err(|e| Fault::Instantiate(e.into()))?;
+        inputs.push((name.clone(), handle));
+    }
+    let output = instance
+        .call_run(&mut *store, &call.config, &inputs)
+        .map_err(|e| Fault::Wasm("run", e))?
+        .map_err(Fault::Guest)?;
+    let output = match output {
+        Some(handle) => Some(
+            store
+                .data_mut()
+                .table
+                .delete(handle)
+                .map_err(|e| Fault::Wasm("run", e.into()))?,
+        ),
+        None => None,
+    };
+    let names = instance.call_tests(&mut *store).map_err(|e| Fault::Wasm("tests", e))?;
+    for name in &names {
+        let shown = output.clone().unwrap_or_else(Table::empty);
+        let handle: Resource<Table> = store
+            .data_mut()
+            .table
+            .push(shown)
+            .map_err(|e| Fault::Wasm("run-test", e.into()))?;
+        let borrowed = Resource::new_borrow(handle.rep());
+        let result = instance
+            .call_run_test(&mut *store, name, borrowed)
+            .map_err(|e| Fault::Wasm("run-test", e));
+        let _ = store.data_mut().table.delete(handle);
+        result?.map_err(|m| Fault::Test(name.clone(), m))?;
+    }
+    Ok(BlockOutput { table: output, tests: names })
+}
+
+fn forward(pipe: &MemoryOutputPipe, level: LogLevel, sink: &dyn LogSink) {
+    let bytes = pipe.contents();
+    for line in String::from_utf8_lossy(&bytes).lines() {
+        if !line.trim().is_empty() {
+            sink.log(level, line.to_string());
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! weft's block runtime: a process-wide wasmtime [`Runtime`] that loads block components,
+//! links the `weft:block` host interfaces and WASI (denied by default: no files, network or
+//! environment), and runs each block in a fresh pooled instance under its memory and time
+//! limits. A trap, a runaway loop or an over-limit allocation becomes a [`RuntimeError`] for
+//! that block; the host carries on.
+//!
+//! Layer: above `weft-pipeline` and `weft-data`; wasmtime types never leave this crate.
+//!
+//! ```no_run
+//! # use std::{collections::BTreeMap, path::Path, sync::Arc, time::Duration};
+//! # use weft_runtime::*;
+//! struct Print;
+//! impl LogSink for Print {
+//!     fn log(&self, level: LogLevel, message: String) { eprintln!("{level:?} {message}") }
+//! }
+//! let rt = Runtime::new(&RuntimeConfig::default())?;
+//! let component = rt.load("hello", "hash", Path::new("hello.wasm"), None)?;
+//! let out = rt.invoke(&component, BlockCall {
+//!     block: "hello".into(),
+//!     config: "{}".into(),
+//!     inputs: vec![],
+//!     variables: Arc::new(BTreeMap::new()),
+//!     env: vec![],
+//!     memory_limit: 64 << 20,
+//!     timeout: Duration::from_secs(5),
+//!     log: Arc::new(Print),
+//! })?;
+//! println!("{} rows", out.table.map_or(0, |t| t.num_rows()));
+//! # Ok::<(), RuntimeError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod bindings;
+mod engine;
+mod error;
+mod host;
+mod invoke;
+mod state;
+
+pub use engine::{BlockComponent, Runtime, RuntimeConfig, EPOCH_TICK};
+pub use error::RuntimeError;
+pub use invoke::{BlockCall, BlockOutput};
+pub use state::{LogLevel, LogSink};

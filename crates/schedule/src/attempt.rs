@@ -1,0 +1,224 @@
+//! One block of a run: load its component, run attempts until one succeeds or retries run
+//! out, store its output, record every transition.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use weft_data::Table;
+use weft_pipeline::Block;
+use weft_runtime::{BlockCall, LogLevel, Runtime, RuntimeError};
+use weft_store::{BlockEnd, BlockStatus, Store};
+
+use crate::clock::now_ms;
+use crate::event::{BlockSummary, Event, Observer};
+use crate::executor::ComponentRef;
+use crate::logs::RunLog;
+use crate::outputs::Outputs;
+
+/// Extra wall time past a block's `timeout` before the executor stops waiting for it (the
+/// epoch deadline inside the engine normally stops it first).
+const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+
+/// Everything one block task needs.
+pub(crate) struct BlockJob {
+    pub(crate) run_id: String,
+    pub(crate) block: Block,
+    pub(crate) component: Option<ComponentRef>,
+    pub(crate) inputs: Vec<(String, Table)>,
+    pub(crate) variables: Arc<BTreeMap<String, String>>,
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) store: Store,
+    pub(crate) outputs: Outputs,
+    pub(crate) log: Arc<RunLog>,
+    pub(crate) observer: Arc<dyn Observer>,
+    pub(crate) permits: Arc<Semaphore>,
+}
+
+/// Run a block with its retries; never fails: every problem ends in the summary.
+pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
+    let _permit = job.permits.clone().acquire_owned().await;
+    let started = Instant::now();
+    let name = job.block.name.clone();
+    let attempts = job.block.retries + 1;
+    let mut last_error = String::new();
+    for attempt in 1..=attempts {
+        if let Err(e) = job.store.block_started(&job.run_id, &name, attempt, now_ms()).await {
+            last_error = e.to_string();
+            break;
+        }
+        job.observer.event(&Event::BlockStarted {
+            block: name.clone(),
+            attempt,
+        });
+        match attempt_once(&job, attempt).await {
+            Ok((table, stored)) => {
+                let rows = table.as_ref().map(|t| t.num_rows());
+                let end = BlockEnd {
+                    status: BlockStatus::Success,
+                    at: now_ms(),
+                    rows: rows.map(|r| r as i64),
+                    bytes: stored.as_ref().map(|(_, b)| *b as i64),
+                    output: stored.as_ref().map(|(p, _)| p.clone()),
+                    error: None,
+                };
+                if let Err(e) = job.store.block_finished(&job.run_id, &name, &end).await {
+                    last_error = e.to_string();
+                    break;
+                }
+                let summary = BlockSummary {
+                    block: name,
+                    status: BlockStatus::Success,
+                    attempts: attempt,
+                    rows,
+                    bytes: stored.map(|(_, b)| b),
+                    duration: started.elapsed(),
+                    error: None,
+                };
+                job.observer.event(&Event::BlockFinished { summary: summary.clone() });
+                return (summary, table);
+            }
+            Err(failure) => {
+                last_error = failure.message;
+                job.log.note(&name, attempt, LogLevel::Error, last_error.clone());
+                let retry = attempt < attempts && failure.retryable;
+                let end = BlockEnd {
+                    status: if retry { BlockStatus::Retrying } else { BlockStatus::Failed },
+                    at: now_ms(),
+                    rows: None,
+                    bytes: None,
+                    output: None,
+                    error: Some(last_error.clone()),
+                };
+                if let Err(e) = job.store.block_finished(&job.run_id, &name, &end).await {
+                    last_error = format!("{last_error}; and {e}");
+                    break;
+                }
+                if !retry {
+                    return finish_failed(&job, attempt, started, last_error, true).await;
+                }
+                job.observer.event(&Event::BlockRetrying {
+                    block: name.clone(),
+                    attempt,
+                    error: last_error.clone(),
+                    delay: job.block.retry_delay,
+                });
+                tokio::time::sleep(job.block.retry_delay).await;
+            }
+        }
+    }
+    finish_failed(&job, attempts, started, last_error, false).await
+}
+
+async fn finish_failed(
+    job: &BlockJob,
+    attempts: u32,
+    started: Instant,
+    error: String,
+    recorded: bool,
+) -> (BlockSummary, Option<Table>) {
+    if !recorded {
+        let end = BlockEnd {
+            status: BlockStatus::Failed,
+            at: now_ms(),
+            rows: None,
+            bytes: None,
+            output: None,
+            error: Some(error.clone()),
+        };
+        // The store already failed once; a second failure changes nothing we can report.
+        let _ = job.store.block_finished(&job.run_id, &job.block.name, &end).await;
+    }
+    let summary = BlockSummary {
+        block: job.block.name.clone(),
+        status: BlockStatus::Failed,
+        attempts,
+        rows: None,
+        bytes: None,
+        duration: started.elapsed(),
+        error: Some(error),
+    };
+    job.observer.event(&Event::BlockFinished { summary: summary.clone() });
+    (summary, None)
+}
+
+/// Why an attempt failed, and whether another could succeed.
+struct Failure {
+    message: String,
+    retryable: bool,
+}
+
+impl From<RuntimeError> for Failure {
+    fn from(e: RuntimeError) -> Self {
+        Failure {
+            retryable: e.is_retryable(),
+            message: e.to_string(),
+        }
+    }
+}
+
+type Stored = Option<(String, u64)>;
+
+async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, Stored), Failure> {
+    let block = &job.block;
+    let Some(component) = job.component.clone() else {
+        return Err(Failure {
+            message: format!("block \"{}\": no component was built for it; run `weft build`", block.name),
+            retryable: false,
+        });
+    };
+    let mut variables = (*job.variables).clone();
+    variables.insert("block".into(), block.name.clone());
+    variables.insert("attempt".into(), attempt.to_string());
+    let call = BlockCall {
+        block: block.name.clone(),
+        config: block.config.to_string(),
+        inputs: job.inputs.clone(),
+        variables: Arc::new(variables),
+        env: block
+            .grants
+            .env
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v)))
+            .collect(),
+        memory_limit: block.memory_limit,
+        timeout: block.timeout,
+        log: job.log.sink(&block.name, attempt),
+    };
+    let runtime = job.runtime.clone();
+    let name = block.name.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let loaded = runtime.load(&name, &component.key, &component.wasm, component.cwasm.as_deref())?;
+        runtime.invoke(&loaded, call)
+    });
+    let output = match tokio::time::timeout(block.timeout + TIMEOUT_GRACE, task).await {
+        Err(_) => {
+            return Err(RuntimeError::Timeout {
+                block: block.name.clone(),
+                limit: block.timeout,
+            }
+            .into())
+        }
+        Ok(Err(join)) => {
+            return Err(Failure {
+                message: format!("block \"{}\": internal error in the host: {join}", block.name),
+                retryable: true,
+            })
+        }
+        Ok(Ok(result)) => result?,
+    };
+    let stored = match &output.table {
+        Some(t) => Some(
+            job.outputs
+                .put(&job.run_id, &block.name, attempt, t)
+                .await
+                .map_err(|m| Failure {
+                    message: format!("block \"{}\": {m}", block.name),
+                    retryable: true,
+                })?,
+        ),
+        None => None,
+    };
+    Ok((output.table, stored))
+}

@@ -1,0 +1,313 @@
+//! The run loop: records a run, dispatches ready blocks concurrently (bounded by the
+//! pipeline's `concurrency`), propagates failures downstream, and records the outcome.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use weft_data::Table;
+use weft_pipeline::Pipeline;
+use weft_runtime::Runtime;
+use weft_store::{BlockStatus, NewRun, RunStatus, Store};
+
+use crate::attempt::{run_block, BlockJob};
+use crate::clock::{new_run_id, now_ms, now_rfc3339};
+use crate::error::ScheduleError;
+use crate::event::{BlockSummary, Event, Observer};
+use crate::logs::RunLog;
+use crate::outputs::Outputs;
+
+/// Where a block's compiled component is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentRef {
+    /// Content hash identifying the component.
+    pub key: String,
+    /// The `.wasm` component.
+    pub wasm: PathBuf,
+    /// Its precompiled native code, if built.
+    pub cwasm: Option<PathBuf>,
+}
+
+/// A request to run a pipeline once.
+pub struct RunRequest {
+    /// The validated pipeline.
+    pub pipeline: Arc<Pipeline>,
+    /// The component of every block, by block name.
+    pub components: HashMap<String, ComponentRef>,
+    /// Variables given for this run; they override the pipeline's defaults.
+    pub variables: BTreeMap<String, String>,
+    /// What started the run (`manual`, a trigger name).
+    pub trigger: String,
+    /// Use this id instead of a new one.
+    pub run_id: Option<String>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Run id.
+    pub run_id: String,
+    /// Final status.
+    pub status: RunStatus,
+    /// Every block, in pipeline order.
+    pub blocks: Vec<BlockSummary>,
+}
+
+/// Runs pipelines: one per call, many calls may share an executor.
+#[derive(Clone)]
+pub struct Executor {
+    runtime: Arc<Runtime>,
+    store: Store,
+    outputs: Outputs,
+}
+
+impl Executor {
+    /// An executor over a runtime, a state store and an output store.
+    pub fn new(runtime: Arc<Runtime>, store: Store, outputs: Outputs) -> Self {
+        Executor { runtime, store, outputs }
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The output store.
+    pub fn outputs(&self) -> &Outputs {
+        &self.outputs
+    }
+
+    /// Run a pipeline to completion. Block failures are part of the summary; only failures of
+    /// the state store end the call with an error.
+    ///
+    /// # Errors
+    /// [`ScheduleError::Store`] when the run cannot be recorded.
+    pub async fn run(&self, req: RunRequest, observer: Arc<dyn Observer>) -> Result<RunSummary, ScheduleError> {
+        let pipeline = req.pipeline.clone();
+        let run_id = req.run_id.clone().unwrap_or_else(new_run_id);
+        let mut variables = pipeline.variables.clone();
+        variables.extend(req.variables.clone());
+        variables.entry("execution_date".into()).or_insert_with(now_rfc3339);
+        variables.insert("run_id".into(), run_id.clone());
+        variables.insert("pipeline".into(), pipeline.name.clone());
+        let names: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
+        let vars_json = serde_json::to_string(&req.variables).unwrap_or_else(|_| "{}".into());
+        self.store
+            .create_run(&NewRun {
+                id: &run_id,
+                pipeline: &pipeline.name,
+                trigger: &req.trigger,
+                variables: &vars_json,
+                created_at: now_ms(),
+                blocks: &names,
+            })
+            .await?;
+        self.store.set_run_status(&run_id, RunStatus::Running, now_ms(), None).await?;
+        observer.event(&Event::RunStarted {
+            run_id: run_id.clone(),
+            blocks: names.iter().map(|s| s.to_string()).collect(),
+        });
+
+        let log = Arc::new(RunLog::start(self.store.clone(), run_id.clone(), observer.clone()));
+        let mut plan = Plan::new(&pipeline);
+        let permits = Arc::new(Semaphore::new(pipeline.concurrency));
+        let variables = Arc::new(variables);
+        let mut running: JoinSet<(BlockSummary, Option<Table>)> = JoinSet::new();
+        let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
+        let mut outputs: HashMap<String, Option<Table>> = HashMap::new();
+        let mut summaries: HashMap<String, BlockSummary> = HashMap::new();
+        let mut store_error = None;
+
+        loop {
+            for index in plan.take_ready() {
+                let block = pipeline.blocks[index].clone();
+                let inputs = block
+                    .upstream
+                    .iter()
+                    .filter_map(|u| outputs.get(u).cloned().flatten().map(|t| (u.clone(), t)))
+                    .collect();
+                let job = BlockJob {
+                    run_id: run_id.clone(),
+                    component: req.components.get(&block.name).cloned(),
+                    block,
+                    inputs,
+                    variables: variables.clone(),
+                    runtime: self.runtime.clone(),
+                    store: self.store.clone(),
+                    outputs: self.outputs.clone(),
+                    log: log.clone(),
+                    observer: observer.clone(),
+                    permits: permits.clone(),
+                };
+                let name = job.block.name.clone();
+                let handle = running.spawn(run_block(job));
+                tasks.insert(handle.id(), name);
+            }
+            let Some(done) = running.join_next_with_id().await else { break };
+            let (summary, table) = match done {
+                Ok((id, s)) => {
+                    tasks.remove(&id);
+                    s
+                }
+                Err(e) => {
+                    // A host bug inside the block task: its block fails, the run goes on.
+                    let name = tasks.remove(&e.id()).unwrap_or_default();
+                    (failed_summary(&name, format!("internal error: {e}")), None)
+                }
+            };
+            let name = summary.block.clone();
+            if summary.status == BlockStatus::Success {
+                outputs.insert(name.clone(), table);
+                plan.succeeded(&name);
+            } else {
+                let skipped = plan.failed(&name);
+                let reason = format!("upstream block \"{name}\" failed");
+                if let Err(e) = self
+                    .store
+                    .skip_blocks(&run_id, &skipped, BlockStatus::UpstreamFailed, &reason)
+                    .await
+                {
+                    store_error.get_or_insert(e);
+                }
+                for s in skipped {
+                    let summary = BlockSummary {
+                        block: s.clone(),
+                        status: BlockStatus::UpstreamFailed,
+                        attempts: 0,
+                        rows: None,
+                        bytes: None,
+                        duration: Default::default(),
+                        error: Some(reason.clone()),
+                    };
+                    observer.event(&Event::BlockFinished { summary: summary.clone() });
+                    summaries.insert(s, summary);
+                }
+            }
+            // Outputs no downstream block still needs are released early.
+            outputs.retain(|n, _| plan.still_needed(n));
+            summaries.insert(name, summary);
+        }
+
+        let blocks: Vec<BlockSummary> = pipeline
+            .blocks
+            .iter()
+            .map(|b| summaries.remove(&b.name).unwrap_or_else(|| failed_summary(&b.name, "did not run".into())))
+            .collect();
+        let status = if blocks.iter().all(|b| b.status == BlockStatus::Success) {
+            RunStatus::Success
+        } else {
+            RunStatus::Failed
+        };
+        let failed: Vec<&str> = blocks
+            .iter()
+            .filter(|b| b.status == BlockStatus::Failed)
+            .map(|b| b.block.as_str())
+            .collect();
+        let error = (!failed.is_empty()).then(|| format!("failed blocks: {}", failed.join(", ")));
+        if let Ok(log) = Arc::try_unwrap(log) {
+            log.finish().await?;
+        }
+        if let Some(e) = store_error {
+            return Err(e.into());
+        }
+        self.store
+            .set_run_status(&run_id, status, now_ms(), error.as_deref())
+            .await?;
+        Ok(RunSummary { run_id, status, blocks })
+    }
+}
+
+fn failed_summary(block: &str, error: String) -> BlockSummary {
+    BlockSummary {
+        block: block.to_string(),
+        status: BlockStatus::Failed,
+        attempts: 0,
+        rows: None,
+        bytes: None,
+        duration: Default::default(),
+        error: Some(error),
+    }
+}
+
+/// Which blocks are waiting, ready, running or done.
+struct Plan {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    waiting_on: Vec<usize>,
+    downstream: Vec<Vec<usize>>,
+    state: Vec<Slot>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Waiting,
+    Running,
+    Done,
+}
+
+impl Plan {
+    fn new(p: &Pipeline) -> Plan {
+        let names: Vec<String> = p.blocks.iter().map(|b| b.name.clone()).collect();
+        let index: HashMap<String, usize> = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let mut downstream = vec![Vec::new(); names.len()];
+        let mut waiting_on = vec![0; names.len()];
+        for (i, b) in p.blocks.iter().enumerate() {
+            for u in &b.upstream {
+                downstream[index[u]].push(i);
+                waiting_on[i] += 1;
+            }
+        }
+        Plan {
+            names,
+            index,
+            waiting_on,
+            downstream,
+            state: vec![Slot::Waiting; p.blocks.len()],
+        }
+    }
+
+    /// Blocks whose upstreams all succeeded and that have not started, in pipeline order.
+    fn take_ready(&mut self) -> Vec<usize> {
+        let ready: Vec<usize> = (0..self.names.len())
+            .filter(|&i| self.state[i] == Slot::Waiting && self.waiting_on[i] == 0)
+            .collect();
+        for &i in &ready {
+            self.state[i] = Slot::Running;
+        }
+        ready
+    }
+
+    fn succeeded(&mut self, name: &str) {
+        let i = self.index[name];
+        self.state[i] = Slot::Done;
+        for &d in &self.downstream[i] {
+            self.waiting_on[d] -= 1;
+        }
+    }
+
+    /// Mark `name` failed; returns every block downstream of it that can no longer run.
+    fn failed(&mut self, name: &str) -> Vec<String> {
+        let i = self.index[name];
+        self.state[i] = Slot::Done;
+        let mut skipped = Vec::new();
+        let mut stack = self.downstream[i].clone();
+        while let Some(d) = stack.pop() {
+            if self.state[d] == Slot::Waiting {
+                self.state[d] = Slot::Done;
+                skipped.push(self.names[d].clone());
+                stack.extend(self.downstream[d].iter().copied());
+            }
+        }
+        skipped.sort_by_key(|n| self.index[n]);
+        skipped
+    }
+
+    /// True while some block that reads `name` has not started.
+    fn still_needed(&self, name: &str) -> bool {
+        self.downstream[self.index[name]]
+            .iter()
+            .any(|&d| self.state[d] == Slot::Waiting)
+    }
+}

@@ -1,0 +1,28 @@
+//! weft's executor: runs a validated pipeline's blocks as Wasm components, ready blocks
+//! concurrently, with retries, limits, stored outputs and a recorded history.
+//!
+//! Layer: above `weft-runtime` (Wasm), `weft-store` (history) and `weft-data` (tables); the
+//! CLI and the server drive it.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # async fn demo(exec: weft_schedule::Executor, req: weft_schedule::RunRequest) -> Result<(), weft_schedule::ScheduleError> {
+//! let summary = exec.run(req, Arc::new(weft_schedule::Quiet)).await?;
+//! println!("{} {}", summary.run_id, summary.status);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod attempt;
+mod clock;
+mod error;
+mod event;
+mod executor;
+mod logs;
+mod outputs;
+
+pub use clock::{new_run_id, now_ms};
+pub use error::ScheduleError;
+pub use event::{BlockSummary, Event, Observer, Quiet};
+pub use executor::{ComponentRef, Executor, RunRequest, RunSummary};
+pub use outputs::Outputs;

@@ -1,0 +1,91 @@
+//! Block log lines: collected from runtime threads, numbered, forwarded to the observer and
+//! written to the state store in batches by one writer task.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use weft_runtime::{LogLevel, LogSink};
+use weft_store::{LogRecord, Store};
+
+use crate::clock::now_ms;
+use crate::event::{Event, Observer};
+
+/// Lines buffered before the writer flushes regardless.
+const BATCH: usize = 256;
+
+/// The run's log: hands out per-attempt sinks and owns the writer task.
+pub(crate) struct RunLog {
+    tx: mpsc::UnboundedSender<LogRecord>,
+    seq: Arc<AtomicI64>,
+    writer: tokio::task::JoinHandle<Result<(), weft_store::StoreError>>,
+    observer: Arc<dyn Observer>,
+}
+
+impl RunLog {
+    pub(crate) fn start(store: Store, run_id: String, observer: Arc<dyn Observer>) -> RunLog {
+        let (tx, mut rx) = mpsc::unbounded_channel::<LogRecord>();
+        let writer = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                store.append_logs(&run_id, &batch).await?;
+                batch.clear();
+            }
+            Ok(())
+        });
+        RunLog {
+            tx,
+            seq: Arc::new(AtomicI64::new(0)),
+            writer,
+            observer,
+        }
+    }
+
+    /// A sink for one attempt of one block.
+    pub(crate) fn sink(&self, block: &str, attempt: u32) -> Arc<dyn LogSink> {
+        Arc::new(BlockSink {
+            tx: self.tx.clone(),
+            seq: self.seq.clone(),
+            block: block.to_string(),
+            attempt,
+            observer: self.observer.clone(),
+        })
+    }
+
+    /// A line from the executor itself about `block`.
+    pub(crate) fn note(&self, block: &str, attempt: u32, level: LogLevel, message: String) {
+        self.sink(block, attempt).log(level, message);
+    }
+
+    /// Flush every line and stop the writer.
+    pub(crate) async fn finish(self) -> Result<(), weft_store::StoreError> {
+        drop(self.tx);
+        self.writer.await.unwrap_or(Ok(()))
+    }
+}
+
+struct BlockSink {
+    tx: mpsc::UnboundedSender<LogRecord>,
+    seq: Arc<AtomicI64>,
+    block: String,
+    attempt: u32,
+    observer: Arc<dyn Observer>,
+}
+
+impl LogSink for BlockSink {
+    fn log(&self, level: LogLevel, message: String) {
+        self.observer.event(&Event::Log {
+            block: self.block.clone(),
+            level,
+            message: message.clone(),
+        });
+        let _ = self.tx.send(LogRecord {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            block: Some(self.block.clone()),
+            attempt: Some(self.attempt as i64),
+            at: now_ms(),
+            level: level.as_str().to_string(),
+            message,
+        });
+    }
+}

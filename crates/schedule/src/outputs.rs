@@ -1,0 +1,95 @@
+//! Block outputs kept in an object store as Arrow IPC files:
+//! `runs/<run-id>/<block>/<attempt>.arrow`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use weft_data::Table;
+
+use crate::error::ScheduleError;
+
+/// Where block outputs are written and read.
+#[derive(Clone)]
+pub struct Outputs {
+    store: Arc<dyn ObjectStore>,
+    location: String,
+}
+
+impl Outputs {
+    /// Outputs in a local folder (created if missing).
+    ///
+    /// # Errors
+    /// [`ScheduleError::Outputs`] when the folder cannot be created.
+    pub fn local(dir: &Path) -> Result<Outputs, ScheduleError> {
+        let fail = |e: &dyn std::fmt::Display| ScheduleError::Outputs {
+            location: dir.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| fail(&e))?;
+        Ok(Outputs {
+            store: Arc::new(store),
+            location: dir.display().to_string(),
+        })
+    }
+
+    /// Outputs in any object store.
+    pub fn new(store: Arc<dyn ObjectStore>, location: impl Into<String>) -> Outputs {
+        Outputs {
+            store,
+            location: location.into(),
+        }
+    }
+
+    /// Where the outputs live, for messages.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The object path of an attempt's output.
+    pub fn path(run: &str, block: &str, attempt: u32) -> String {
+        format!("runs/{run}/{block}/{attempt}.arrow")
+    }
+
+    /// Store `table` as the output of `block`'s `attempt`; returns the path and byte size.
+    ///
+    /// # Errors
+    /// A message naming the path when encoding or writing fails.
+    pub async fn put(&self, run: &str, block: &str, attempt: u32, table: &Table) -> Result<(String, u64), String> {
+        let path = Self::path(run, block, attempt);
+        let table = table.clone();
+        let bytes = tokio::task::spawn_blocking(move || table.to_ipc_file())
+            .await
+            .map_err(|e| format!("encode output: {e}"))?
+            .map_err(|e| format!("encode output: {e}"))?;
+        let size = bytes.len() as u64;
+        self.store
+            .put(&ObjectPath::from(path.as_str()), PutPayload::from(bytes))
+            .await
+            .map_err(|e| format!("write output {path} to {}: {e}", self.location))?;
+        Ok((path, size))
+    }
+
+    /// Read a stored output back.
+    ///
+    /// # Errors
+    /// [`ScheduleError::ReadOutput`] naming the path.
+    pub async fn get(&self, path: &str) -> Result<Table, ScheduleError> {
+        let fail = |e: &dyn std::fmt::Display| ScheduleError::ReadOutput {
+            path: format!("{}/{path}", self.location),
+            reason: e.to_string(),
+        };
+        let bytes = self
+            .store
+            .get(&ObjectPath::from(path))
+            .await
+            .map_err(|e| fail(&e))?
+            .bytes()
+            .await
+            .map_err(|e| fail(&e))?;
+        Table::from_ipc_file(bytes.to_vec()).map_err(|e| fail(&e))
+    }
+}

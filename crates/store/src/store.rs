@@ -1,0 +1,362 @@
+//! [`Store`]: the run history, in SQLite (embedded default) or Postgres (shared, scale-out),
+//! through one set of portable queries.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::error::{redact, Context, StoreError};
+use crate::model::*;
+
+/// Database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A Postgres database.
+    Postgres,
+}
+
+/// Handle to the state store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A run to create, with its blocks in pipeline order.
+#[derive(Debug, Clone)]
+pub struct NewRun<'a> {
+    /// Run id.
+    pub id: &'a str,
+    /// Pipeline name.
+    pub pipeline: &'a str,
+    /// What started it.
+    pub trigger: &'a str,
+    /// Variables as JSON text.
+    pub variables: &'a str,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+    /// Block names in topological order.
+    pub blocks: &'a [&'a str],
+}
+
+impl Store {
+    /// Open (creating if needed) the store at `url` and bring its schema up to date.
+    ///
+    /// # Errors
+    /// [`StoreError::UnsupportedUrl`] or [`StoreError::Connect`] naming the URL (password hidden).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let shown = redact(url);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl { url: shown });
+        };
+        let fail = |e: &dyn std::fmt::Display| StoreError::Connect {
+            url: shown.clone(),
+            reason: e.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(url).map_err(|e| fail(&e))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| fail(&e))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| fail(&e))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Record a new queued run and its pending blocks, atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
+        let action = || format!("create run {}", run.id);
+        let mut tx = self.pool.begin().await.during(action)?;
+        sqlx::query(
+            "INSERT INTO weft_runs (id, pipeline, status, trigger, variables, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(run.id)
+        .bind(run.pipeline)
+        .bind(RunStatus::Queued.as_str())
+        .bind(run.trigger)
+        .bind(run.variables)
+        .bind(run.created_at)
+        .execute(&mut *tx)
+        .await
+        .during(action)?;
+        for (i, block) in run.blocks.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO weft_block_runs (run_id, block, position, status, attempt) VALUES ($1, $2, $3, $4, 0)",
+            )
+            .bind(run.id)
+            .bind(*block)
+            .bind(i as i64)
+            .bind(BlockStatus::Pending.as_str())
+            .execute(&mut *tx)
+            .await
+            .during(action)?;
+        }
+        tx.commit().await.during(action)
+    }
+
+    /// Set a run's status; `at` becomes its start time (running) or end time (final states).
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn set_run_status(
+        &self,
+        id: &str,
+        status: RunStatus,
+        at: i64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let sql = match status {
+            RunStatus::Running => "UPDATE weft_runs SET status = $1, started_at = $2, error = $3 WHERE id = $4",
+            _ => "UPDATE weft_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4",
+        };
+        sqlx::query(sql)
+            .bind(status.as_str())
+            .bind(at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .during(|| format!("set run {id} {status}"))?;
+        Ok(())
+    }
+
+    /// Record the start of attempt `attempt` of `block`.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn block_started(&self, run: &str, block: &str, attempt: u32, at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE weft_block_runs SET status = $1, attempt = $2, started_at = $3, finished_at = NULL, error = NULL WHERE run_id = $4 AND block = $5",
+        )
+        .bind(BlockStatus::Running.as_str())
+        .bind(attempt as i64)
+        .bind(at)
+        .bind(run)
+        .bind(block)
+        .execute(&self.pool)
+        .await
+        .during(|| format!("record block \"{block}\" started"))?;
+        Ok(())
+    }
+
+    /// Record the end of the current attempt of `block`.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn block_finished(&self, run: &str, block: &str, end: &BlockEnd) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE weft_block_runs SET status = $1, finished_at = $2, rows_out = $3, bytes_out = $4, output = $5, error = $6 WHERE run_id = $7 AND block = $8",
+        )
+        .bind(end.status.as_str())
+        .bind(end.at)
+        .bind(end.rows)
+        .bind(end.bytes)
+        .bind(end.output.as_deref())
+        .bind(end.error.as_deref())
+        .bind(run)
+        .bind(block)
+        .execute(&self.pool)
+        .await
+        .during(|| format!("record block \"{block}\" {}", end.status))?;
+        Ok(())
+    }
+
+    /// Set blocks that never ran (upstream failed, cancelled) to `status`.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn skip_blocks(&self, run: &str, blocks: &[String], status: BlockStatus, reason: &str) -> Result<(), StoreError> {
+        for block in blocks {
+            sqlx::query("UPDATE weft_block_runs SET status = $1, error = $2 WHERE run_id = $3 AND block = $4")
+                .bind(status.as_str())
+                .bind(reason)
+                .bind(run)
+                .bind(block.as_str())
+                .execute(&self.pool)
+                .await
+                .during(|| format!("record block \"{block}\" {status}"))?;
+        }
+        Ok(())
+    }
+
+    /// Append log lines of a run, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn append_logs(&self, run: &str, lines: &[LogRecord]) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let action = || format!("append logs of run {run}");
+        let mut tx = self.pool.begin().await.during(action)?;
+        for l in lines {
+            sqlx::query(
+                "INSERT INTO weft_logs (run_id, seq, block, attempt, at, level, message) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(run)
+            .bind(l.seq)
+            .bind(l.block.as_deref())
+            .bind(l.attempt)
+            .bind(l.at)
+            .bind(l.level.as_str())
+            .bind(l.message.as_str())
+            .execute(&mut *tx)
+            .await
+            .during(action)?;
+        }
+        tx.commit().await.during(action)
+    }
+
+    /// Runs, newest first, optionally of one pipeline.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn list_runs(&self, pipeline: Option<&str>, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = match pipeline {
+            Some(p) => sqlx::query(&format!("{RUN_COLUMNS} WHERE pipeline = $1 ORDER BY created_at DESC, id DESC LIMIT $2"))
+                .bind(p)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await,
+            None => sqlx::query(&format!("{RUN_COLUMNS} ORDER BY created_at DESC, id DESC LIMIT $1"))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await,
+        }
+        .during(|| "list runs".into())?;
+        rows.iter().map(run_record).collect()
+    }
+
+    /// One run by id.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchRun`] when it does not exist.
+    pub async fn run(&self, id: &str) -> Result<RunRecord, StoreError> {
+        let row = sqlx::query(&format!("{RUN_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .during(|| format!("read run {id}"))?
+            .ok_or_else(|| StoreError::NoSuchRun(id.to_string()))?;
+        run_record(&row)
+    }
+
+    /// The blocks of a run, in pipeline order.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn block_runs(&self, run: &str) -> Result<Vec<BlockRunRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT run_id, block, position, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error FROM weft_block_runs WHERE run_id = $1 ORDER BY position",
+        )
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await
+        .during(|| format!("read blocks of run {run}"))?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status").during(|| "read block status".into())?;
+                Ok(BlockRunRecord {
+                    run_id: get(r, "run_id")?,
+                    block: get(r, "block")?,
+                    position: get(r, "position")?,
+                    status: BlockStatus::parse(&status).unwrap_or(BlockStatus::Failed),
+                    attempt: get(r, "attempt")?,
+                    started_at: get(r, "started_at")?,
+                    finished_at: get(r, "finished_at")?,
+                    rows: get(r, "rows_out")?,
+                    bytes: get(r, "bytes_out")?,
+                    output: get(r, "output")?,
+                    error: get(r, "error")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Log lines of a run in order, optionally of one block.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn logs(&self, run: &str, block: Option<&str>) -> Result<Vec<LogRecord>, StoreError> {
+        let base = "SELECT seq, block, attempt, at, level, message FROM weft_logs WHERE run_id = $1";
+        let rows = match block {
+            Some(b) => sqlx::query(&format!("{base} AND block = $2 ORDER BY seq"))
+                .bind(run)
+                .bind(b)
+                .fetch_all(&self.pool)
+                .await,
+            None => sqlx::query(&format!("{base} ORDER BY seq")).bind(run).fetch_all(&self.pool).await,
+        }
+        .during(|| format!("read logs of run {run}"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogRecord {
+                    seq: get(r, "seq")?,
+                    block: get(r, "block")?,
+                    attempt: get(r, "attempt")?,
+                    at: get(r, "at")?,
+                    level: get(r, "level")?,
+                    message: get(r, "message")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Close the pool, waiting for writes in flight.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+const RUN_COLUMNS: &str =
+    "SELECT id, pipeline, status, trigger, variables, created_at, started_at, finished_at, error FROM weft_runs";
+
+fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(column).during(|| format!("read column {column}"))
+}
+
+fn run_record(r: &AnyRow) -> Result<RunRecord, StoreError> {
+    let status: String = get(r, "status")?;
+    Ok(RunRecord {
+        id: get(r, "id")?,
+        pipeline: get(r, "pipeline")?,
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
+        trigger: get(r, "trigger")?,
+        variables: get(r, "variables")?,
+        created_at: get(r, "created_at")?,
+        started_at: get(r, "started_at")?,
+        finished_at: get(r, "finished_at")?,
+        error: get(r, "error")?,
+    })
+}

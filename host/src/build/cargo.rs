@@ -1,0 +1,87 @@
+//! One guest crate compiled by cargo for the Wasm target.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use super::toolchain::Toolchain;
+
+/// Compile the crate in `dir` against the SDK in `sdk_dir`; returns the component's path.
+///
+/// # Errors
+/// The compiler's rendered diagnostics when the build fails.
+pub fn build(
+    tc: &Toolchain,
+    dir: &Path,
+    sdk_dir: &Path,
+    target_dir: &Path,
+    step: &mut dyn FnMut(&str),
+) -> Result<PathBuf, String> {
+    let mut cmd = tc.cargo();
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--quiet")
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--target")
+        .arg(tc.target())
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg("--config")
+        .arg(format!("patch.crates-io.weft-sdk.path={:?}", sdk_dir.display().to_string()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", tc.cargo.display()))?;
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut artifact = None;
+    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let Ok(line) = line else { break };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        if let Some(name) = msg["target"]["name"].as_str() {
+            step(name);
+        }
+        let is_cdylib = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "cdylib"));
+        if is_cdylib {
+            artifact = msg["filenames"]
+                .as_array()
+                .and_then(|f| f.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".wasm")))
+                .map(PathBuf::from);
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let stderr = err_reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(compiler_errors(&stderr));
+    }
+    artifact.ok_or_else(|| {
+        "cargo produced no .wasm: the block crate needs `[lib] crate-type = [\"cdylib\"]`".to_string()
+    })
+}
+
+/// The error part of cargo's stderr (warnings of dependencies are dropped).
+fn compiler_errors(stderr: &str) -> String {
+    let kept: Vec<&str> = stderr
+        .split("\n\n")
+        .filter(|chunk| !chunk.trim_start().starts_with("warning"))
+        .collect();
+    let text = kept.join("\n\n");
+    if text.trim().is_empty() {
+        stderr.trim().to_string()
+    } else {
+        text.trim().to_string()
+    }
+}

@@ -1,0 +1,204 @@
+//! `weft build`: every block source of a project compiled to a component and to native code,
+//! both cached by content hash, so an unchanged project builds in milliseconds and a run never
+//! compiles.
+
+mod cargo;
+mod hash;
+mod sdk;
+mod toolchain;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use weft_pipeline::{Pipeline, Source};
+use weft_runtime::Runtime;
+use weft_schedule::ComponentRef;
+
+pub use sdk::{Sdk, SETUP_SCRIPT};
+pub use toolchain::Toolchain;
+
+/// Why a block could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The Wasm toolchain is not installed.
+    #[error("the Wasm toolchain is not set up: {reason}")]
+    NoToolchain {
+        /// What is missing.
+        reason: String,
+    },
+    /// The block's code did not compile.
+    #[error("block \"{block}\" ({source_path}) does not compile:\n{output}")]
+    Compile {
+        /// A block using the source.
+        block: String,
+        /// The source as written in pipeline.yaml.
+        source_path: String,
+        /// The compiler's error messages.
+        output: String,
+    },
+    /// The compiled file is not a usable component.
+    #[error("block \"{block}\" ({source_path}): {reason}")]
+    Component {
+        /// A block using the source.
+        block: String,
+        /// The source as written.
+        source_path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Progress callbacks of a build.
+pub trait BuildObserver {
+    /// `block`'s source is being compiled (not cached).
+    fn compiling(&self, block: &str, source: &str);
+    /// Cargo reported progress (a crate compiled).
+    fn step(&self, block: &str, message: &str);
+    /// `block`'s source is ready; `cached` when nothing had to be compiled.
+    fn done(&self, block: &str, cached: bool, took: Duration);
+}
+
+/// Ignores build progress.
+pub struct NoProgress;
+
+impl BuildObserver for NoProgress {
+    fn compiling(&self, _: &str, _: &str) {}
+    fn step(&self, _: &str, _: &str) {}
+    fn done(&self, _: &str, _: bool, _: Duration) {}
+}
+
+/// `$WEFT_HOME`, default `~/.weft`: toolchain, SDK copies, shared guest build cache.
+pub fn weft_home() -> PathBuf {
+    match std::env::var_os("WEFT_HOME") {
+        Some(h) if !h.is_empty() => PathBuf::from(h),
+        _ => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".weft"),
+    }
+}
+
+/// Builds the block sources of a project.
+pub struct Builder<'a> {
+    runtime: &'a Runtime,
+    cache: PathBuf,
+    home: PathBuf,
+    sdk: Sdk,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder writing components to `<project>/.weft/components`.
+    pub fn new(project_root: &Path, runtime: &'a Runtime) -> Self {
+        Builder {
+            runtime,
+            cache: project_root.join(".weft").join("components"),
+            home: weft_home(),
+            sdk: Sdk::embedded(),
+        }
+    }
+
+    /// Build every source the pipeline's blocks use; returns each block's component.
+    ///
+    /// # Errors
+    /// The first [`BuildError`]; compiler output names the block.
+    pub fn build_pipeline(
+        &self,
+        pipeline: &Pipeline,
+        progress: &dyn BuildObserver,
+    ) -> Result<HashMap<String, ComponentRef>, BuildError> {
+        let mut by_source: HashMap<Source, ComponentRef> = HashMap::new();
+        let mut out = HashMap::new();
+        let mut toolchain: Option<Toolchain> = None;
+        for block in &pipeline.blocks {
+            let component = match by_source.get(&block.source) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.build_source(&block.name, &block.source, &mut toolchain, progress)?;
+                    by_source.insert(block.source.clone(), c.clone());
+                    c
+                }
+            };
+            out.insert(block.name.clone(), component);
+        }
+        Ok(out)
+    }
+
+    fn build_source(
+        &self,
+        block: &str,
+        source: &Source,
+        toolchain: &mut Option<Toolchain>,
+        progress: &dyn BuildObserver,
+    ) -> Result<ComponentRef, BuildError> {
+        let started = Instant::now();
+        let io = |path: &Path, e: std::io::Error| BuildError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        std::fs::create_dir_all(&self.cache).map_err(|e| io(&self.cache, e))?;
+        let (key, wasm, cached) = match source {
+            Source::Wasm { path, .. } => {
+                let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
+                (hash::bytes(&bytes), path.clone(), true)
+            }
+            Source::Rust { dir, written } => {
+                if toolchain.is_none() {
+                    *toolchain = Some(Toolchain::find(&self.home)?);
+                }
+                let tc = toolchain.as_ref().expect("toolchain just found");
+                let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint).map_err(|e| io(dir, e))?;
+                let wasm = self.cache.join(format!("{key}.wasm"));
+                if wasm.is_file() {
+                    (key, wasm, true)
+                } else {
+                    progress.compiling(block, written);
+                    let sdk_dir = self.sdk.install(&self.home)?;
+                    let target_dir = self.home.join("cache").join("guest-target");
+                    let built = cargo::build(tc, dir, &sdk_dir, &target_dir, &mut |m| progress.step(block, m))
+                        .map_err(|output| BuildError::Compile {
+                            block: block.to_string(),
+                            source_path: written.clone(),
+                            output,
+                        })?;
+                    // The build may have written Cargo.lock: key the cache on the state after it.
+                    let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint).map_err(|e| io(dir, e))?;
+                    let wasm = self.cache.join(format!("{key}.wasm"));
+                    std::fs::copy(&built, &wasm).map_err(|e| io(&built, e))?;
+                    (key, wasm, false)
+                }
+            }
+        };
+        let cwasm = self
+            .cache
+            .join(format!("{key}.{}.cwasm", self.runtime.compatibility_key()));
+        let mut compiled = !cached;
+        if !cwasm.is_file() {
+            let bytes = std::fs::read(&wasm).map_err(|e| io(&wasm, e))?;
+            let native = self.runtime.precompile(&bytes, &wasm).map_err(|e| BuildError::Component {
+                block: block.to_string(),
+                source_path: source.written().to_string(),
+                reason: e.to_string(),
+            })?;
+            let tmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, native).map_err(|e| io(&tmp, e))?;
+            std::fs::rename(&tmp, &cwasm).map_err(|e| io(&cwasm, e))?;
+            compiled = true;
+        }
+        progress.done(block, !compiled, started.elapsed());
+        Ok(ComponentRef {
+            key,
+            wasm,
+            cwasm: Some(cwasm),
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! Command-line interface: argument definitions and dispatch. Each subcommand lives in its
+//! own file with its arguments and `run`. Human output goes to stderr; `--json` to stdout.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod build;
+mod init;
+mod logs;
+mod progress;
+mod render;
+mod run;
+mod runs;
+mod setup;
+mod show;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+use crate::project::Project;
+
+/// weft: data pipelines whose blocks run as sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about, long_about = None)]
+pub struct Cli {
+    /// Project folder (default: the current folder).
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// weft's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project with an example pipeline.
+    Init(init::Args),
+    /// Install the toolchain that compiles blocks to WebAssembly (once per machine).
+    Setup(setup::Args),
+    /// Compile every block of the project to a component (cached by content hash).
+    Build(build::Args),
+    /// Check every pipeline of the project; exits non-zero on any error.
+    Validate(validate::Args),
+    /// Run a pipeline now, with live progress; exits 0 only if every block succeeded.
+    Run(run::Args),
+    /// List recorded runs, newest first.
+    Runs(runs::Args),
+    /// Print the log of a run.
+    Logs(logs::Args),
+    /// Print the first rows of a block's output in a run.
+    Show(show::Args),
+}
+
+/// Parse arguments, run the command, print errors; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("WEFT_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32, CliError> {
+    match cli.command {
+        Command::Init(a) => init::run(a),
+        Command::Setup(a) => setup::run(a),
+        Command::Build(a) => build::run(&Project::open(&cli.project)?, a),
+        Command::Validate(a) => validate::run(&Project::open(&cli.project)?, a),
+        Command::Run(a) => run::run(&Project::open(&cli.project)?, a),
+        Command::Runs(a) => runs::run(&Project::open(&cli.project)?, a),
+        Command::Logs(a) => logs::run(&Project::open(&cli.project)?, a),
+        Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
+    }
+}
+
+/// A multi-threaded Tokio runtime for one command.
+fn tokio() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Io {
+            path: PathBuf::from("<tokio runtime>"),
+            source: e,
+        })
+}

@@ -1,0 +1,84 @@
+//! `weft run PIPELINE`: build what changed, run every block, show progress and a summary.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use weft_runtime::{Runtime, RuntimeConfig};
+use weft_schedule::{Executor, Outputs, RunRequest};
+use weft_store::{RunStatus, Store};
+
+use super::progress::{BuildProgress, RunProgress};
+use super::render;
+use crate::build::Builder;
+use crate::error::CliError;
+use crate::project::Project;
+
+/// Arguments of `weft run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The pipeline to run (a folder name under pipelines/).
+    pub pipeline: String,
+    /// A run variable, `name=value`; repeatable. Overrides the pipeline's `variables:`.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Print the run summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// Run the pipeline; exit code 0 only if every block succeeded.
+pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
+    let started = Instant::now();
+    let pipeline = Arc::new(project.pipeline(&args.pipeline)?);
+    let runtime = Arc::new(Runtime::new(&RuntimeConfig::default())?);
+    let components = Builder::new(&project.root, &runtime).build_pipeline(&pipeline, &BuildProgress::new())?;
+    let variables: BTreeMap<String, String> = args.vars.into_iter().collect();
+    let summary = super::tokio()?.block_on(async {
+        let store = Store::connect(&project.state_url()).await?;
+        let outputs = Outputs::local(&project.objects_dir())?;
+        let executor = Executor::new(runtime.clone(), store.clone(), outputs);
+        let progress = Arc::new(RunProgress::new(&pipeline));
+        let summary = executor
+            .run(
+                RunRequest {
+                    pipeline: pipeline.clone(),
+                    components,
+                    variables,
+                    trigger: "manual".into(),
+                    run_id: None,
+                },
+                progress.clone(),
+            )
+            .await?;
+        progress.finish();
+        store.close().await;
+        Ok::<_, CliError>(summary)
+    })?;
+    eprintln!("{}", render::summary_table(&summary.blocks));
+    if args.json {
+        println!("{}", render::summary_json(&summary));
+    }
+    let took = render::duration(started.elapsed());
+    if summary.status == RunStatus::Success {
+        eprintln!("run {} of {} succeeded in {took}", summary.run_id, pipeline.name);
+        return Ok(0);
+    }
+    let failed: Vec<String> = summary
+        .blocks
+        .iter()
+        .filter(|b| b.status == weft_store::BlockStatus::Failed)
+        .map(|b| b.block.clone())
+        .collect();
+    Err(CliError::RunFailed {
+        run_id: summary.run_id,
+        reason: format!("block(s) failed: {}", failed.join(", ")),
+    })
+}

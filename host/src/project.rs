@@ -1,0 +1,166 @@
+//! A weft project on disk: `weft.toml`, `io_config.yaml`, `pipelines/`, `blocks/`, `.weft/`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use weft_pipeline::Pipeline;
+
+use crate::error::CliError;
+
+/// Settings from `weft.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// Project name.
+    pub name: Option<String>,
+    /// State store settings.
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Output store settings.
+    #[serde(default)]
+    pub objects: ObjectsConfig,
+}
+
+/// `[state]` of weft.toml.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// `sqlite://...` or `postgres://...`; default `.weft/state.db` in the project.
+    pub url: Option<String>,
+}
+
+/// `[objects]` of weft.toml.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectsConfig {
+    /// Folder for block outputs, relative to the project; default `.weft/objects`.
+    pub path: Option<String>,
+}
+
+/// An opened project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project folder.
+    pub root: PathBuf,
+    /// Its settings.
+    pub config: ProjectConfig,
+}
+
+impl Project {
+    /// Open the project at `root`: read `weft.toml` if present.
+    ///
+    /// # Errors
+    /// [`CliError::Project`] when the folder is missing or `weft.toml` is invalid.
+    pub fn open(root: &Path) -> Result<Project, CliError> {
+        let root = root.canonicalize().map_err(|e| CliError::Project {
+            path: root.to_path_buf(),
+            reason: format!("cannot open project folder: {e}"),
+        })?;
+        let file = root.join("weft.toml");
+        let config = match std::fs::read_to_string(&file) {
+            Ok(text) => toml::from_str(&text).map_err(|e| CliError::Project {
+                path: file.clone(),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !root.join("pipelines").is_dir() {
+                    return Err(CliError::Project {
+                        path: root.clone(),
+                        reason: "not a weft project (no weft.toml and no pipelines/ folder); create one with `weft init`".into(),
+                    });
+                }
+                ProjectConfig::default()
+            }
+            Err(e) => {
+                return Err(CliError::Project {
+                    path: file,
+                    reason: e.to_string(),
+                })
+            }
+        };
+        Ok(Project { root, config })
+    }
+
+    /// The project's private folder (`.weft/`).
+    pub fn dot_weft(&self) -> PathBuf {
+        self.root.join(".weft")
+    }
+
+    /// State store URL: `WEFT_STATE_URL`, else weft.toml, else `.weft/state.db`.
+    pub fn state_url(&self) -> String {
+        if let Ok(url) = std::env::var("WEFT_STATE_URL") {
+            if !url.is_empty() {
+                return url;
+            }
+        }
+        match &self.config.state.url {
+            Some(url) if url.starts_with("sqlite://") && !url.starts_with("sqlite:///") => {
+                // Relative SQLite paths are relative to the project, not the working folder.
+                let rel = url.trim_start_matches("sqlite://");
+                let (path, query) = rel.split_once('?').unwrap_or((rel, ""));
+                let q = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
+                format!("sqlite://{}?{q}", self.root.join(path).display())
+            }
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.dot_weft().join("state.db").display()),
+        }
+    }
+
+    /// Folder of stored block outputs.
+    pub fn objects_dir(&self) -> PathBuf {
+        match &self.config.objects.path {
+            Some(p) => self.root.join(p),
+            None => self.dot_weft().join("objects"),
+        }
+    }
+
+    /// Names of the pipelines under `pipelines/`, sorted.
+    pub fn pipeline_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.root.join("pipelines"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join("pipeline.yaml").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The manifest path of pipeline `name`.
+    pub fn pipeline_file(&self, name: &str) -> PathBuf {
+        self.root.join("pipelines").join(name).join("pipeline.yaml")
+    }
+
+    /// Load and validate pipeline `name`.
+    ///
+    /// # Errors
+    /// [`CliError::NoSuchPipeline`] listing the pipelines there are, or the manifest's errors.
+    pub fn pipeline(&self, name: &str) -> Result<Pipeline, CliError> {
+        let file = self.pipeline_file(name);
+        if !file.is_file() {
+            return Err(CliError::NoSuchPipeline {
+                name: name.to_string(),
+                available: self.pipeline_names(),
+            });
+        }
+        // Messages name the manifest as users know it: relative to the project.
+        let shown = Path::new("pipelines").join(name).join("pipeline.yaml");
+        let text = std::fs::read_to_string(&file).map_err(|e| CliError::Project {
+            path: file.clone(),
+            reason: e.to_string(),
+        })?;
+        weft_pipeline::parse(&text, &shown, &self.root, name).map_err(CliError::Manifest)
+    }
+
+    /// Load every pipeline; failures are returned beside the successes.
+    pub fn pipelines(&self) -> Vec<(String, Result<Pipeline, CliError>)> {
+        self.pipeline_names()
+            .into_iter()
+            .map(|n| {
+                let p = self.pipeline(&n);
+                (n, p)
+            })
+            .collect()
+    }
+}

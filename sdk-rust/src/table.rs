@@ -1,0 +1,161 @@
+//! [`Table`]: a handle to an Arrow table owned by the host.
+
+use crate::bindings::weft::block::types::Table as Handle;
+use crate::error::{Error, Result};
+
+/// A handle to a host-owned Arrow table. Cheap to pass on; rows are copied into the block only
+/// by [`Table::to_ipc`] or, with the `arrow` feature, [`Table::to_batch`].
+#[repr(transparent)]
+pub struct Table(Handle);
+
+/// One column of a table's schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Arrow data type as Arrow displays it.
+    pub data_type: String,
+    /// Whether the column may hold nulls.
+    pub nullable: bool,
+}
+
+impl Table {
+    pub(crate) fn from_handle(h: Handle) -> Self {
+        Table(h)
+    }
+
+    pub(crate) fn into_handle(self) -> Handle {
+        self.0
+    }
+
+    pub(crate) fn from_borrowed(h: &Handle) -> &Table {
+        // SAFETY: `Table` is `repr(transparent)` over `Handle`.
+        unsafe { &*(h as *const Handle as *const Table) }
+    }
+
+    /// Number of rows.
+    pub fn num_rows(&self) -> u64 {
+        self.0.num_rows()
+    }
+
+    /// The columns, in order.
+    pub fn columns(&self) -> Vec<Column> {
+        self.0
+            .schema()
+            .into_iter()
+            .map(|c| Column {
+                name: c.name,
+                data_type: c.data_type,
+                nullable: c.nullable,
+            })
+            .collect()
+    }
+
+    /// Copy the rows (at most `limit`) into the block as an Arrow IPC stream.
+    pub fn to_ipc(&self, limit: Option<u64>) -> Vec<u8> {
+        self.0.to_ipc(limit)
+    }
+
+    /// Hand an Arrow IPC stream to the host as a new table.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the bytes are not a valid Arrow IPC stream.
+    pub fn from_ipc(bytes: &[u8]) -> Result<Table> {
+        Handle::from_ipc(bytes).map(Table).map_err(Error::from)
+    }
+}
+
+#[cfg(feature = "arrow")]
+mod rows {
+    use std::sync::Arc;
+
+    use arrow_array::RecordBatch;
+    use arrow_ipc::reader::StreamReader;
+    use arrow_ipc::writer::StreamWriter;
+    use arrow_schema::Schema;
+
+    use super::Table;
+    use crate::error::Result;
+
+    impl Table {
+        /// Copy every row into the block as record batches.
+        ///
+        /// # Errors
+        /// [`crate::Error::Failed`] when the host's bytes cannot be decoded.
+        pub fn to_batches(&self) -> Result<Vec<RecordBatch>> {
+            let bytes = self.0.to_ipc(None);
+            let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
+            Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+        }
+
+        /// Copy every row into the block as one record batch.
+        ///
+        /// # Errors
+        /// [`crate::Error::Failed`] when the host's bytes cannot be decoded.
+        pub fn to_batch(&self) -> Result<RecordBatch> {
+            let bytes = self.0.to_ipc(None);
+            let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
+            let schema = reader.schema();
+            let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(arrow_select::concat::concat_batches(&schema, &batches)?)
+        }
+
+        /// Hand record batches to the host as a new table.
+        ///
+        /// # Errors
+        /// [`crate::Error::Failed`] when the batches cannot be encoded.
+        pub fn from_batches(schema: Arc<Schema>, batches: &[RecordBatch]) -> Result<Table> {
+            let mut out = Vec::new();
+            {
+                let mut w = StreamWriter::try_new(&mut out, &schema)?;
+                for b in batches {
+                    w.write(b)?;
+                }
+                w.finish()?;
+            }
+            Table::from_ipc(&out)
+        }
+
+        /// Hand one record batch to the host as a new table.
+        ///
+        /// # Errors
+        /// [`crate::Error::Failed`] when the batch cannot be encoded.
+        pub fn from_batch(batch: &RecordBatch) -> Result<Table> {
+            Table::from_batches(batch.schema(), std::slice::from_ref(batch))
+        }
+    }
+}
+
+/// What a block function may return as its output.
+pub trait IntoOutput {
+    /// The output table, if any.
+    ///
+    /// # Errors
+    /// When the value cannot be handed to the host.
+    fn into_output(self) -> Result<Option<Table>>;
+}
+
+impl IntoOutput for Table {
+    fn into_output(self) -> Result<Option<Table>> {
+        Ok(Some(self))
+    }
+}
+
+impl IntoOutput for Option<Table> {
+    fn into_output(self) -> Result<Option<Table>> {
+        Ok(self)
+    }
+}
+
+impl IntoOutput for () {
+    fn into_output(self) -> Result<Option<Table>> {
+        Ok(None)
+    }
+}
+
+#[cfg(feature = "arrow")]
+impl IntoOutput for arrow_array::RecordBatch {
+    fn into_output(self) -> Result<Option<Table>> {
+        Table::from_batch(&self).map(Some)
+    }
+}
