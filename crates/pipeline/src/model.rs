@@ -69,13 +69,19 @@ pub struct Block {
     /// Extra attempts after a failure.
     pub retries: u32,
     /// Wait between attempts.
+    #[serde(rename = "retry_delay_ms", serialize_with = "millis")]
     pub retry_delay: Duration,
     /// Wall-clock limit of one attempt.
+    #[serde(rename = "timeout_ms", serialize_with = "millis")]
     pub timeout: Duration,
     /// Linear-memory limit of the block's instance, in bytes.
     pub memory_limit: u64,
     /// What the block may touch beyond its inputs. Nothing by default.
     pub grants: Grants,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
 }
 
 /// The role of a block in a pipeline.

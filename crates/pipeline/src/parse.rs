@@ -444,10 +444,10 @@ fn resolve_source(root: &Path, written: &str) -> Result<Source, String> {
         return Err("is a folder without Cargo.toml; a Rust block is a crate folder".into());
     }
     if !path.exists() {
-        return Err(format!(
-            "does not exist (looked for {}); give a Rust crate folder or a .wasm component",
-            path.display()
-        ));
+        return Err(
+            "does not exist (paths are relative to the project folder); give a Rust crate folder or a .wasm component"
+                .into(),
+        );
     }
     match ext {
         "wasm" => Ok(Source::Wasm {

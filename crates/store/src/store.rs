@@ -64,6 +64,8 @@ impl Store {
         let options = AnyConnectOptions::from_str(url).map_err(|e| fail(&e))?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            // An unreachable store fails the command quickly instead of hanging.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

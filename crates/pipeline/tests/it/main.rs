@@ -1,0 +1,3 @@
+//! Integration tests of manifest parsing.
+
+mod ui;

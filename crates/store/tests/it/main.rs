@@ -1,0 +1,3 @@
+//! The state store behaves the same on SQLite and Postgres.
+
+mod backends;
