@@ -35,14 +35,14 @@ pub enum RuntimeError {
         reason: String,
     },
     /// The guest trapped (panic, unreachable, out-of-bounds access, stack overflow...).
-    #[error("block \"{block}\" trapped in `{function}`: {message}{}", stderr_tail(.stderr))]
+    #[error("block \"{block}\" trapped in `{function}`: {trap}{}", guest_said(.stderr))]
     Trap {
         /// The block.
         block: String,
         /// The exported WIT function that was running.
         function: &'static str,
-        /// The trap and its Wasm backtrace.
-        message: String,
+        /// What the trap was (`wasm `unreachable` instruction executed`, ...).
+        trap: String,
         /// The last lines the guest wrote to stderr (a panic message, usually).
         stderr: String,
     },
@@ -96,13 +96,18 @@ impl RuntimeError {
     }
 }
 
-fn stderr_tail(stderr: &str) -> String {
-    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-    if tail.is_empty() {
+/// The guest's last words on stderr (a panic message or an exception), on one line.
+fn guest_said(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect();
+    if lines.is_empty() {
         return String::new();
     }
-    let lines: Vec<&str> = tail.into_iter().rev().collect();
-    format!("\n  guest stderr: {}", lines.join("\n  guest stderr: "))
+    let tail = &lines[lines.len().saturating_sub(3)..];
+    format!("; the block wrote: {}", tail.join(" "))
 }
 
 fn humantime_secs(d: Duration) -> String {

@@ -77,7 +77,14 @@ impl Runtime {
         let result = run_in(&mut store, component, &call);
         forward(&stdout, LogLevel::Info, &*call.log);
         forward(&stderr, LogLevel::Warn, &*call.log);
-        result.map_err(|f| f.into_error(&call, store.data().limiter.denied, &stderr))
+        result.map_err(|f| {
+            if let Fault::Wasm(_, e) = &f {
+                if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+                    call.log.log(LogLevel::Debug, format!("wasm backtrace:\n{bt}"));
+                }
+            }
+            f.into_error(&call, store.data().limiter.denied, &stderr)
+        })
     }
 }
 
@@ -107,7 +114,10 @@ impl Fault {
             Fault::Wasm(function, e) => RuntimeError::Trap {
                 block,
                 function,
-                message: format!("{e:?}"),
+                trap: match e.downcast_ref::<Trap>() {
+                    Some(t) => t.to_string(),
+                    None => e.root_cause().to_string(),
+                },
                 stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
             },
             Fault::Instantiate(e) => RuntimeError::Instantiate {

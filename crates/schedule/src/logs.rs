@@ -52,9 +52,17 @@ impl RunLog {
         })
     }
 
-    /// A line from the executor itself about `block`.
+    /// A line from the executor itself about `block`: stored, not shown live (the observer
+    /// gets the same news as an event).
     pub(crate) fn note(&self, block: &str, attempt: u32, level: LogLevel, message: String) {
-        self.sink(block, attempt).log(level, message);
+        let _ = self.tx.send(LogRecord {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            block: Some(block.to_string()),
+            attempt: Some(attempt as i64),
+            at: now_ms(),
+            level: level.as_str().to_string(),
+            message,
+        });
     }
 
     /// Flush every line and stop the writer.
