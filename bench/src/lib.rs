@@ -1,1 +1,44 @@
-//! bench support
+//! Shared set-up for weft's benchmarks: the probe test block, built once per process with
+//! weft's own builder, and a runtime to run it.
+
+use std::path::{Path, PathBuf};
+
+use weft::build::{Builder, NoProgress};
+use weft_runtime::{Runtime, RuntimeConfig};
+use weft_schedule::ComponentRef;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// A runtime plus the compiled probe block (tests/blocks/probe), in a temporary project.
+pub struct Fixture {
+    /// The project folder (kept alive while the fixture lives).
+    pub dir: tempfile::TempDir,
+    /// The runtime.
+    pub runtime: std::sync::Arc<Runtime>,
+    /// The probe's component.
+    pub probe: ComponentRef,
+}
+
+/// Build the probe block and start a runtime.
+///
+/// # Panics
+/// When the Wasm toolchain is missing or the probe does not build.
+pub fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let yaml = format!(
+        "blocks:\n  - {{ name: probe, kind: transformer, source: {} }}\n",
+        repo().join("tests/blocks/probe").display()
+    );
+    let file = dir.path().join("pipelines/bench/pipeline.yaml");
+    let pipeline = weft_pipeline::parse(&yaml, &file, dir.path(), "bench").expect("bench pipeline");
+    let runtime = std::sync::Arc::new(Runtime::new(&RuntimeConfig::default()).expect("runtime"));
+    let probe = Builder::new(dir.path(), &runtime)
+        .build_pipeline(&pipeline, &NoProgress)
+        .expect("build the probe block (run scripts/setup.sh first)")
+        .remove("probe")
+        .expect("probe component");
+    Fixture { dir, runtime, probe }
+}

@@ -70,22 +70,40 @@ mod rows {
     use std::sync::Arc;
 
     use arrow_array::RecordBatch;
-    use arrow_ipc::reader::StreamReader;
+    use arrow_ipc::reader::StreamDecoder;
     use arrow_ipc::writer::StreamWriter;
-    use arrow_schema::Schema;
+    use arrow_schema::{ArrowError, Schema, SchemaRef};
 
     use super::Table;
     use crate::error::Result;
 
+    /// Decode an IPC stream, keeping `bytes` as the arrays' backing memory.
+    fn decode(bytes: Vec<u8>) -> std::result::Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+        let mut buffer = arrow_buffer::Buffer::from_vec(bytes);
+        let mut decoder = StreamDecoder::new().with_require_alignment(false);
+        let mut batches = Vec::new();
+        while !buffer.is_empty() {
+            if let Some(b) = decoder.decode(&mut buffer)? {
+                batches.push(b);
+            }
+        }
+        decoder.finish()?;
+        let schema = match (decoder.schema(), batches.first()) {
+            (Some(s), _) => s,
+            (None, Some(b)) => b.schema(),
+            (None, None) => Arc::new(Schema::empty()),
+        };
+        Ok((schema, batches))
+    }
+
     impl Table {
-        /// Copy every row into the block as record batches.
+        /// Copy every row into the block as record batches. The bytes received from the host
+        /// become the batches' buffers without another copy.
         ///
         /// # Errors
         /// [`crate::Error::Failed`] when the host's bytes cannot be decoded.
         pub fn to_batches(&self) -> Result<Vec<RecordBatch>> {
-            let bytes = self.0.to_ipc(None);
-            let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
-            Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+            Ok(decode(self.0.to_ipc(None))?.1)
         }
 
         /// Copy every row into the block as one record batch.
@@ -93,10 +111,10 @@ mod rows {
         /// # Errors
         /// [`crate::Error::Failed`] when the host's bytes cannot be decoded.
         pub fn to_batch(&self) -> Result<RecordBatch> {
-            let bytes = self.0.to_ipc(None);
-            let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
-            let schema = reader.schema();
-            let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+            let (schema, mut batches) = decode(self.0.to_ipc(None))?;
+            if batches.len() == 1 {
+                return Ok(batches.pop().expect("one batch"));
+            }
             Ok(arrow_select::concat::concat_batches(&schema, &batches)?)
         }
 
@@ -105,7 +123,8 @@ mod rows {
         /// # Errors
         /// [`crate::Error::Failed`] when the batches cannot be encoded.
         pub fn from_batches(schema: Arc<Schema>, batches: &[RecordBatch]) -> Result<Table> {
-            let mut out = Vec::new();
+            let size: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+            let mut out = Vec::with_capacity(size + 4096);
             {
                 let mut w = StreamWriter::try_new(&mut out, &schema)?;
                 for b in batches {
