@@ -41,11 +41,20 @@ fn call(mode: &str, inputs: Vec<(String, Table)>) -> BlockCall {
 fn dispatch(c: &mut Criterion) {
     let fx = weft_bench::fixture();
     let p = &fx.probe;
-    let component = fx.runtime.load("probe", &p.key, &p.wasm, p.cwasm.as_deref()).unwrap();
+    let component = fx
+        .runtime
+        .load("probe", &p.key, &p.wasm, p.cwasm.as_deref())
+        .unwrap();
     let mut g = c.benchmark_group("dispatch");
     g.bench_function("instantiate + run + empty table round trip", |b| {
         b.iter(|| {
-            let out = fx.runtime.invoke(&component, call("copy", vec![("in".into(), Table::empty())])).unwrap();
+            let out = fx
+                .runtime
+                .invoke(
+                    &component,
+                    call("copy", vec![("in".into(), Table::empty())]),
+                )
+                .unwrap();
             assert_eq!(out.table.unwrap().num_rows(), 0);
         })
     });
@@ -55,14 +64,21 @@ fn dispatch(c: &mut Criterion) {
 fn big_table(bytes: usize) -> Table {
     let rows = bytes / 8;
     let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
-    let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..rows as i64))]).unwrap();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(Int64Array::from_iter_values(0..rows as i64))],
+    )
+    .unwrap();
     Table::from_batch(batch)
 }
 
 fn copy_100mib(c: &mut Criterion) {
     let fx = weft_bench::fixture();
     let p = &fx.probe;
-    let component = fx.runtime.load("probe", &p.key, &p.wasm, p.cwasm.as_deref()).unwrap();
+    let component = fx
+        .runtime
+        .load("probe", &p.key, &p.wasm, p.cwasm.as_deref())
+        .unwrap();
     let size = 100 << 20;
     let table = big_table(size);
     let mut g = c.benchmark_group("copy");
@@ -70,7 +86,10 @@ fn copy_100mib(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(size as u64));
     g.bench_function("100 MiB table into a block and back", |b| {
         b.iter(|| {
-            let out = fx.runtime.invoke(&component, call("copy", vec![("in".into(), table.clone())])).unwrap();
+            let out = fx
+                .runtime
+                .invoke(&component, call("copy", vec![("in".into(), table.clone())]))
+                .unwrap();
             assert_eq!(out.table.unwrap().num_rows(), table.num_rows());
         })
     });
@@ -81,7 +100,11 @@ fn chain_1000(c: &mut Criterion) {
     let fx = weft_bench::fixture();
     let mut yaml = String::from("concurrency: 4\nblocks:\n");
     for i in 0..1000 {
-        let upstream = if i == 0 { String::new() } else { format!(", upstream: [b{}]", i - 1) };
+        let upstream = if i == 0 {
+            String::new()
+        } else {
+            format!(", upstream: [b{}]", i - 1)
+        };
         yaml.push_str(&format!(
             "  - {{ name: b{i}, kind: transformer, source: {}, config: {{ mode: noop }}{upstream} }}\n",
             fx.probe.wasm.display()
@@ -89,9 +112,19 @@ fn chain_1000(c: &mut Criterion) {
     }
     let file = fx.dir.path().join("pipelines/chain/pipeline.yaml");
     let pipeline = Arc::new(weft_pipeline::parse(&yaml, &file, fx.dir.path(), "chain").unwrap());
-    let components: HashMap<String, _> = pipeline.blocks.iter().map(|b| (b.name.clone(), fx.probe.clone())).collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", fx.dir.path().join("state.db").display());
+    let components: HashMap<String, _> = pipeline
+        .blocks
+        .iter()
+        .map(|b| (b.name.clone(), fx.probe.clone()))
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        fx.dir.path().join("state.db").display()
+    );
     let store = rt.block_on(Store::connect(&url)).unwrap();
     let outputs = Outputs::local(&fx.dir.path().join("objects")).unwrap();
     let exec = Executor::new(fx.runtime.clone(), store, outputs);

@@ -9,7 +9,10 @@ use weft_schedule::ComponentRef;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
 }
 
 /// A runtime plus the compiled probe block (tests/blocks/probe), in a temporary project.
@@ -40,5 +43,9 @@ pub fn fixture() -> Fixture {
         .expect("build the probe block (run scripts/setup.sh first)")
         .remove("probe")
         .expect("probe component");
-    Fixture { dir, runtime, probe }
+    Fixture {
+        dir,
+        runtime,
+        probe,
+    }
 }

@@ -88,7 +88,10 @@ impl CliError {
             | CliError::Invalid { .. }
             | CliError::Build(_)
             | CliError::Usage(_) => 2,
-            CliError::Store(_) | CliError::Schedule(_) | CliError::Runtime(_) | CliError::Io { .. } => 3,
+            CliError::Store(_)
+            | CliError::Schedule(_)
+            | CliError::Runtime(_)
+            | CliError::Io { .. } => 3,
         }
     }
 
@@ -98,8 +101,12 @@ impl CliError {
             CliError::Build(crate::build::BuildError::NoToolchain { .. }) => {
                 Some("run `weft setup` once to install the Wasm toolchain".into())
             }
-            CliError::RunFailed { run_id, .. } => Some(format!("see `weft logs {run_id}` for every block's log")),
-            CliError::NoSuchPipeline { .. } => Some("pipelines live in pipelines/<name>/pipeline.yaml".into()),
+            CliError::RunFailed { run_id, .. } => {
+                Some(format!("see `weft logs {run_id}` for every block's log"))
+            }
+            CliError::NoSuchPipeline { .. } => {
+                Some("pipelines live in pipelines/<name>/pipeline.yaml".into())
+            }
             _ => None,
         }
     }

@@ -98,11 +98,18 @@ impl Project {
                 // Relative SQLite paths are relative to the project, not the working folder.
                 let rel = url.trim_start_matches("sqlite://");
                 let (path, query) = rel.split_once('?').unwrap_or((rel, ""));
-                let q = if query.is_empty() { "mode=rwc".to_string() } else { query.to_string() };
+                let q = if query.is_empty() {
+                    "mode=rwc".to_string()
+                } else {
+                    query.to_string()
+                };
                 format!("sqlite://{}?{q}", self.root.join(path).display())
             }
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.dot_weft().join("state.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.dot_weft().join("state.db").display()
+            ),
         }
     }
 

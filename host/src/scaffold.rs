@@ -9,14 +9,38 @@ pub fn files(name: &str) -> Vec<(PathBuf, String)> {
     let fill = |t: &str, krate: &str| t.replace("{{name}}", name).replace("{{crate}}", krate);
     let cargo = include_str!("../templates/block.Cargo.toml");
     vec![
-        ("weft.toml".into(), fill(include_str!("../templates/weft.toml"), "")),
-        ("io_config.yaml".into(), include_str!("../templates/io_config.yaml").to_string()),
-        (".gitignore".into(), include_str!("../templates/gitignore").to_string()),
-        ("pipelines/example/pipeline.yaml".into(), include_str!("../templates/pipeline.yaml").to_string()),
-        ("blocks/load_numbers/Cargo.toml".into(), fill(cargo, "load_numbers")),
-        ("blocks/load_numbers/src/lib.rs".into(), include_str!("../templates/load_numbers.rs").to_string()),
-        ("blocks/keep_even/Cargo.toml".into(), fill(cargo, "keep_even")),
-        ("blocks/keep_even/src/lib.rs".into(), include_str!("../templates/keep_even.rs").to_string()),
+        (
+            "weft.toml".into(),
+            fill(include_str!("../templates/weft.toml"), ""),
+        ),
+        (
+            "io_config.yaml".into(),
+            include_str!("../templates/io_config.yaml").to_string(),
+        ),
+        (
+            ".gitignore".into(),
+            include_str!("../templates/gitignore").to_string(),
+        ),
+        (
+            "pipelines/example/pipeline.yaml".into(),
+            include_str!("../templates/pipeline.yaml").to_string(),
+        ),
+        (
+            "blocks/load_numbers/Cargo.toml".into(),
+            fill(cargo, "load_numbers"),
+        ),
+        (
+            "blocks/load_numbers/src/lib.rs".into(),
+            include_str!("../templates/load_numbers.rs").to_string(),
+        ),
+        (
+            "blocks/keep_even/Cargo.toml".into(),
+            fill(cargo, "keep_even"),
+        ),
+        (
+            "blocks/keep_even/src/lib.rs".into(),
+            include_str!("../templates/keep_even.rs").to_string(),
+        ),
     ]
 }
 

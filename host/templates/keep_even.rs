@@ -11,6 +11,10 @@ fn keep_even(ctx: &Context, inputs: Inputs) -> Result<RecordBatch> {
         .ok_or_else(|| Error::InvalidInput("expected an Int64 column `n`".into()))?;
     let even: BooleanArray = n.iter().map(|v| v.map(|v| v % 2 == 0)).collect();
     let kept = weft_sdk::arrow_select::filter::filter_record_batch(&batch, &even)?;
-    ctx.info(format!("kept {} of {} rows", kept.num_rows(), batch.num_rows()));
+    ctx.info(format!(
+        "kept {} of {} rows",
+        kept.num_rows(),
+        batch.num_rows()
+    ));
     Ok(kept)
 }

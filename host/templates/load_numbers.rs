@@ -19,7 +19,10 @@ fn load_numbers(ctx: &Context, _inputs: Inputs) -> Result<RecordBatch> {
     ]));
     let n = Int64Array::from_iter_values(1..=cfg.rows);
     let names = StringArray::from_iter_values((1..=cfg.rows).map(|i| format!("item {i}")));
-    Ok(RecordBatch::try_new(schema, vec![Arc::new(n), Arc::new(names)])?)
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![Arc::new(n), Arc::new(names)],
+    )?)
 }
 
 #[test_block]

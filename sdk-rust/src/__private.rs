@@ -12,7 +12,12 @@ pub fn run<O: IntoOutput>(
     f: fn(&Context, Inputs) -> Result<O>,
 ) -> std::result::Result<Option<Handle>, WitError> {
     let ctx = Context::new(config);
-    let inputs = Inputs::new(inputs.into_iter().map(|(n, h)| (n, Table::from_handle(h))).collect());
+    let inputs = Inputs::new(
+        inputs
+            .into_iter()
+            .map(|(n, h)| (n, Table::from_handle(h)))
+            .collect(),
+    );
     let out = f(&ctx, inputs).and_then(IntoOutput::into_output)?;
     Ok(out.map(Table::into_handle))
 }

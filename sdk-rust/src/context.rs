@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::bindings::weft::block::host;
+use crate::bindings::weft::block::context as host;
 use crate::bindings::weft::block::types::Level as WitLevel;
 use crate::error::{Error, Result};
 use crate::table::Table;
@@ -121,7 +121,10 @@ impl Inputs {
             .map(|(_, t)| t)
             .ok_or_else(|| {
                 let names: Vec<&str> = self.tables.iter().map(|(n, _)| n.as_str()).collect();
-                Error::InvalidInput(format!("no input named \"{name}\"; inputs: [{}]", names.join(", ")))
+                Error::InvalidInput(format!(
+                    "no input named \"{name}\"; inputs: [{}]",
+                    names.join(", ")
+                ))
             })
     }
 

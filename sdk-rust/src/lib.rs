@@ -49,7 +49,9 @@ pub mod bindings {
 pub use context::{log, variable, Context, Inputs, Level};
 pub use error::{ensure, Error, Result};
 pub use table::{Column, IntoOutput, Table};
-pub use weft_sdk_macros::{callback, condition, dynamic, exporter, loader, sensor, test_block, transformer};
+pub use weft_sdk_macros::{
+    callback, condition, dynamic, exporter, loader, sensor, test_block, transformer,
+};
 
 #[cfg(feature = "arrow")]
 pub use {arrow_array, arrow_schema, arrow_select};
@@ -57,8 +59,8 @@ pub use {arrow_array, arrow_schema, arrow_select};
 /// Everything a block usually needs: `use weft_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        callback, condition, dynamic, ensure, exporter, loader, sensor, test_block, transformer, Context, Error,
-        Inputs, IntoOutput, Result, Table,
+        callback, condition, dynamic, ensure, exporter, loader, sensor, test_block, transformer,
+        Context, Error, Inputs, IntoOutput, Result, Table,
     };
     #[cfg(feature = "arrow")]
     pub use arrow_array::{self, Array, RecordBatch};

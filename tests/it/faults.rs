@@ -19,13 +19,24 @@ fn a_trapping_block_fails_alone_and_its_downstream_is_skipped() {
     assert_eq!(block(&summary, "boom")["status"], "failed");
     let err = error_of(&summary, "boom");
     assert!(err.contains("block \"boom\" trapped in `run`"), "{err}");
-    assert!(err.contains("probe panicked on purpose"), "the panic message should be shown: {err}");
+    assert!(
+        err.contains("probe panicked on purpose"),
+        "the panic message should be shown: {err}"
+    );
     assert_eq!(block(&summary, "after")["status"], "upstream_failed");
     assert_eq!(block(&summary, "after_after")["status"], "upstream_failed");
     assert!(error_of(&summary, "after").contains("upstream block \"boom\" failed"));
     assert_eq!(block(&summary, "other")["status"], "success");
-    assert!(ran.stderr.contains("run ") && ran.stderr.contains("failed: block(s) failed: boom"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("hint: see `weft logs"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("run ") && ran.stderr.contains("failed: block(s) failed: boom"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("hint: see `weft logs"),
+        "{}",
+        ran.stderr
+    );
     let logs = p.logs(summary["run_id"].as_str().unwrap());
     assert_eq!(logs["run"]["status"], "failed");
 }
@@ -41,9 +52,15 @@ fn a_runaway_block_is_stopped_by_its_timeout() {
     let (summary, ran) = p.run("spin");
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let err = error_of(&summary, "forever");
-    assert!(err.contains("block \"forever\" timed out after 1s"), "{err}");
+    assert!(
+        err.contains("block \"forever\" timed out after 1s"),
+        "{err}"
+    );
     assert_eq!(block(&summary, "fine")["status"], "success");
-    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the timeout did not stop the block");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the timeout did not stop the block"
+    );
 }
 
 #[test]
@@ -53,7 +70,10 @@ fn a_greedy_block_hits_its_memory_limit() {
     let (summary, ran) = p.run("hog");
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let err = error_of(&summary, "greedy");
-    assert!(err.contains("block \"greedy\" exceeded its memory limit of 64.0 MiB"), "{err}");
+    assert!(
+        err.contains("block \"greedy\" exceeded its memory limit of 64.0 MiB"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -70,23 +90,49 @@ fn a_flaky_block_succeeds_on_retry() {
     assert_eq!(block(&summary, "flaky")["rows"], 3);
     assert_eq!(block(&summary, "hopeless")["status"], "failed");
     assert_eq!(block(&summary, "hopeless")["attempts"], 2);
-    assert!(error_of(&summary, "hopeless").contains("io: flaky failure on attempt 2"), "{}", error_of(&summary, "hopeless"));
-    assert!(ran.stderr.contains("↻ flaky") && ran.stderr.contains("attempt 1 failed"), "{}", ran.stderr);
+    assert!(
+        error_of(&summary, "hopeless").contains("io: flaky failure on attempt 2"),
+        "{}",
+        error_of(&summary, "hopeless")
+    );
+    assert!(
+        ran.stderr.contains("↻ flaky") && ran.stderr.contains("attempt 1 failed"),
+        "{}",
+        ran.stderr
+    );
     let logs = p.logs(summary["run_id"].as_str().unwrap());
-    let flaky = logs["blocks"].as_array().unwrap().iter().find(|b| b["block"] == "flaky").unwrap();
-    assert_eq!((flaky["status"].as_str(), flaky["attempt"].as_i64()), (Some("success"), Some(2)));
+    let flaky = logs["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block"] == "flaky")
+        .unwrap();
+    assert_eq!(
+        (flaky["status"].as_str(), flaky["attempt"].as_i64()),
+        (Some("success"), Some(2))
+    );
     // The failed first attempt is in the log.
-    assert!(logs["logs"].as_array().unwrap().iter().any(|l| l["block"] == "flaky" && l["attempt"] == 1 && l["level"] == "error"));
+    assert!(logs["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["block"] == "flaky" && l["attempt"] == 1 && l["level"] == "error"));
 }
 
 #[test]
 fn malformed_arrow_from_a_guest_fails_that_block() {
     let p = Project::new();
-    p.pipeline("badipc", "blocks:\n  - { name: liar, kind: loader, source: {probe}, config: { mode: bad_ipc } }\n");
+    p.pipeline(
+        "badipc",
+        "blocks:\n  - { name: liar, kind: loader, source: {probe}, config: { mode: bad_ipc } }\n",
+    );
     let (summary, ran) = p.run("badipc");
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let err = error_of(&summary, "liar");
-    assert!(err.contains("block \"liar\" failed: invalid-input: malformed Arrow IPC stream"), "{err}");
+    assert!(
+        err.contains("block \"liar\" failed: invalid-input: malformed Arrow IPC stream"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -98,9 +144,19 @@ fn block_errors_bad_config_and_failing_tests_are_reported() {
     );
     let (summary, ran) = p.run("errs");
     assert_eq!(ran.code, 1, "{}", ran.stderr);
-    assert_eq!(error_of(&summary, "says_no"), "block \"says_no\" failed: failed: the API answered 503");
-    assert!(error_of(&summary, "confused").contains("invalid-input: config: missing field `mode`"), "{}", error_of(&summary, "confused"));
-    assert_eq!(error_of(&summary, "poisoned"), "block \"poisoned\": test `no_poison` failed: the output has a `poison` column");
+    assert_eq!(
+        error_of(&summary, "says_no"),
+        "block \"says_no\" failed: failed: the API answered 503"
+    );
+    assert!(
+        error_of(&summary, "confused").contains("invalid-input: config: missing field `mode`"),
+        "{}",
+        error_of(&summary, "confused")
+    );
+    assert_eq!(
+        error_of(&summary, "poisoned"),
+        "block \"poisoned\": test `no_poison` failed: the output has a `poison` column"
+    );
     assert_eq!(block(&summary, "healthy")["status"], "success");
 }
 
@@ -108,10 +164,18 @@ fn block_errors_bad_config_and_failing_tests_are_reported() {
 fn a_file_that_is_not_a_component_fails_the_build_with_the_block_name() {
     let p = Project::new();
     write(p.path(), "blocks/fake.wasm", "not wasm");
-    write(p.path(), "pipelines/fake/pipeline.yaml", "blocks:\n  - { name: fake, kind: loader, source: blocks/fake.wasm }\n");
+    write(
+        p.path(),
+        "pipelines/fake/pipeline.yaml",
+        "blocks:\n  - { name: fake, kind: loader, source: blocks/fake.wasm }\n",
+    );
     let ran = p.weft(&["run", "fake"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("block \"fake\" (blocks/fake.wasm)"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("block \"fake\" (blocks/fake.wasm)"),
+        "{}",
+        ran.stderr
+    );
 }
 
 #[test]
@@ -119,9 +183,22 @@ fn a_rust_block_that_does_not_compile_shows_the_compiler_error() {
     let p = Project::new();
     write(p.path(), "blocks/broken/Cargo.toml", "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[lib]\ncrate-type = [\"cdylib\"]\n[dependencies]\nweft-sdk = \"0.1\"\n");
     write(p.path(), "blocks/broken/src/lib.rs", "use weft_sdk::prelude::*;\n#[loader]\nfn broken(_: &Context, _: Inputs) -> Result<()> { let x: u32 = \"nope\"; Ok(()) }\n");
-    write(p.path(), "pipelines/b/pipeline.yaml", "blocks:\n  - { name: broken_block, kind: loader, source: blocks/broken }\n");
+    write(
+        p.path(),
+        "pipelines/b/pipeline.yaml",
+        "blocks:\n  - { name: broken_block, kind: loader, source: blocks/broken }\n",
+    );
     let ran = p.weft(&["build"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("block \"broken_block\" (blocks/broken) does not compile"), "{}", ran.stderr);
-    assert!(ran.stderr.contains("mismatched types") && ran.stderr.contains("src/lib.rs"), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("block \"broken_block\" (blocks/broken) does not compile"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr.contains("mismatched types") && ran.stderr.contains("src/lib.rs"),
+        "{}",
+        ran.stderr
+    );
 }

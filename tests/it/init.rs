@@ -8,14 +8,34 @@ fn init_build_run_in_a_temp_folder() {
     let dir = tmp.path().join("my_project");
     let ran: Ran = weft().arg("init").arg(&dir).output().unwrap().into();
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    for f in ["weft.toml", "io_config.yaml", ".gitignore", "pipelines/example/pipeline.yaml", "blocks/load_numbers/src/lib.rs"] {
+    for f in [
+        "weft.toml",
+        "io_config.yaml",
+        ".gitignore",
+        "pipelines/example/pipeline.yaml",
+        "blocks/load_numbers/src/lib.rs",
+    ] {
         assert!(dir.join(f).is_file(), "init did not write {f}");
     }
     // From inside the project, with no --project.
-    let build: Ran = weft().current_dir(&dir).arg("build").output().unwrap().into();
+    let build: Ran = weft()
+        .current_dir(&dir)
+        .arg("build")
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(build.code, 0, "{}", build.stderr);
-    assert!(build.stderr.contains("2 compiled, 0 cached"), "{}", build.stderr);
-    let run: Ran = weft().current_dir(&dir).args(["run", "example", "--json"]).output().unwrap().into();
+    assert!(
+        build.stderr.contains("2 compiled, 0 cached"),
+        "{}",
+        build.stderr
+    );
+    let run: Ran = weft()
+        .current_dir(&dir)
+        .args(["run", "example", "--json"])
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let summary = run.json();
     assert_eq!(block(&summary, "load_numbers")["rows"], 100);
@@ -25,13 +45,22 @@ fn init_build_run_in_a_temp_folder() {
     // A second init over it is refused.
     let again: Ran = weft().arg("init").arg(&dir).output().unwrap().into();
     assert_eq!(again.code, 2);
-    assert!(again.stderr.contains("already holds a weft project"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already holds a weft project"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]
 fn commands_outside_a_project_say_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let ran: Ran = weft().current_dir(tmp.path()).arg("runs").output().unwrap().into();
+    let ran: Ran = weft()
+        .current_dir(tmp.path())
+        .arg("runs")
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("not a weft project"), "{}", ran.stderr);
     assert!(ran.stderr.contains("weft init"), "{}", ran.stderr);

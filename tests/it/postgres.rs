@@ -5,16 +5,23 @@ use sqlx::Connection;
 use crate::support::*;
 
 fn admin_url() -> String {
-    std::env::var("WEFT_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("WEFT_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn pg(sql: &str) {
     let sql = sql.to_string();
     std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-            let mut c = sqlx::PgConnection::connect(&admin_url()).await.expect("Postgres must run on 127.0.0.1:5432");
-            sqlx::query(&sql).execute(&mut c).await.unwrap();
-        })
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let mut c = sqlx::PgConnection::connect(&admin_url())
+                    .await
+                    .expect("Postgres must run on 127.0.0.1:5432");
+                sqlx::query(&sql).execute(&mut c).await.unwrap();
+            })
     })
     .join()
     .unwrap();
@@ -30,7 +37,11 @@ impl Drop for Db {
 
 #[test]
 fn state_lives_in_postgres_when_configured() {
-    let name = format!("weft_it_{}_{:08x}", std::process::id(), rand::random::<u32>());
+    let name = format!(
+        "weft_it_{}_{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
     pg(&format!("CREATE DATABASE {name}"));
     let db = Db(name.clone());
     let base = admin_url();
@@ -45,11 +56,21 @@ fn state_lives_in_postgres_when_configured() {
     let (summary, ran) = p.run("pg");
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     let run_id = summary["run_id"].as_str().unwrap();
-    assert!(!p.path().join(".weft/state.db").exists(), "SQLite was used instead of Postgres");
+    assert!(
+        !p.path().join(".weft/state.db").exists(),
+        "SQLite was used instead of Postgres"
+    );
     let logs = p.logs(run_id);
     assert_eq!(logs["run"]["status"], "failed");
     let blocks = logs["blocks"].as_array().unwrap();
-    assert_eq!((blocks[0]["block"].as_str(), blocks[0]["status"].as_str(), blocks[0]["rows"].as_i64()), (Some("src"), Some("success"), Some(7)));
+    assert_eq!(
+        (
+            blocks[0]["block"].as_str(),
+            blocks[0]["status"].as_str(),
+            blocks[0]["rows"].as_i64()
+        ),
+        (Some("src"), Some("success"), Some(7))
+    );
     assert_eq!(blocks[1]["status"], "failed");
     assert!(blocks[1]["error"].as_str().unwrap().contains("trapped"));
     let runs = p.weft(&["runs", "--json"]).json();

@@ -8,7 +8,10 @@ use serde_json::Value;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A `weft` command.
@@ -27,10 +30,22 @@ pub fn probe_wasm() -> &'static Path {
         write(
             dir.path(),
             "pipelines/probe/pipeline.yaml",
-            &format!("blocks:\n  - {{ name: p, kind: transformer, source: {} }}\n", probe.display()),
+            &format!(
+                "blocks:\n  - {{ name: p, kind: transformer, source: {} }}\n",
+                probe.display()
+            ),
         );
-        let out = weft().arg("--project").arg(dir.path()).arg("build").output().unwrap();
-        assert!(out.status.success(), "building the probe block failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let out = weft()
+            .arg("--project")
+            .arg(dir.path())
+            .arg("build")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building the probe block failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let wasm = std::fs::read_dir(dir.path().join(".weft/components"))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -63,7 +78,12 @@ pub struct Ran {
 
 impl Ran {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -81,7 +101,10 @@ impl Project {
     pub fn new() -> Project {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "weft.toml", "name = \"test\"\n");
-        Project { dir, state_url: None }
+        Project {
+            dir,
+            state_url: None,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -91,7 +114,11 @@ impl Project {
     /// Add pipeline `name`; `{probe}` in the YAML becomes the probe component's path.
     pub fn pipeline(&self, name: &str, yaml: &str) -> &Self {
         let yaml = yaml.replace("{probe}", &probe_wasm().display().to_string());
-        write(self.path(), &format!("pipelines/{name}/pipeline.yaml"), &yaml);
+        write(
+            self.path(),
+            &format!("pipelines/{name}/pipeline.yaml"),
+            &yaml,
+        );
         self
     }
 

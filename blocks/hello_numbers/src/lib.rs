@@ -26,7 +26,10 @@ fn numbers(ctx: &Context, _inputs: Inputs) -> Result<RecordBatch> {
     let ids = Int64Array::from_iter_values(1..=cfg.rows);
     let values = Float64Array::from_iter_values((1..=cfg.rows).map(|i| i as f64 * 1.5));
     let labels = StringArray::from_iter_values((1..=cfg.rows).map(|i| format!("row-{i}")));
-    Ok(RecordBatch::try_new(schema, vec![Arc::new(ids), Arc::new(values), Arc::new(labels)])?)
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![Arc::new(ids), Arc::new(values), Arc::new(labels)],
+    )?)
 }
 
 #[test_block]

@@ -15,8 +15,14 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
 fn report(ctx: &Context, inputs: Inputs) -> Result<RecordBatch> {
     let numbers = inputs.get("numbers")?.to_batch()?;
     let squares = inputs.get("squares")?.to_batch()?;
-    let value_sum: f64 = column::<Float64Array>(&numbers, "value")?.iter().flatten().sum();
-    let square_sum: i64 = column::<Int64Array>(&squares, "square")?.iter().flatten().sum();
+    let value_sum: f64 = column::<Float64Array>(&numbers, "value")?
+        .iter()
+        .flatten()
+        .sum();
+    let square_sum: i64 = column::<Int64Array>(&squares, "square")?
+        .iter()
+        .flatten()
+        .sum();
     ctx.info(format!(
         "{} numbers, value sum {value_sum}, square sum {square_sum}",
         numbers.num_rows()
@@ -38,5 +44,8 @@ fn report(ctx: &Context, inputs: Inputs) -> Result<RecordBatch> {
 
 #[test_block]
 fn one_row(output: &Table) -> Result<()> {
-    ensure(output.num_rows() == 1, format!("expected one summary row, got {}", output.num_rows()))
+    ensure(
+        output.num_rows() == 1,
+        format!("expected one summary row, got {}", output.num_rows()),
+    )
 }

@@ -17,5 +17,8 @@ fn squares(ctx: &Context, inputs: Inputs) -> Result<RecordBatch> {
         Field::new("id", DataType::Int64, false),
         Field::new("square", DataType::Int64, true),
     ]));
-    Ok(RecordBatch::try_new(schema, vec![batch.column(0).clone(), Arc::new(squares)])?)
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![batch.column(0).clone(), Arc::new(squares)],
+    )?)
 }

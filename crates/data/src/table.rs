@@ -123,8 +123,13 @@ impl Table {
                     break;
                 }
                 let take = (b.num_rows() as u64).min(left) as usize;
-                let batch = if take == b.num_rows() { b.clone() } else { b.slice(0, take) };
-                w.write(&batch).map_err(|e| DataError::Encode(e.to_string()))?;
+                let batch = if take == b.num_rows() {
+                    b.clone()
+                } else {
+                    b.slice(0, take)
+                };
+                w.write(&batch)
+                    .map_err(|e| DataError::Encode(e.to_string()))?;
                 left -= take as u64;
             }
             w.finish().map_err(|e| DataError::Encode(e.to_string()))?;
@@ -140,7 +145,8 @@ impl Table {
     pub fn to_ipc_file(&self) -> Result<Vec<u8>, DataError> {
         let size: usize = self.batches.iter().map(|b| b.get_array_memory_size()).sum();
         let mut out = Vec::with_capacity(size + 4096);
-        let mut w = FileWriter::try_new(&mut out, &self.schema).map_err(|e| DataError::Encode(e.to_string()))?;
+        let mut w = FileWriter::try_new(&mut out, &self.schema)
+            .map_err(|e| DataError::Encode(e.to_string()))?;
         for b in self.batches.iter() {
             w.write(b).map_err(|e| DataError::Encode(e.to_string()))?;
         }
@@ -154,7 +160,8 @@ impl Table {
     /// # Errors
     /// [`DataError::MalformedIpc`] when the bytes are not a valid IPC file.
     pub fn from_ipc_file(bytes: Vec<u8>) -> Result<Self, DataError> {
-        let reader = FileReader::try_new(Cursor::new(bytes), None).map_err(|e| DataError::MalformedIpc(e.to_string()))?;
+        let reader = FileReader::try_new(Cursor::new(bytes), None)
+            .map_err(|e| DataError::MalformedIpc(e.to_string()))?;
         let schema = reader.schema();
         let batches = reader
             .collect::<Result<Vec<_>, _>>()
@@ -234,9 +241,18 @@ mod tests {
             Field::new("name", DataType::Utf8, true),
         ]));
         let ids = Int64Array::from_iter_values(0..rows);
-        let names = StringArray::from_iter((0..rows).map(|i| (i % 2 == 0).then(|| format!("n{i}"))));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(ids), Arc::new(names)]).unwrap();
-        Table::new(schema, vec![batch.slice(0, rows as usize / 2), batch.slice(rows as usize / 2, rows as usize - rows as usize / 2)]).unwrap()
+        let names =
+            StringArray::from_iter((0..rows).map(|i| (i % 2 == 0).then(|| format!("n{i}"))));
+        let batch =
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(ids), Arc::new(names)]).unwrap();
+        Table::new(
+            schema,
+            vec![
+                batch.slice(0, rows as usize / 2),
+                batch.slice(rows as usize / 2, rows as usize - rows as usize / 2),
+            ],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -266,11 +282,20 @@ mod tests {
 
     #[test]
     fn garbage_and_truncated_streams_are_malformed() {
-        assert!(matches!(Table::from_ipc(b"not arrow at all".to_vec()), Err(DataError::MalformedIpc(_))));
-        assert!(matches!(Table::from_ipc(Vec::new()), Err(DataError::MalformedIpc(_))));
+        assert!(matches!(
+            Table::from_ipc(b"not arrow at all".to_vec()),
+            Err(DataError::MalformedIpc(_))
+        ));
+        assert!(matches!(
+            Table::from_ipc(Vec::new()),
+            Err(DataError::MalformedIpc(_))
+        ));
         let mut bytes = sample(100).to_ipc(None).unwrap();
         bytes.truncate(bytes.len() / 2);
-        assert!(matches!(Table::from_ipc(bytes), Err(DataError::MalformedIpc(_))));
+        assert!(matches!(
+            Table::from_ipc(bytes),
+            Err(DataError::MalformedIpc(_))
+        ));
     }
 
     #[test]

@@ -106,11 +106,17 @@ pub enum ManifestError {
 }
 
 fn at(block: &Option<String>) -> String {
-    block.as_ref().map(|b| format!("block \"{b}\": ")).unwrap_or_default()
+    block
+        .as_ref()
+        .map(|b| format!("block \"{b}\": "))
+        .unwrap_or_default()
 }
 
 fn hint(suggestion: &Option<String>) -> String {
-    suggestion.as_ref().map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default()
+    suggestion
+        .as_ref()
+        .map(|s| format!("; did you mean \"{s}\"?"))
+        .unwrap_or_default()
 }
 
 /// All problems found in one manifest (never empty).
@@ -138,7 +144,10 @@ impl From<ManifestError> for ManifestErrors {
 }
 
 /// The closest candidate to `name`, if it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))

@@ -235,12 +235,24 @@ impl Cx {
         };
         let retries = self.field::<u32>(map, "retries", b).unwrap_or(0);
         if retries > MAX_RETRIES {
-            self.invalid(b, "retries", format!("{retries} is more than the maximum {MAX_RETRIES}"));
+            self.invalid(
+                b,
+                "retries",
+                format!("{retries} is more than the maximum {MAX_RETRIES}"),
+            );
         }
-        let retry_delay = self.duration(map, "retry_delay", &name).unwrap_or(Duration::ZERO);
-        let timeout = self.duration(map, "timeout", &name).unwrap_or(DEFAULT_TIMEOUT);
+        let retry_delay = self
+            .duration(map, "retry_delay", &name)
+            .unwrap_or(Duration::ZERO);
+        let timeout = self
+            .duration(map, "timeout", &name)
+            .unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
-            self.invalid(b, "timeout", "must be longer than zero, e.g. `30s` or `10m`".into());
+            self.invalid(
+                b,
+                "timeout",
+                "must be longer than zero, e.g. `30s` or `10m`".into(),
+            );
         }
         let memory_limit = self.memory(map, &name).unwrap_or(DEFAULT_MEMORY_LIMIT);
         let grants = self.field::<Grants>(map, "grants", b).unwrap_or_default();
@@ -286,7 +298,10 @@ impl Cx {
             self.invalid(
                 Some(block),
                 "kind",
-                format!("unknown kind `{text}`; valid kinds: {}{hint}", valid.join(", ")),
+                format!(
+                    "unknown kind `{text}`; valid kinds: {}{hint}",
+                    valid.join(", ")
+                ),
             );
         }
         found
@@ -298,7 +313,11 @@ impl Cx {
             return None;
         };
         let Some(written) = v.as_str().filter(|s| !s.trim().is_empty()) else {
-            self.invalid(Some(block), "source", "must be a path, e.g. `blocks/clean`".into());
+            self.invalid(
+                Some(block),
+                "source",
+                "must be a path, e.g. `blocks/clean`".into(),
+            );
             return None;
         };
         match resolve_source(&self.root, written) {
@@ -320,7 +339,11 @@ impl Cx {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
             Some(v) => self
-                .field::<Vec<String>>(&Mapping::from_iter([("upstream".into(), v.clone())]), "upstream", Some(block))
+                .field::<Vec<String>>(
+                    &Mapping::from_iter([("upstream".into(), v.clone())]),
+                    "upstream",
+                    Some(block),
+                )
                 .unwrap_or_default(),
         }
     }
@@ -333,8 +356,9 @@ impl Cx {
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .map(Duration::from_secs_f64)
                 .ok_or_else(|| format!("`{n}` is not a number of seconds")),
-            Value::String(s) => humantime::parse_duration(s.trim())
-                .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. `500ms`, `30s`, `5m`, `1h`")),
+            Value::String(s) => humantime::parse_duration(s.trim()).map_err(|e| {
+                format!("`{s}` is not a duration ({e}); write e.g. `500ms`, `30s`, `5m`, `1h`")
+            }),
             _ => Err("must be a duration such as `30s` or a number of seconds".into()),
         };
         parsed.map_err(|r| self.invalid(Some(block), key, r)).ok()

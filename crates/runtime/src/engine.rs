@@ -62,7 +62,8 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::Engine`] when wasmtime rejects the configuration.
     pub fn new(config: &RuntimeConfig) -> Result<Self, RuntimeError> {
-        let engine = Engine::new(&engine_config(config)).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let engine =
+            Engine::new(&engine_config(config)).map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
@@ -112,7 +113,12 @@ impl Runtime {
         wasm: &Path,
         cwasm: Option<&Path>,
     ) -> Result<BlockComponent, RuntimeError> {
-        if let Some(c) = self.loaded.lock().expect("component cache poisoned").get(key) {
+        if let Some(c) = self
+            .loaded
+            .lock()
+            .expect("component cache poisoned")
+            .get(key)
+        {
             return Ok(c.clone());
         }
         let component = match cwasm.filter(|p| p.is_file()) {

@@ -55,11 +55,17 @@ impl Runtime {
     /// # Errors
     /// A [`RuntimeError`] naming the block: trap, timeout, memory limit, an error returned by
     /// the block, or a failed test. The host is never affected.
-    pub fn invoke(&self, component: &BlockComponent, call: BlockCall) -> Result<BlockOutput, RuntimeError> {
+    pub fn invoke(
+        &self,
+        component: &BlockComponent,
+        call: BlockCall,
+    ) -> Result<BlockOutput, RuntimeError> {
         let stdout = MemoryOutputPipe::new(PIPE_CAPACITY);
         let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
         let mut wasi = wasmtime_wasi::WasiCtx::builder();
-        wasi.stdout(stdout.clone()).stderr(stderr.clone()).envs(&call.env);
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .envs(&call.env);
         let state = HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -80,7 +86,8 @@ impl Runtime {
         result.map_err(|f| {
             if let Fault::Wasm(_, e) = &f {
                 if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
-                    call.log.log(LogLevel::Debug, format!("wasm backtrace:\n{bt}"));
+                    call.log
+                        .log(LogLevel::Debug, format!("wasm backtrace:\n{bt}"));
                 }
             }
             f.into_error(&call, store.data().limiter.denied, &stderr)
@@ -97,7 +104,12 @@ enum Fault {
 }
 
 impl Fault {
-    fn into_error(self, call: &BlockCall, denied: Option<u64>, stderr: &MemoryOutputPipe) -> RuntimeError {
+    fn into_error(
+        self,
+        call: &BlockCall,
+        denied: Option<u64>,
+        stderr: &MemoryOutputPipe,
+    ) -> RuntimeError {
         let block = call.block.clone();
         match self {
             Fault::Wasm(_, e) | Fault::Instantiate(e) if denied.is_some() && !is_interrupt(&e) => {
@@ -131,9 +143,17 @@ impl Fault {
                     GuestError::Io(m) => ("io", m),
                     GuestError::Failed(m) => ("failed", m),
                 };
-                RuntimeError::Failed { block, kind, message }
+                RuntimeError::Failed {
+                    block,
+                    kind,
+                    message,
+                }
             }
-            Fault::Test(test, message) => RuntimeError::TestFailed { block, test, message },
+            Fault::Test(test, message) => RuntimeError::TestFailed {
+                block,
+                test,
+                message,
+            },
         }
     }
 }
@@ -142,8 +162,15 @@ fn is_interrupt(e: &wasmtime::Error) -> bool {
     matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt))
 }
 
-fn run_in(store: &mut Store<HostState>, component: &BlockComponent, call: &BlockCall) -> Result<BlockOutput, Fault> {
-    let instance = component.pre.instantiate(&mut *store).map_err(Fault::Instantiate)?;
+fn run_in(
+    store: &mut Store<HostState>,
+    component: &BlockComponent,
+    call: &BlockCall,
+) -> Result<BlockOutput, Fault> {
+    let instance = component
+        .pre
+        .instantiate(&mut *store)
+        .map_err(Fault::Instantiate)?;
     let mut inputs = Vec::with_capacity(call.inputs.len());
     for (name, table) in &call.inputs {
         let handle = store
@@ -167,7 +194,9 @@ fn run_in(store: &mut Store<HostState>, component: &BlockComponent, call: &Block
         ),
         None => None,
     };
-    let names = instance.call_tests(&mut *store).map_err(|e| Fault::Wasm("tests", e))?;
+    let names = instance
+        .call_tests(&mut *store)
+        .map_err(|e| Fault::Wasm("tests", e))?;
     for name in &names {
         let shown = output.clone().unwrap_or_else(Table::empty);
         let handle: Resource<Table> = store
@@ -182,7 +211,10 @@ fn run_in(store: &mut Store<HostState>, component: &BlockComponent, call: &Block
         let _ = store.data_mut().table.delete(handle);
         result?.map_err(|m| Fault::Test(name.clone(), m))?;
     }
-    Ok(BlockOutput { table: output, tests: names })
+    Ok(BlockOutput {
+        table: output,
+        tests: names,
+    })
 }
 
 fn forward(pipe: &MemoryOutputPipe, level: LogLevel, sink: &dyn LogSink) {

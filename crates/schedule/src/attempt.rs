@@ -44,7 +44,11 @@ pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
     let attempts = job.block.retries + 1;
     let mut last_error = String::new();
     for attempt in 1..=attempts {
-        if let Err(e) = job.store.block_started(&job.run_id, &name, attempt, now_ms()).await {
+        if let Err(e) = job
+            .store
+            .block_started(&job.run_id, &name, attempt, now_ms())
+            .await
+        {
             last_error = e.to_string();
             break;
         }
@@ -76,15 +80,22 @@ pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
                     duration: started.elapsed(),
                     error: None,
                 };
-                job.observer.event(&Event::BlockFinished { summary: summary.clone() });
+                job.observer.event(&Event::BlockFinished {
+                    summary: summary.clone(),
+                });
                 return (summary, table);
             }
             Err(failure) => {
                 last_error = failure.message;
-                job.log.note(&name, attempt, LogLevel::Error, last_error.clone());
+                job.log
+                    .note(&name, attempt, LogLevel::Error, last_error.clone());
                 let retry = attempt < attempts && failure.retryable;
                 let end = BlockEnd {
-                    status: if retry { BlockStatus::Retrying } else { BlockStatus::Failed },
+                    status: if retry {
+                        BlockStatus::Retrying
+                    } else {
+                        BlockStatus::Failed
+                    },
                     at: now_ms(),
                     rows: None,
                     bytes: None,
@@ -128,7 +139,10 @@ async fn finish_failed(
             error: Some(error.clone()),
         };
         // The store already failed once; a second failure changes nothing we can report.
-        let _ = job.store.block_finished(&job.run_id, &job.block.name, &end).await;
+        let _ = job
+            .store
+            .block_finished(&job.run_id, &job.block.name, &end)
+            .await;
     }
     let summary = BlockSummary {
         block: job.block.name.clone(),
@@ -139,7 +153,9 @@ async fn finish_failed(
         duration: started.elapsed(),
         error: Some(error),
     };
-    job.observer.event(&Event::BlockFinished { summary: summary.clone() });
+    job.observer.event(&Event::BlockFinished {
+        summary: summary.clone(),
+    });
     (summary, None)
 }
 
@@ -164,7 +180,10 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
     let block = &job.block;
     let Some(component) = job.component.clone() else {
         return Err(Failure {
-            message: format!("block \"{}\": no component was built for it; run `weft build`", block.name),
+            message: format!(
+                "block \"{}\": no component was built for it; run `weft build`",
+                block.name
+            ),
             retryable: false,
         });
     };
@@ -189,7 +208,12 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
     let runtime = job.runtime.clone();
     let name = block.name.clone();
     let task = tokio::task::spawn_blocking(move || {
-        let loaded = runtime.load(&name, &component.key, &component.wasm, component.cwasm.as_deref())?;
+        let loaded = runtime.load(
+            &name,
+            &component.key,
+            &component.wasm,
+            component.cwasm.as_deref(),
+        )?;
         runtime.invoke(&loaded, call)
     });
     let output = match tokio::time::timeout(block.timeout + TIMEOUT_GRACE, task).await {
@@ -202,7 +226,10 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
         }
         Ok(Err(join)) => {
             return Err(Failure {
-                message: format!("block \"{}\": internal error in the host: {join}", block.name),
+                message: format!(
+                    "block \"{}\": internal error in the host: {join}",
+                    block.name
+                ),
                 retryable: true,
             })
         }

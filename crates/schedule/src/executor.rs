@@ -66,7 +66,11 @@ pub struct Executor {
 impl Executor {
     /// An executor over a runtime, a state store and an output store.
     pub fn new(runtime: Arc<Runtime>, store: Store, outputs: Outputs) -> Self {
-        Executor { runtime, store, outputs }
+        Executor {
+            runtime,
+            store,
+            outputs,
+        }
     }
 
     /// The state store.
@@ -84,12 +88,18 @@ impl Executor {
     ///
     /// # Errors
     /// [`ScheduleError::Store`] when the run cannot be recorded.
-    pub async fn run(&self, req: RunRequest, observer: Arc<dyn Observer>) -> Result<RunSummary, ScheduleError> {
+    pub async fn run(
+        &self,
+        req: RunRequest,
+        observer: Arc<dyn Observer>,
+    ) -> Result<RunSummary, ScheduleError> {
         let pipeline = req.pipeline.clone();
         let run_id = req.run_id.clone().unwrap_or_else(new_run_id);
         let mut variables = pipeline.variables.clone();
         variables.extend(req.variables.clone());
-        variables.entry("execution_date".into()).or_insert_with(now_rfc3339);
+        variables
+            .entry("execution_date".into())
+            .or_insert_with(now_rfc3339);
         variables.insert("run_id".into(), run_id.clone());
         variables.insert("pipeline".into(), pipeline.name.clone());
         let names: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
@@ -104,13 +114,19 @@ impl Executor {
                 blocks: &names,
             })
             .await?;
-        self.store.set_run_status(&run_id, RunStatus::Running, now_ms(), None).await?;
+        self.store
+            .set_run_status(&run_id, RunStatus::Running, now_ms(), None)
+            .await?;
         observer.event(&Event::RunStarted {
             run_id: run_id.clone(),
             blocks: names.iter().map(|s| s.to_string()).collect(),
         });
 
-        let log = Arc::new(RunLog::start(self.store.clone(), run_id.clone(), observer.clone()));
+        let log = Arc::new(RunLog::start(
+            self.store.clone(),
+            run_id.clone(),
+            observer.clone(),
+        ));
         let mut plan = Plan::new(&pipeline);
         let permits = Arc::new(Semaphore::new(pipeline.concurrency));
         let variables = Arc::new(variables);
@@ -145,7 +161,9 @@ impl Executor {
                 let handle = running.spawn(run_block(job));
                 tasks.insert(handle.id(), name);
             }
-            let Some(done) = running.join_next_with_id().await else { break };
+            let Some(done) = running.join_next_with_id().await else {
+                break;
+            };
             let (summary, table) = match done {
                 Ok((id, s)) => {
                     tasks.remove(&id);
@@ -181,7 +199,9 @@ impl Executor {
                         duration: Default::default(),
                         error: Some(reason.clone()),
                     };
-                    observer.event(&Event::BlockFinished { summary: summary.clone() });
+                    observer.event(&Event::BlockFinished {
+                        summary: summary.clone(),
+                    });
                     summaries.insert(s, summary);
                 }
             }
@@ -193,7 +213,11 @@ impl Executor {
         let blocks: Vec<BlockSummary> = pipeline
             .blocks
             .iter()
-            .map(|b| summaries.remove(&b.name).unwrap_or_else(|| failed_summary(&b.name, "did not run".into())))
+            .map(|b| {
+                summaries
+                    .remove(&b.name)
+                    .unwrap_or_else(|| failed_summary(&b.name, "did not run".into()))
+            })
             .collect();
         let status = if blocks.iter().all(|b| b.status == BlockStatus::Success) {
             RunStatus::Success
@@ -215,7 +239,11 @@ impl Executor {
         self.store
             .set_run_status(&run_id, status, now_ms(), error.as_deref())
             .await?;
-        Ok(RunSummary { run_id, status, blocks })
+        Ok(RunSummary {
+            run_id,
+            status,
+            blocks,
+        })
     }
 }
 
@@ -250,7 +278,11 @@ enum Slot {
 impl Plan {
     fn new(p: &Pipeline) -> Plan {
         let names: Vec<String> = p.blocks.iter().map(|b| b.name.clone()).collect();
-        let index: HashMap<String, usize> = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let index: HashMap<String, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         let mut downstream = vec![Vec::new(); names.len()];
         let mut waiting_on = vec![0; names.len()];
         for (i, b) in p.blocks.iter().enumerate() {

@@ -58,7 +58,13 @@ impl Outputs {
     ///
     /// # Errors
     /// A message naming the path when encoding or writing fails.
-    pub async fn put(&self, run: &str, block: &str, attempt: u32, table: &Table) -> Result<(String, u64), String> {
+    pub async fn put(
+        &self,
+        run: &str,
+        block: &str,
+        attempt: u32,
+        table: &Table,
+    ) -> Result<(String, u64), String> {
         let path = Self::path(run, block, attempt);
         let table = table.clone();
         let bytes = tokio::task::spawn_blocking(move || table.to_ipc_file())

@@ -63,8 +63,14 @@ pub(crate) fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redact_hides_passwords_only() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://h/db"), "postgres://h/db");
-        assert_eq!(super::redact("sqlite://.weft/state.db"), "sqlite://.weft/state.db");
+        assert_eq!(
+            super::redact("sqlite://.weft/state.db"),
+            "sqlite://.weft/state.db"
+        );
     }
 }

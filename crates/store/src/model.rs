@@ -69,7 +69,10 @@ impl BlockStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            BlockStatus::Success | BlockStatus::Failed | BlockStatus::UpstreamFailed | BlockStatus::Cancelled
+            BlockStatus::Success
+                | BlockStatus::Failed
+                | BlockStatus::UpstreamFailed
+                | BlockStatus::Cancelled
         )
     }
 }

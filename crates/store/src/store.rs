@@ -136,7 +136,9 @@ impl Store {
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         let sql = match status {
-            RunStatus::Running => "UPDATE weft_runs SET status = $1, started_at = $2, error = $3 WHERE id = $4",
+            RunStatus::Running => {
+                "UPDATE weft_runs SET status = $1, started_at = $2, error = $3 WHERE id = $4"
+            }
             _ => "UPDATE weft_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4",
         };
         sqlx::query(sql)
@@ -154,7 +156,13 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
-    pub async fn block_started(&self, run: &str, block: &str, attempt: u32, at: i64) -> Result<(), StoreError> {
+    pub async fn block_started(
+        &self,
+        run: &str,
+        block: &str,
+        attempt: u32,
+        at: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE weft_block_runs SET status = $1, attempt = $2, started_at = $3, finished_at = NULL, error = NULL WHERE run_id = $4 AND block = $5",
         )
@@ -173,7 +181,12 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
-    pub async fn block_finished(&self, run: &str, block: &str, end: &BlockEnd) -> Result<(), StoreError> {
+    pub async fn block_finished(
+        &self,
+        run: &str,
+        block: &str,
+        end: &BlockEnd,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE weft_block_runs SET status = $1, finished_at = $2, rows_out = $3, bytes_out = $4, output = $5, error = $6 WHERE run_id = $7 AND block = $8",
         )
@@ -195,7 +208,13 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
-    pub async fn skip_blocks(&self, run: &str, blocks: &[String], status: BlockStatus, reason: &str) -> Result<(), StoreError> {
+    pub async fn skip_blocks(
+        &self,
+        run: &str,
+        blocks: &[String],
+        status: BlockStatus,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         for block in blocks {
             sqlx::query("UPDATE weft_block_runs SET status = $1, error = $2 WHERE run_id = $3 AND block = $4")
                 .bind(status.as_str())
@@ -241,17 +260,29 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
-    pub async fn list_runs(&self, pipeline: Option<&str>, limit: i64) -> Result<Vec<RunRecord>, StoreError> {
+    pub async fn list_runs(
+        &self,
+        pipeline: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         let rows = match pipeline {
-            Some(p) => sqlx::query(&format!("{RUN_COLUMNS} WHERE pipeline = $1 ORDER BY created_at DESC, id DESC LIMIT $2"))
+            Some(p) => {
+                sqlx::query(&format!(
+                    "{RUN_COLUMNS} WHERE pipeline = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+                ))
                 .bind(p)
                 .bind(limit)
                 .fetch_all(&self.pool)
-                .await,
-            None => sqlx::query(&format!("{RUN_COLUMNS} ORDER BY created_at DESC, id DESC LIMIT $1"))
+                .await
+            }
+            None => {
+                sqlx::query(&format!(
+                    "{RUN_COLUMNS} ORDER BY created_at DESC, id DESC LIMIT $1"
+                ))
                 .bind(limit)
                 .fetch_all(&self.pool)
-                .await,
+                .await
+            }
         }
         .during(|| "list runs".into())?;
         rows.iter().map(run_record).collect()
@@ -308,14 +339,22 @@ impl Store {
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
     pub async fn logs(&self, run: &str, block: Option<&str>) -> Result<Vec<LogRecord>, StoreError> {
-        let base = "SELECT seq, block, attempt, at, level, message FROM weft_logs WHERE run_id = $1";
+        let base =
+            "SELECT seq, block, attempt, at, level, message FROM weft_logs WHERE run_id = $1";
         let rows = match block {
-            Some(b) => sqlx::query(&format!("{base} AND block = $2 ORDER BY seq"))
-                .bind(run)
-                .bind(b)
-                .fetch_all(&self.pool)
-                .await,
-            None => sqlx::query(&format!("{base} ORDER BY seq")).bind(run).fetch_all(&self.pool).await,
+            Some(b) => {
+                sqlx::query(&format!("{base} AND block = $2 ORDER BY seq"))
+                    .bind(run)
+                    .bind(b)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                sqlx::query(&format!("{base} ORDER BY seq"))
+                    .bind(run)
+                    .fetch_all(&self.pool)
+                    .await
+            }
         }
         .during(|| format!("read logs of run {run}"))?;
         rows.iter()
@@ -345,7 +384,8 @@ fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get(column).during(|| format!("read column {column}"))
+    row.try_get(column)
+        .during(|| format!("read column {column}"))
 }
 
 fn run_record(r: &AnyRow) -> Result<RunRecord, StoreError> {

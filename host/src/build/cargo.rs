@@ -29,7 +29,10 @@ pub fn build(
         .arg("--target-dir")
         .arg(target_dir)
         .arg("--config")
-        .arg(format!("patch.crates-io.weft-sdk.path={:?}", sdk_dir.display().to_string()))
+        .arg(format!(
+            "patch.crates-io.weft-sdk.path={:?}",
+            sdk_dir.display().to_string()
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -45,7 +48,9 @@ pub fn build(
     let mut artifact = None;
     for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let Ok(line) = line else { break };
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
@@ -58,7 +63,11 @@ pub fn build(
         if is_cdylib {
             artifact = msg["filenames"]
                 .as_array()
-                .and_then(|f| f.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".wasm")))
+                .and_then(|f| {
+                    f.iter()
+                        .filter_map(|f| f.as_str())
+                        .find(|f| f.ends_with(".wasm"))
+                })
                 .map(PathBuf::from);
         }
     }
@@ -68,7 +77,8 @@ pub fn build(
         return Err(compiler_errors(&stderr));
     }
     artifact.ok_or_else(|| {
-        "cargo produced no .wasm: the block crate needs `[lib] crate-type = [\"cdylib\"]`".to_string()
+        "cargo produced no .wasm: the block crate needs `[lib] crate-type = [\"cdylib\"]`"
+            .to_string()
     })
 }
 

@@ -123,7 +123,8 @@ impl<'a> Builder<'a> {
             let component = match by_source.get(&block.source) {
                 Some(c) => c.clone(),
                 None => {
-                    let c = self.build_source(&block.name, &block.source, &mut toolchain, progress)?;
+                    let c =
+                        self.build_source(&block.name, &block.source, &mut toolchain, progress)?;
                     by_source.insert(block.source.clone(), c.clone());
                     c
                 }
@@ -156,7 +157,8 @@ impl<'a> Builder<'a> {
                     *toolchain = Some(Toolchain::find(&self.home)?);
                 }
                 let tc = toolchain.as_ref().expect("toolchain just found");
-                let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint).map_err(|e| io(dir, e))?;
+                let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint)
+                    .map_err(|e| io(dir, e))?;
                 let wasm = self.cache.join(format!("{key}.wasm"));
                 if wasm.is_file() {
                     (key, wasm, true)
@@ -164,14 +166,17 @@ impl<'a> Builder<'a> {
                     progress.compiling(block, written);
                     let sdk_dir = self.sdk.install(&self.home)?;
                     let target_dir = self.home.join("cache").join("guest-target");
-                    let built = cargo::build(tc, dir, &sdk_dir, &target_dir, &mut |m| progress.step(block, m))
-                        .map_err(|output| BuildError::Compile {
-                            block: block.to_string(),
-                            source_path: written.clone(),
-                            output,
-                        })?;
+                    let built = cargo::build(tc, dir, &sdk_dir, &target_dir, &mut |m| {
+                        progress.step(block, m)
+                    })
+                    .map_err(|output| BuildError::Compile {
+                        block: block.to_string(),
+                        source_path: written.clone(),
+                        output,
+                    })?;
                     // The build may have written Cargo.lock: key the cache on the state after it.
-                    let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint).map_err(|e| io(dir, e))?;
+                    let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint)
+                        .map_err(|e| io(dir, e))?;
                     let wasm = self.cache.join(format!("{key}.wasm"));
                     std::fs::copy(&built, &wasm).map_err(|e| io(&built, e))?;
                     (key, wasm, false)
@@ -184,11 +189,14 @@ impl<'a> Builder<'a> {
         let mut compiled = !cached;
         if !cwasm.is_file() {
             let bytes = std::fs::read(&wasm).map_err(|e| io(&wasm, e))?;
-            let native = self.runtime.precompile(&bytes, &wasm).map_err(|e| BuildError::Component {
-                block: block.to_string(),
-                source_path: source.written().to_string(),
-                reason: e.to_string(),
-            })?;
+            let native =
+                self.runtime
+                    .precompile(&bytes, &wasm)
+                    .map_err(|e| BuildError::Component {
+                        block: block.to_string(),
+                        source_path: source.written().to_string(),
+                        reason: e.to_string(),
+                    })?;
             let tmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
             std::fs::write(&tmp, native).map_err(|e| io(&tmp, e))?;
             std::fs::rename(&tmp, &cwasm).map_err(|e| io(&cwasm, e))?;

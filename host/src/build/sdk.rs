@@ -52,7 +52,9 @@ impl Sdk {
             return Ok(crate_dir);
         }
         // Write to a temporary sibling, then rename: concurrent builds never see half an SDK.
-        let tmp = home.join("sdk").join(format!(".{}-{}", self.hash, std::process::id()));
+        let tmp = home
+            .join("sdk")
+            .join(format!(".{}-{}", self.hash, std::process::id()));
         let io = |path: &Path, e: std::io::Error| BuildError::Io {
             path: path.to_path_buf(),
             source: e,
@@ -84,7 +86,11 @@ fn files(dir: &'static Dir<'static>) -> Vec<(&'static Path, &'static [u8])> {
         for e in d.entries() {
             match e {
                 DirEntry::Dir(sub) => {
-                    let name = sub.path().file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    let name = sub
+                        .path()
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("");
                     if name != "target" {
                         walk(sub, out);
                     }

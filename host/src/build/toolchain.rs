@@ -45,10 +45,17 @@ impl Toolchain {
         })?;
         let mut cargo = PathBuf::from("cargo");
         let mut env = Vec::new();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let Some((k, v)) = line.split_once('=') else {
                 return Err(BuildError::NoToolchain {
-                    reason: format!("{}: cannot read line `{line}`; run `weft setup` again", file.display()),
+                    reason: format!(
+                        "{}: cannot read line `{line}`; run `weft setup` again",
+                        file.display()
+                    ),
                 });
             };
             if k == "WEFT_CARGO" {

@@ -20,7 +20,8 @@ fn spinner_style() -> ProgressStyle {
 }
 
 fn done_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix:<26.bold} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+    ProgressStyle::with_template("{prefix:<26.bold} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
 /// Shows each block of a run: waiting, running (attempt n), done with rows and time.
@@ -46,7 +47,12 @@ impl RunProgress {
                 bars.insert(b.name.clone(), bar);
             }
         }
-        let width = pipeline.blocks.iter().map(|b| b.name.len()).max().unwrap_or(8);
+        let width = pipeline
+            .blocks
+            .iter()
+            .map(|b| b.name.len())
+            .max()
+            .unwrap_or(8);
         RunProgress {
             multi,
             bars,
@@ -96,13 +102,22 @@ impl Observer for RunProgress {
                 Some(bar) => {
                     bar.set_style(spinner_style());
                     bar.set_prefix(block.clone());
-                    bar.set_message(if *attempt > 1 { format!("running (attempt {attempt})") } else { "running".into() });
+                    bar.set_message(if *attempt > 1 {
+                        format!("running (attempt {attempt})")
+                    } else {
+                        "running".into()
+                    });
                     bar.reset_elapsed();
                     bar.enable_steady_tick(Duration::from_millis(100));
                 }
                 None => self.line(format!("▶ {block:<w$} started (attempt {attempt})")),
             },
-            Event::BlockRetrying { block, attempt, error, delay } => {
+            Event::BlockRetrying {
+                block,
+                attempt,
+                error,
+                delay,
+            } => {
                 self.line(format!(
                     "↻ {block:<w$} attempt {attempt} failed, retrying in {}: {}",
                     render::duration(*delay),
@@ -119,7 +134,14 @@ impl Observer for RunProgress {
                         s.rows.map(|r| r.to_string()).unwrap_or_else(|| "no".into()),
                         render::duration(s.duration)
                     ),
-                    _ => format!("{}: {}", s.status, s.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("")),
+                    _ => format!(
+                        "{}: {}",
+                        s.status,
+                        s.error
+                            .as_deref()
+                            .and_then(|e| e.lines().next())
+                            .unwrap_or("")
+                    ),
                 };
                 match self.bars.get(&s.block) {
                     Some(bar) => {
@@ -130,7 +152,11 @@ impl Observer for RunProgress {
                     None => self.line(format!("{} {:<w$} {detail}", outcome(s.status), s.block)),
                 }
             }
-            Event::Log { block, level, message } => {
+            Event::Log {
+                block,
+                level,
+                message,
+            } => {
                 if *level >= LogLevel::Info {
                     self.line(format!("  [{block}] {message}"));
                 }

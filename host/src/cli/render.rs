@@ -50,7 +50,11 @@ pub fn summary_table(blocks: &[BlockSummary]) -> String {
             b.status.to_string(),
             b.attempts.to_string(),
             b.rows.map(|r| r.to_string()).unwrap_or_default(),
-            if b.attempts > 0 { duration(b.duration) } else { String::new() },
+            if b.attempts > 0 {
+                duration(b.duration)
+            } else {
+                String::new()
+            },
             b.error.as_deref().map(|e| short(e, 90)).unwrap_or_default(),
         ]);
     }
@@ -86,7 +90,9 @@ pub fn summary_json(s: &RunSummary) -> String {
 pub fn block_runs_table(blocks: &[BlockRunRecord]) -> String {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
-    t.set_header(["block", "status", "attempt", "rows", "bytes", "duration", "error"]);
+    t.set_header([
+        "block", "status", "attempt", "rows", "bytes", "duration", "error",
+    ]);
     for b in blocks {
         t.add_row([
             b.block.clone(),
@@ -112,7 +118,9 @@ pub async fn resolve_run(store: &Store, id: &str) -> Result<RunRecord, CliError>
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| CliError::Usage("there are no runs yet; start one with `weft run PIPELINE`".into()));
+            .ok_or_else(|| {
+                CliError::Usage("there are no runs yet; start one with `weft run PIPELINE`".into())
+            });
     }
     Ok(store.run(id).await?)
 }

@@ -39,7 +39,8 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let started = Instant::now();
     let pipeline = Arc::new(project.pipeline(&args.pipeline)?);
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::default())?);
-    let components = Builder::new(&project.root, &runtime).build_pipeline(&pipeline, &BuildProgress::new())?;
+    let components =
+        Builder::new(&project.root, &runtime).build_pipeline(&pipeline, &BuildProgress::new())?;
     let variables: BTreeMap<String, String> = args.vars.into_iter().collect();
     let summary = super::tokio()?.block_on(async {
         let store = Store::connect(&project.state_url()).await?;
@@ -68,7 +69,10 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     }
     let took = render::duration(started.elapsed());
     if summary.status == RunStatus::Success {
-        eprintln!("run {} of {} succeeded in {took}", summary.run_id, pipeline.name);
+        eprintln!(
+            "run {} of {} succeeded in {took}",
+            summary.run_id, pipeline.name
+        );
         return Ok(0);
     }
     let failed: Vec<String> = summary

@@ -30,12 +30,17 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         runs
     })?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runs).unwrap_or_default()
+        );
         return Ok(0);
     }
     let mut t = Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header(["run", "pipeline", "status", "trigger", "started", "duration"]);
+    t.set_header([
+        "run", "pipeline", "status", "trigger", "started", "duration",
+    ]);
     for r in &runs {
         t.add_row([
             r.id.clone(),
@@ -44,7 +49,9 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             r.trigger.clone(),
             r.started_at.map(render::timestamp).unwrap_or_default(),
             match (r.started_at, r.finished_at) {
-                (Some(s), Some(f)) => render::duration(std::time::Duration::from_millis((f - s).max(0) as u64)),
+                (Some(s), Some(f)) => {
+                    render::duration(std::time::Duration::from_millis((f - s).max(0) as u64))
+                }
                 _ => String::new(),
             },
         ]);

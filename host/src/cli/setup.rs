@@ -24,6 +24,8 @@ pub fn run(_args: Args) -> Result<i32, CliError> {
     if status.success() {
         Ok(0)
     } else {
-        Err(CliError::Usage(format!("the setup script failed ({status})")))
+        Err(CliError::Usage(format!(
+            "the setup script failed ({status})"
+        )))
     }
 }

@@ -30,7 +30,14 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let record = blocks
             .into_iter()
             .find(|b| b.block == args.block)
-            .ok_or_else(|| CliError::Usage(format!("run {} has no block \"{}\"; blocks: {}", run.id, args.block, names.join(", "))))?;
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "run {} has no block \"{}\"; blocks: {}",
+                    run.id,
+                    args.block,
+                    names.join(", ")
+                ))
+            })?;
         let Some(path) = record.output.clone() else {
             return Err(CliError::Usage(format!(
                 "block \"{}\" of run {} has no stored output (status {})",
@@ -40,7 +47,9 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let outputs = Outputs::local(&project.objects_dir())?;
         Ok((outputs.get(&path).await?, record))
     })?;
-    let text = table.pretty(args.rows).map_err(|e| CliError::Usage(e.to_string()))?;
+    let text = table
+        .pretty(args.rows)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     println!("{text}");
     eprintln!(
         "{} of {} rows, {} columns ({})",

@@ -17,7 +17,10 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let mut resolved = Vec::new();
     let all = project.pipelines();
     if all.is_empty() {
-        eprintln!("no pipelines in {}", project.root.join("pipelines").display());
+        eprintln!(
+            "no pipelines in {}",
+            project.root.join("pipelines").display()
+        );
     }
     for (name, result) in all {
         match result {
@@ -35,7 +38,10 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&resolved).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&resolved).unwrap_or_default()
+        );
     }
     if bad > 0 {
         return Err(CliError::Invalid { count: bad });

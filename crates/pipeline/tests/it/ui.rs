@@ -36,7 +36,11 @@ fn manifest_cases_match_their_goldens() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "expected the manifest cases in {}", dir.display());
+    assert!(
+        cases.len() >= 10,
+        "expected the manifest cases in {}",
+        dir.display()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let (actual, ext) = render(case, &root);

@@ -1,4 +1,4 @@
 //! Implementations of the WIT interfaces the host provides, one file per interface.
 
-mod host;
+mod context;
 mod types;

@@ -3,7 +3,8 @@ use weft_store::*;
 
 /// Postgres on this machine (trust auth); `WEFT_TEST_PG` overrides.
 fn pg_admin_url() -> String {
-    std::env::var("WEFT_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("WEFT_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh Postgres database, dropped when the guard goes.
@@ -13,9 +14,18 @@ struct PgDb {
 
 impl PgDb {
     async fn create() -> (PgDb, String) {
-        let name = format!("weft_store_it_{}_{:08x}", std::process::id(), rand::random::<u32>());
-        let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.expect("Postgres must run on 127.0.0.1:5432");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+        let name = format!(
+            "weft_store_it_{}_{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
+            .await
+            .expect("Postgres must run on 127.0.0.1:5432");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         let base = pg_admin_url();
         let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
         (PgDb { name }, url)
@@ -26,10 +36,15 @@ impl Drop for PgDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
                 }
             });
         })
@@ -64,51 +79,141 @@ async fn exercise(store: &Store) {
         .unwrap();
     // The same id twice is refused, and the first run is untouched.
     assert!(store
-        .create_run(&NewRun { id: "r1", pipeline: "etl", trigger: "manual", variables: "{}", created_at: 3_000, blocks: &[] })
+        .create_run(&NewRun {
+            id: "r1",
+            pipeline: "etl",
+            trigger: "manual",
+            variables: "{}",
+            created_at: 3_000,
+            blocks: &[]
+        })
         .await
         .is_err());
 
     let run = store.run("r1").await.unwrap();
     assert_eq!(run.status, RunStatus::Queued);
     assert_eq!(run.variables, r#"{"day":"2021-01-01"}"#);
-    store.set_run_status("r1", RunStatus::Running, 1_100, None).await.unwrap();
+    store
+        .set_run_status("r1", RunStatus::Running, 1_100, None)
+        .await
+        .unwrap();
 
     store.block_started("r1", "load", 1, 1_200).await.unwrap();
     store
-        .block_finished("r1", "load", &BlockEnd { status: BlockStatus::Success, at: 1_300, rows: Some(42), bytes: Some(4096), output: Some("runs/r1/load/1.arrow".into()), error: None })
+        .block_finished(
+            "r1",
+            "load",
+            &BlockEnd {
+                status: BlockStatus::Success,
+                at: 1_300,
+                rows: Some(42),
+                bytes: Some(4096),
+                output: Some("runs/r1/load/1.arrow".into()),
+                error: None,
+            },
+        )
         .await
         .unwrap();
     store.block_started("r1", "clean", 1, 1_300).await.unwrap();
     store
-        .block_finished("r1", "clean", &BlockEnd { status: BlockStatus::Retrying, at: 1_350, rows: None, bytes: None, output: None, error: Some("boom".into()) })
+        .block_finished(
+            "r1",
+            "clean",
+            &BlockEnd {
+                status: BlockStatus::Retrying,
+                at: 1_350,
+                rows: None,
+                bytes: None,
+                output: None,
+                error: Some("boom".into()),
+            },
+        )
         .await
         .unwrap();
     store.block_started("r1", "clean", 2, 1_400).await.unwrap();
     store
-        .block_finished("r1", "clean", &BlockEnd { status: BlockStatus::Failed, at: 1_500, rows: None, bytes: None, output: None, error: Some("boom again".into()) })
+        .block_finished(
+            "r1",
+            "clean",
+            &BlockEnd {
+                status: BlockStatus::Failed,
+                at: 1_500,
+                rows: None,
+                bytes: None,
+                output: None,
+                error: Some("boom again".into()),
+            },
+        )
         .await
         .unwrap();
-    store.skip_blocks("r1", &["export".into()], BlockStatus::UpstreamFailed, "upstream block \"clean\" failed").await.unwrap();
-    store.set_run_status("r1", RunStatus::Failed, 1_600, Some("failed blocks: clean")).await.unwrap();
+    store
+        .skip_blocks(
+            "r1",
+            &["export".into()],
+            BlockStatus::UpstreamFailed,
+            "upstream block \"clean\" failed",
+        )
+        .await
+        .unwrap();
+    store
+        .set_run_status("r1", RunStatus::Failed, 1_600, Some("failed blocks: clean"))
+        .await
+        .unwrap();
 
     let lines: Vec<LogRecord> = (0..300)
-        .map(|i| LogRecord { seq: i, block: Some("load".into()), attempt: Some(1), at: 1_200 + i, level: "info".into(), message: format!("line {i} with 'quotes' and ünïcode") })
+        .map(|i| LogRecord {
+            seq: i,
+            block: Some("load".into()),
+            attempt: Some(1),
+            at: 1_200 + i,
+            level: "info".into(),
+            message: format!("line {i} with 'quotes' and ünïcode"),
+        })
         .collect();
     store.append_logs("r1", &lines).await.unwrap();
     store
-        .append_logs("r1", &[LogRecord { seq: 300, block: Some("clean".into()), attempt: Some(2), at: 1_450, level: "error".into(), message: "boom again".into() }])
+        .append_logs(
+            "r1",
+            &[LogRecord {
+                seq: 300,
+                block: Some("clean".into()),
+                attempt: Some(2),
+                at: 1_450,
+                level: "error".into(),
+                message: "boom again".into(),
+            }],
+        )
         .await
         .unwrap();
 
     let run = store.run("r1").await.unwrap();
-    assert_eq!((run.status, run.started_at, run.finished_at), (RunStatus::Failed, Some(1_100), Some(1_600)));
+    assert_eq!(
+        (run.status, run.started_at, run.finished_at),
+        (RunStatus::Failed, Some(1_100), Some(1_600))
+    );
     assert_eq!(run.error.as_deref(), Some("failed blocks: clean"));
 
     let b = store.block_runs("r1").await.unwrap();
-    let got: Vec<(&str, BlockStatus, i64)> = b.iter().map(|b| (b.block.as_str(), b.status, b.attempt)).collect();
-    assert_eq!(got, vec![("load", BlockStatus::Success, 1), ("clean", BlockStatus::Failed, 2), ("export", BlockStatus::UpstreamFailed, 0)]);
-    assert_eq!((b[0].rows, b[0].bytes, b[0].output.as_deref()), (Some(42), Some(4096), Some("runs/r1/load/1.arrow")));
-    assert_eq!((b[1].started_at, b[1].finished_at, b[1].error.as_deref()), (Some(1_400), Some(1_500), Some("boom again")));
+    let got: Vec<(&str, BlockStatus, i64)> = b
+        .iter()
+        .map(|b| (b.block.as_str(), b.status, b.attempt))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("load", BlockStatus::Success, 1),
+            ("clean", BlockStatus::Failed, 2),
+            ("export", BlockStatus::UpstreamFailed, 0)
+        ]
+    );
+    assert_eq!(
+        (b[0].rows, b[0].bytes, b[0].output.as_deref()),
+        (Some(42), Some(4096), Some("runs/r1/load/1.arrow"))
+    );
+    assert_eq!(
+        (b[1].started_at, b[1].finished_at, b[1].error.as_deref()),
+        (Some(1_400), Some(1_500), Some("boom again"))
+    );
 
     let all = store.logs("r1", None).await.unwrap();
     assert_eq!(all.len(), 301);
@@ -119,16 +224,25 @@ async fn exercise(store: &Store) {
     assert_eq!(clean[0].attempt, Some(2));
 
     let runs = store.list_runs(None, 10).await.unwrap();
-    assert_eq!(runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["r2", "r1"]);
+    assert_eq!(
+        runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["r2", "r1"]
+    );
     let etl = store.list_runs(Some("etl"), 10).await.unwrap();
     assert_eq!(etl.len(), 1);
-    assert!(matches!(store.run("nope").await, Err(StoreError::NoSuchRun(_))));
+    assert!(matches!(
+        store.run("nope").await,
+        Err(StoreError::NoSuchRun(_))
+    ));
 }
 
 #[tokio::test]
 async fn sqlite_store_records_runs_blocks_and_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("state.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("state.db").display()
+    );
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
     exercise(&store).await;
@@ -154,8 +268,22 @@ async fn postgres_store_records_runs_blocks_and_logs() {
 
 #[tokio::test]
 async fn bad_urls_are_named_without_passwords() {
-    let err = Store::connect("mysql://u:pw@h/db").await.err().unwrap().to_string();
-    assert!(err.contains("mysql://u:***@h/db") && err.contains("not supported"), "{err}");
-    let err = Store::connect("postgres://u:hunter2@127.0.0.1:1/db").await.err().unwrap().to_string();
-    assert!(err.contains("cannot open state store") && !err.contains("hunter2"), "{err}");
+    let err = Store::connect("mysql://u:pw@h/db")
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("mysql://u:***@h/db") && err.contains("not supported"),
+        "{err}"
+    );
+    let err = Store::connect("postgres://u:hunter2@127.0.0.1:1/db")
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("cannot open state store") && !err.contains("hunter2"),
+        "{err}"
+    );
 }

@@ -43,13 +43,18 @@ fn rows(n: i64, poison: bool) -> Result<RecordBatch> {
     ];
     let mut columns: Vec<Arc<dyn Array>> = vec![
         Arc::new(Int64Array::from_iter_values(0..n)),
-        Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 / 2.0))),
+        Arc::new(Float64Array::from_iter_values(
+            (0..n).map(|i| i as f64 / 2.0),
+        )),
     ];
     if poison {
         fields.push(Field::new("poison", DataType::Int64, false));
         columns.push(Arc::new(Int64Array::from_iter_values(0..n)));
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 #[transformer(tests(no_poison))]
@@ -79,7 +84,10 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
             for (_, t) in inputs.iter() {
                 let b = t.to_batch()?;
                 count += b.num_rows() as i64;
-                if let Some(v) = b.column_by_name("value").and_then(|c| c.as_any().downcast_ref::<Float64Array>()) {
+                if let Some(v) = b
+                    .column_by_name("value")
+                    .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
+                {
                     total += v.iter().flatten().sum::<f64>();
                 }
             }
@@ -90,7 +98,10 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
             ]));
             let b = RecordBatch::try_new(
                 schema,
-                vec![Arc::new(Int64Array::from(vec![count])), Arc::new(Float64Array::from(vec![total]))],
+                vec![
+                    Arc::new(Int64Array::from(vec![count])),
+                    Arc::new(Float64Array::from(vec![total])),
+                ],
             )?;
             Ok(Some(Table::from_batch(&b)?))
         }
@@ -114,7 +125,10 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
             }
         }
         "flaky" => {
-            let attempt: u32 = ctx.variable("attempt").and_then(|a| a.parse().ok()).unwrap_or(0);
+            let attempt: u32 = ctx
+                .variable("attempt")
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(0);
             if attempt <= cfg.fail_times {
                 return Err(Error::Io(format!("flaky failure on attempt {attempt}")));
             }

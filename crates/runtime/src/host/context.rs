@@ -1,4 +1,4 @@
-use crate::bindings::weft::block::host::Host;
+use crate::bindings::weft::block::context::Host;
 use crate::bindings::Level;
 use crate::state::{HostState, LogLevel};
 
