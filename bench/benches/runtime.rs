@@ -35,6 +35,7 @@ fn call(mode: &str, inputs: Vec<(String, Table)>) -> BlockCall {
         memory_limit: 2 << 30,
         timeout: Duration::from_secs(60),
         log: Arc::new(Discard),
+        cancel: Default::default(),
     }
 }
 
@@ -140,6 +141,7 @@ fn chain_1000(c: &mut Criterion) {
                         variables: BTreeMap::new(),
                         trigger: "bench".into(),
                         run_id: None,
+                        cancel: Default::default(),
                     },
                     Arc::new(Quiet),
                 ))

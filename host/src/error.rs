@@ -47,6 +47,12 @@ pub enum CliError {
         /// Which blocks failed.
         reason: String,
     },
+    /// The run was cancelled (Ctrl-C).
+    #[error("run {run_id} was cancelled")]
+    Cancelled {
+        /// The run.
+        run_id: String,
+    },
     /// The state store failed.
     #[error(transparent)]
     Store(#[from] weft_store::StoreError),
@@ -76,12 +82,13 @@ fn list(names: &[String]) -> String {
 }
 
 impl CliError {
-    /// The process exit code: 1 for a failed run, 2 for a problem in the user's input
+    /// The process exit code: 1 for a failed run, 130 for a cancelled one, 2 for a problem in the user's input
     /// (arguments, project, manifests, block code), 3 for a failure of the system (store,
     /// files, engine).
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::RunFailed { .. } => 1,
+            CliError::Cancelled { .. } => 130,
             CliError::Project { .. }
             | CliError::NoSuchPipeline { .. }
             | CliError::Manifest(_)

@@ -202,3 +202,58 @@ fn a_rust_block_that_does_not_compile_shows_the_compiler_error() {
         ran.stderr
     );
 }
+
+#[test]
+fn ctrl_c_cancels_the_run_and_records_it() {
+    let p = Project::new();
+    p.pipeline(
+        "cancel",
+        "blocks:\n  - { name: forever, kind: loader, source: {probe}, config: { mode: spin } }\n  - { name: later, kind: transformer, source: {probe}, upstream: [forever], config: { mode: noop } }\n",
+    );
+    let child = weft()
+        .arg("--project")
+        .arg(p.path())
+        .args(["run", "cancel", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the spinning block has started (its row in the store says running).
+    let started = std::time::Instant::now();
+    loop {
+        let runs = p.weft(&["logs", "latest", "--json"]);
+        if runs.code == 0 && runs.json()["blocks"][0]["status"] == "running" {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the block never started: {}",
+            runs.stderr
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("was cancelled"), "{stderr}");
+    let logs = p.logs("latest");
+    assert_eq!(logs["run"]["status"], "cancelled");
+    let blocks = logs["blocks"].as_array().unwrap();
+    assert_eq!(
+        (blocks[0]["status"].as_str(), blocks[1]["status"].as_str()),
+        (Some("cancelled"), Some("cancelled"))
+    );
+    assert!(
+        blocks[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("block \"forever\" was cancelled"),
+        "{}",
+        blocks[0]
+    );
+}

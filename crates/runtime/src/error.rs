@@ -54,6 +54,12 @@ pub enum RuntimeError {
         /// The limit that was hit.
         limit: Duration,
     },
+    /// The run was cancelled while the block ran.
+    #[error("block \"{block}\" was cancelled")]
+    Cancelled {
+        /// The block.
+        block: String,
+    },
     /// The block tried to grow its memory past its `memory_limit`.
     #[error("block \"{block}\" exceeded its memory limit of {} (asked for {}); raise `memory_limit` in pipeline.yaml or process less data at once", mib(*.limit), mib(*.requested))]
     MemoryLimit {
@@ -91,7 +97,10 @@ impl RuntimeError {
     pub fn is_retryable(&self) -> bool {
         !matches!(
             self,
-            RuntimeError::Engine(_) | RuntimeError::Load { .. } | RuntimeError::Incompatible { .. }
+            RuntimeError::Engine(_)
+                | RuntimeError::Load { .. }
+                | RuntimeError::Incompatible { .. }
+                | RuntimeError::Cancelled { .. }
         )
     }
 }

@@ -2,16 +2,17 @@
 //! tests, inside the block's memory and time limits.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Resource, ResourceTable};
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use weft_data::Table;
 
 use crate::bindings::GuestError;
-use crate::engine::{BlockComponent, Runtime, EPOCH_TICK};
+use crate::engine::{BlockComponent, Runtime};
 use crate::error::RuntimeError;
 use crate::state::{HostState, LogLevel, LogSink, MemoryLimiter};
 
@@ -38,6 +39,8 @@ pub struct BlockCall {
     pub timeout: Duration,
     /// Where the block's log lines go.
     pub log: Arc<dyn LogSink>,
+    /// Set to stop the block at its next epoch tick (the run was cancelled).
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// What a successful block run produced.
@@ -76,9 +79,17 @@ impl Runtime {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(HOSTCALL_FUEL);
-        let ticks = call.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Every epoch tick, stop the block if its run was cancelled or its time is up.
+        let deadline = Instant::now() + call.timeout;
+        let cancel = call.cancel.clone();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
 
         let result = run_in(&mut store, component, &call);
         forward(&stdout, LogLevel::Info, &*call.log);
@@ -118,6 +129,9 @@ impl Fault {
                     limit: call.memory_limit,
                     requested: denied.unwrap_or_default(),
                 }
+            }
+            Fault::Wasm(_, e) if is_interrupt(&e) && call.cancel.load(Ordering::Relaxed) => {
+                RuntimeError::Cancelled { block }
             }
             Fault::Wasm(_, e) if is_interrupt(&e) => RuntimeError::Timeout {
                 block,

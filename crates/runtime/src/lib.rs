@@ -24,6 +24,7 @@
 //!     memory_limit: 64 << 20,
 //!     timeout: Duration::from_secs(5),
 //!     log: Arc::new(Print),
+//!     cancel: Default::default(),
 //! })?;
 //! println!("{} rows", out.table.map_or(0, |t| t.num_rows()));
 //! # Ok::<(), RuntimeError>(())

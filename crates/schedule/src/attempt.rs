@@ -2,10 +2,11 @@
 //! out, store its output, record every transition.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use weft_data::Table;
 use weft_pipeline::Block;
 use weft_runtime::{BlockCall, LogLevel, Runtime, RuntimeError};
@@ -33,17 +34,26 @@ pub(crate) struct BlockJob {
     pub(crate) outputs: Outputs,
     pub(crate) log: Arc<RunLog>,
     pub(crate) observer: Arc<dyn Observer>,
-    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) cancel: CancellationToken,
 }
 
 /// Run a block with its retries; never fails: every problem ends in the summary.
 pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
-    let _permit = job.permits.clone().acquire_owned().await;
     let started = Instant::now();
     let name = job.block.name.clone();
     let attempts = job.block.retries + 1;
     let mut last_error = String::new();
     for attempt in 1..=attempts {
+        if job.cancel.is_cancelled() {
+            return finish_failed(
+                &job,
+                attempt - 1,
+                started,
+                "the run was cancelled".into(),
+                false,
+            )
+            .await;
+        }
         if let Err(e) = job
             .store
             .block_started(&job.run_id, &name, attempt, now_ms())
@@ -89,12 +99,12 @@ pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
                 last_error = failure.message;
                 job.log
                     .note(&name, attempt, LogLevel::Error, last_error.clone());
-                let retry = attempt < attempts && failure.retryable;
+                let retry = attempt < attempts && failure.retryable && !job.cancel.is_cancelled();
                 let end = BlockEnd {
                     status: if retry {
                         BlockStatus::Retrying
                     } else {
-                        BlockStatus::Failed
+                        final_status(&job)
                     },
                     at: now_ms(),
                     rows: None,
@@ -115,7 +125,10 @@ pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
                     error: last_error.clone(),
                     delay: job.block.retry_delay,
                 });
-                tokio::time::sleep(job.block.retry_delay).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(job.block.retry_delay) => {}
+                    _ = job.cancel.cancelled() => {}
+                }
             }
         }
     }
@@ -129,9 +142,10 @@ async fn finish_failed(
     error: String,
     recorded: bool,
 ) -> (BlockSummary, Option<Table>) {
+    let status = final_status(job);
     if !recorded {
         let end = BlockEnd {
-            status: BlockStatus::Failed,
+            status,
             at: now_ms(),
             rows: None,
             bytes: None,
@@ -146,7 +160,7 @@ async fn finish_failed(
     }
     let summary = BlockSummary {
         block: job.block.name.clone(),
-        status: BlockStatus::Failed,
+        status,
         attempts,
         rows: None,
         bytes: None,
@@ -157,6 +171,15 @@ async fn finish_failed(
         summary: summary.clone(),
     });
     (summary, None)
+}
+
+/// How a block that did not succeed ends: cancelled when its run was, failed otherwise.
+fn final_status(job: &BlockJob) -> BlockStatus {
+    if job.cancel.is_cancelled() {
+        BlockStatus::Cancelled
+    } else {
+        BlockStatus::Failed
+    }
 }
 
 /// Why an attempt failed, and whether another could succeed.
@@ -187,6 +210,7 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
             retryable: false,
         });
     };
+    let stop = Arc::new(AtomicBool::new(false));
     let mut variables = (*job.variables).clone();
     variables.insert("block".into(), block.name.clone());
     variables.insert("attempt".into(), attempt.to_string());
@@ -204,10 +228,11 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
         memory_limit: block.memory_limit,
         timeout: block.timeout,
         log: job.log.sink(&block.name, attempt),
+        cancel: stop.clone(),
     };
     let runtime = job.runtime.clone();
     let name = block.name.clone();
-    let task = tokio::task::spawn_blocking(move || {
+    let mut task = tokio::task::spawn_blocking(move || {
         let loaded = runtime.load(
             &name,
             &component.key,
@@ -216,7 +241,21 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
         )?;
         runtime.invoke(&loaded, call)
     });
-    let output = match tokio::time::timeout(block.timeout + TIMEOUT_GRACE, task).await {
+    let limit = block.timeout + TIMEOUT_GRACE;
+    let finished = tokio::select! {
+        r = tokio::time::timeout(limit, &mut task) => r,
+        _ = job.cancel.cancelled() => {
+            stop.store(true, Ordering::Relaxed);
+            tokio::time::timeout(TIMEOUT_GRACE, &mut task).await
+        }
+    };
+    let output = match finished {
+        Err(_) if job.cancel.is_cancelled() => {
+            return Err(RuntimeError::Cancelled {
+                block: block.name.clone(),
+            }
+            .into())
+        }
         Err(_) => {
             return Err(RuntimeError::Timeout {
                 block: block.name.clone(),

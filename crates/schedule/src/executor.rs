@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use weft_data::Table;
 use weft_pipeline::Pipeline;
 use weft_runtime::Runtime;
@@ -42,6 +42,9 @@ pub struct RunRequest {
     pub trigger: String,
     /// Use this id instead of a new one.
     pub run_id: Option<String>,
+    /// Cancelling it stops the run: running blocks are interrupted within one epoch tick,
+    /// blocks not started are marked cancelled.
+    pub cancel: CancellationToken,
 }
 
 /// The outcome of a run.
@@ -128,7 +131,6 @@ impl Executor {
             observer.clone(),
         ));
         let mut plan = Plan::new(&pipeline);
-        let permits = Arc::new(Semaphore::new(pipeline.concurrency));
         let variables = Arc::new(variables);
         let mut running: JoinSet<(BlockSummary, Option<Table>)> = JoinSet::new();
         let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
@@ -136,8 +138,16 @@ impl Executor {
         let mut summaries: HashMap<String, BlockSummary> = HashMap::new();
         let mut store_error = None;
 
+        let cancel = req.cancel.clone();
         loop {
-            for index in plan.take_ready() {
+            // Start ready blocks in pipeline order, up to the pipeline's concurrency.
+            let free = pipeline.concurrency.saturating_sub(running.len());
+            let ready = if cancel.is_cancelled() {
+                Vec::new()
+            } else {
+                plan.take_ready(free)
+            };
+            for index in ready {
                 let block = pipeline.blocks[index].clone();
                 let inputs = block
                     .upstream
@@ -155,15 +165,21 @@ impl Executor {
                     outputs: self.outputs.clone(),
                     log: log.clone(),
                     observer: observer.clone(),
-                    permits: permits.clone(),
+                    cancel: cancel.clone(),
                 };
                 let name = job.block.name.clone();
                 let handle = running.spawn(run_block(job));
                 tasks.insert(handle.id(), name);
             }
-            let Some(done) = running.join_next_with_id().await else {
-                break;
+            let done = tokio::select! {
+                done = running.join_next_with_id() => done,
+                // Wake up to stop dispatching; running blocks end on their own within a tick.
+                _ = cancel.cancelled(), if !running.is_empty() && !plan.cancel_seen => {
+                    plan.cancel_seen = true;
+                    continue;
+                }
             };
+            let Some(done) = done else { break };
             let (summary, table) = match done {
                 Ok((id, s)) => {
                     tasks.remove(&id);
@@ -179,6 +195,9 @@ impl Executor {
             if summary.status == BlockStatus::Success {
                 outputs.insert(name.clone(), table);
                 plan.succeeded(&name);
+            } else if summary.status == BlockStatus::Cancelled {
+                // Its downstream blocks stay unstarted and are marked cancelled below.
+                plan.stopped(&name);
             } else {
                 let skipped = plan.failed(&name);
                 let reason = format!("upstream block \"{name}\" failed");
@@ -210,6 +229,32 @@ impl Executor {
             summaries.insert(name, summary);
         }
 
+        if cancel.is_cancelled() {
+            let never_ran = plan.never_started();
+            self.store
+                .skip_blocks(
+                    &run_id,
+                    &never_ran,
+                    BlockStatus::Cancelled,
+                    "the run was cancelled",
+                )
+                .await?;
+            for name in never_ran {
+                let summary = BlockSummary {
+                    block: name.clone(),
+                    status: BlockStatus::Cancelled,
+                    attempts: 0,
+                    rows: None,
+                    bytes: None,
+                    duration: Default::default(),
+                    error: Some("the run was cancelled".into()),
+                };
+                observer.event(&Event::BlockFinished {
+                    summary: summary.clone(),
+                });
+                summaries.insert(name, summary);
+            }
+        }
         let blocks: Vec<BlockSummary> = pipeline
             .blocks
             .iter()
@@ -221,6 +266,8 @@ impl Executor {
             .collect();
         let status = if blocks.iter().all(|b| b.status == BlockStatus::Success) {
             RunStatus::Success
+        } else if cancel.is_cancelled() {
+            RunStatus::Cancelled
         } else {
             RunStatus::Failed
         };
@@ -266,6 +313,7 @@ struct Plan {
     waiting_on: Vec<usize>,
     downstream: Vec<Vec<usize>>,
     state: Vec<Slot>,
+    cancel_seen: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -297,13 +345,16 @@ impl Plan {
             waiting_on,
             downstream,
             state: vec![Slot::Waiting; p.blocks.len()],
+            cancel_seen: false,
         }
     }
 
-    /// Blocks whose upstreams all succeeded and that have not started, in pipeline order.
-    fn take_ready(&mut self) -> Vec<usize> {
+    /// Up to `limit` blocks whose upstreams all succeeded and that have not started, in
+    /// pipeline order; they are marked running.
+    fn take_ready(&mut self, limit: usize) -> Vec<usize> {
         let ready: Vec<usize> = (0..self.names.len())
             .filter(|&i| self.state[i] == Slot::Waiting && self.waiting_on[i] == 0)
+            .take(limit)
             .collect();
         for &i in &ready {
             self.state[i] = Slot::Running;
@@ -317,6 +368,12 @@ impl Plan {
         for &d in &self.downstream[i] {
             self.waiting_on[d] -= 1;
         }
+    }
+
+    /// Mark `name` done without releasing or skipping its downstream blocks.
+    fn stopped(&mut self, name: &str) {
+        let i = self.index[name];
+        self.state[i] = Slot::Done;
     }
 
     /// Mark `name` failed; returns every block downstream of it that can no longer run.
@@ -334,6 +391,14 @@ impl Plan {
         }
         skipped.sort_by_key(|n| self.index[n]);
         skipped
+    }
+
+    /// Blocks that never started, in pipeline order.
+    fn never_started(&self) -> Vec<String> {
+        (0..self.names.len())
+            .filter(|&i| self.state[i] == Slot::Waiting)
+            .map(|i| self.names[i].clone())
+            .collect()
     }
 
     /// True while some block that reads `name` has not started.

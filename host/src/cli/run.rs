@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio_util::sync::CancellationToken;
 use weft_runtime::{Runtime, RuntimeConfig};
 use weft_schedule::{Executor, Outputs, RunRequest};
 use weft_store::{RunStatus, Store};
@@ -47,6 +48,8 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let outputs = Outputs::local(&project.objects_dir())?;
         let executor = Executor::new(runtime.clone(), store.clone(), outputs);
         let progress = Arc::new(RunProgress::new(&pipeline));
+        let cancel = CancellationToken::new();
+        watch_ctrl_c(cancel.clone());
         let summary = executor
             .run(
                 RunRequest {
@@ -55,6 +58,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                     variables,
                     trigger: "manual".into(),
                     run_id: None,
+                    cancel,
                 },
                 progress.clone(),
             )
@@ -75,6 +79,11 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         );
         return Ok(0);
     }
+    if summary.status == RunStatus::Cancelled {
+        return Err(CliError::Cancelled {
+            run_id: summary.run_id,
+        });
+    }
     let failed: Vec<String> = summary
         .blocks
         .iter()
@@ -85,4 +94,18 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         run_id: summary.run_id,
         reason: format!("block(s) failed: {}", failed.join(", ")),
     })
+}
+
+/// First Ctrl-C cancels the run (blocks stop within a tick, the run is recorded as
+/// cancelled); a second one exits at once.
+fn watch_ctrl_c(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("cancelling the run (Ctrl-C again to quit at once)");
+            cancel.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
 }
