@@ -48,7 +48,16 @@ pub fn variable(name: &str) -> Option<String> {
     host::variable(name)
 }
 
-/// The block's context: its `config:` and helpers for variables and logs.
+/// The block's context: its `config:` and helpers for variables and logs. Every block
+/// function receives one.
+///
+/// ```ignore
+/// #[loader]
+/// fn load(ctx: &Context, _inputs: Inputs) -> Result<()> {
+///     ctx.info(format!("config: {}", ctx.config_json()));
+///     Ok(())
+/// }
+/// ```
 pub struct Context {
     config: String,
 }
@@ -74,32 +83,57 @@ impl Context {
     }
 
     /// The block's `config:` as JSON text.
+    ///
+    /// ```ignore
+    /// let raw: serde_json::Value = serde_json::from_str(ctx.config_json())?;
+    /// ```
     pub fn config_json(&self) -> &str {
         &self.config
     }
 
     /// A run variable; see [`variable`].
+    ///
+    /// ```ignore
+    /// let day = ctx.variable("execution_date").unwrap_or_default();
+    /// ```
     pub fn variable(&self, name: &str) -> Option<String> {
         variable(name)
     }
 
     /// Log at info level.
+    ///
+    /// ```ignore
+    /// ctx.info("loaded 42 rows");
+    /// ```
     pub fn info(&self, message: impl AsRef<str>) {
         log(Level::Info, message)
     }
 
     /// Log at warn level.
+    ///
+    /// ```ignore
+    /// ctx.warn("3 rows had no date; dropped");
+    /// ```
     pub fn warn(&self, message: impl AsRef<str>) {
         log(Level::Warn, message)
     }
 
     /// Log at debug level.
+    ///
+    /// ```ignore
+    /// ctx.debug(format!("batch sizes: {sizes:?}"));
+    /// ```
     pub fn debug(&self, message: impl AsRef<str>) {
         log(Level::Debug, message)
     }
 }
 
 /// The outputs of the block's upstream blocks, named after them, in `upstream:` order.
+///
+/// ```ignore
+/// let left = inputs.get("left")?;
+/// let right = inputs.get("right")?;
+/// ```
 pub struct Inputs {
     tables: Vec<(String, Table)>,
 }
@@ -111,6 +145,10 @@ impl Inputs {
     }
 
     /// The output of upstream block `name`.
+    ///
+    /// ```ignore
+    /// let orders = inputs.get("orders")?;
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidInput`] listing the available inputs when there is none by that name.
@@ -130,6 +168,11 @@ impl Inputs {
 
     /// Take ownership of the output of upstream block `name` (to return it unchanged).
     ///
+    /// ```ignore
+    /// #[transformer]
+    /// fn pass(_: &Context, mut inputs: Inputs) -> Result<Table> { inputs.take("orders") }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] when there is none by that name.
     pub fn take(&mut self, name: &str) -> Result<Table> {
@@ -143,6 +186,10 @@ impl Inputs {
 
     /// The first input.
     ///
+    /// ```ignore
+    /// let batch = inputs.first()?.to_batch()?;
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] when the block has no inputs.
     pub fn first(&self) -> Result<&Table> {
@@ -153,6 +200,10 @@ impl Inputs {
     }
 
     /// Number of inputs.
+    ///
+    /// ```ignore
+    /// ensure(inputs.len() == 2, "expected two upstream blocks")?;
+    /// ```
     pub fn len(&self) -> usize {
         self.tables.len()
     }
@@ -163,6 +214,10 @@ impl Inputs {
     }
 
     /// The inputs with their names.
+    ///
+    /// ```ignore
+    /// for (name, table) in inputs.iter() { ctx.info(format!("{name}: {} rows", table.num_rows())); }
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Table)> {
         self.tables.iter().map(|(n, t)| (n.as_str(), t))
     }

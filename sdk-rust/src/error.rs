@@ -4,7 +4,11 @@ use std::fmt;
 
 use crate::bindings::weft::block::types::Error as WitError;
 
-/// A block failure, by whose fault it is.
+/// A block failure, by whose fault it is. Its message becomes the reason the block failed.
+///
+/// ```ignore
+/// return Err(Error::InvalidInput("config `rows` must be positive".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The input (config, a table, an argument) is not valid.
@@ -22,12 +26,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A failure of the block's own logic with `message`.
+    ///
+    /// ```ignore
+    /// return Err(Error::failed("the upstream file was empty"));
+    /// ```
     pub fn failed(message: impl Into<String>) -> Self {
         Error::Failed(message.into())
     }
 }
 
 /// Fail with `message` unless `condition` holds; handy in tests.
+///
+/// ```ignore
+/// ensure(output.num_rows() > 0, "no rows")?;
+/// ```
 ///
 /// # Errors
 /// [`Error::Failed`] with `message` when `condition` is false.

@@ -34,11 +34,19 @@ impl Table {
     }
 
     /// Number of rows.
+    ///
+    /// ```ignore
+    /// ctx.info(format!("{} rows in", inputs.first()?.num_rows()));
+    /// ```
     pub fn num_rows(&self) -> u64 {
         self.0.num_rows()
     }
 
     /// The columns, in order.
+    ///
+    /// ```ignore
+    /// let has_id = table.columns().iter().any(|c| c.name == "id");
+    /// ```
     pub fn columns(&self) -> Vec<Column> {
         self.0
             .schema()
@@ -52,11 +60,19 @@ impl Table {
     }
 
     /// Copy the rows (at most `limit`) into the block as an Arrow IPC stream.
+    ///
+    /// ```ignore
+    /// let first_100 = table.to_ipc(Some(100));
+    /// ```
     pub fn to_ipc(&self, limit: Option<u64>) -> Vec<u8> {
         self.0.to_ipc(limit)
     }
 
     /// Hand an Arrow IPC stream to the host as a new table.
+    ///
+    /// ```ignore
+    /// let copy = Table::from_ipc(&table.to_ipc(None))?;
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when the bytes are not a valid Arrow IPC stream.
@@ -100,6 +116,10 @@ mod rows {
         /// Copy every row into the block as record batches. The bytes received from the host
         /// become the batches' buffers without another copy.
         ///
+        /// ```ignore
+        /// let rows: usize = table.to_batches()?.iter().map(|b| b.num_rows()).sum();
+        /// ```
+        ///
         /// # Errors
         /// [`crate::Error::Failed`] when the host's bytes cannot be decoded.
         pub fn to_batches(&self) -> Result<Vec<RecordBatch>> {
@@ -107,6 +127,11 @@ mod rows {
         }
 
         /// Copy every row into the block as one record batch.
+        ///
+        /// ```ignore
+        /// let batch = inputs.get("orders")?.to_batch()?;
+        /// let ids = batch.column_by_name("id");
+        /// ```
         ///
         /// # Errors
         /// [`crate::Error::Failed`] when the host's bytes cannot be decoded.
@@ -119,6 +144,10 @@ mod rows {
         }
 
         /// Hand record batches to the host as a new table.
+        ///
+        /// ```ignore
+        /// let out = Table::from_batches(batches[0].schema(), &batches)?;
+        /// ```
         ///
         /// # Errors
         /// [`crate::Error::Failed`] when the batches cannot be encoded.
@@ -137,6 +166,10 @@ mod rows {
 
         /// Hand one record batch to the host as a new table.
         ///
+        /// ```ignore
+        /// return Table::from_batch(&batch);
+        /// ```
+        ///
         /// # Errors
         /// [`crate::Error::Failed`] when the batch cannot be encoded.
         pub fn from_batch(batch: &RecordBatch) -> Result<Table> {
@@ -145,7 +178,13 @@ mod rows {
     }
 }
 
-/// What a block function may return as its output.
+/// What a block function may return as its output: a [`Table`], an `Option<Table>`, a
+/// `RecordBatch` (with the `arrow` feature) or `()` for none.
+///
+/// ```ignore
+/// #[exporter]
+/// fn export(ctx: &Context, inputs: Inputs) -> Result<()> { Ok(()) }
+/// ```
 pub trait IntoOutput {
     /// The output table, if any.
     ///

@@ -10,21 +10,16 @@ fn admin_url() -> String {
 }
 
 fn pg(sql: &str) {
-    let sql = sql.to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async {
-                let mut c = sqlx::PgConnection::connect(&admin_url())
-                    .await
-                    .expect("Postgres must run on 127.0.0.1:5432");
-                sqlx::query(&sql).execute(&mut c).await.unwrap();
-            })
-    })
-    .join()
-    .unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut c = sqlx::PgConnection::connect(&admin_url())
+                .await
+                .expect("Postgres must run on 127.0.0.1:5432");
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        })
 }
 
 struct Db(String);

@@ -12,6 +12,8 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
+// The executor is where tasks are spawned (see clippy.toml).
+#![allow(clippy::disallowed_methods)]
 
 mod attempt;
 mod clock;
@@ -20,9 +22,11 @@ mod event;
 mod executor;
 mod logs;
 mod outputs;
+mod signal;
 
 pub use clock::{new_run_id, now_ms};
 pub use error::ScheduleError;
 pub use event::{BlockSummary, Event, Observer, Quiet};
 pub use executor::{ComponentRef, Executor, RunRequest, RunSummary};
 pub use outputs::Outputs;
+pub use signal::cancel_on_ctrl_c;

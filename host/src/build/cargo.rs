@@ -1,6 +1,6 @@
 //! One guest crate compiled by cargo for the Wasm target.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -34,17 +34,18 @@ pub fn build(
             sdk_dir.display().to_string()
         ))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::piped());
+    // Diagnostics go to a file, read after the build: no pipe can fill up and stall cargo.
+    let mut stderr_file =
+        tempfile::tempfile().map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    cmd.stderr(Stdio::from(
+        stderr_file
+            .try_clone()
+            .map_err(|e| format!("cannot create a temporary file: {e}"))?,
+    ));
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", tc.cargo.display()))?;
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
     let mut artifact = None;
     for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let Ok(line) = line else { break };
@@ -72,7 +73,9 @@ pub fn build(
         }
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    let stderr = err_reader.join().unwrap_or_default();
+    let mut stderr = String::new();
+    let _ = stderr_file.seek(SeekFrom::Start(0));
+    let _ = stderr_file.read_to_string(&mut stderr);
     if !status.success() {
         return Err(compiler_errors(&stderr));
     }

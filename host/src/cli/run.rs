@@ -49,7 +49,12 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let executor = Executor::new(runtime.clone(), store.clone(), outputs);
         let progress = Arc::new(RunProgress::new(&pipeline));
         let cancel = CancellationToken::new();
-        watch_ctrl_c(cancel.clone());
+        weft_schedule::cancel_on_ctrl_c(
+            cancel.clone(),
+            || eprintln!("cancelling the run (Ctrl-C again to quit at once)"),
+            #[allow(clippy::disallowed_methods)]
+            || std::process::exit(130),
+        );
         let summary = executor
             .run(
                 RunRequest {
@@ -94,18 +99,4 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         run_id: summary.run_id,
         reason: format!("block(s) failed: {}", failed.join(", ")),
     })
-}
-
-/// First Ctrl-C cancels the run (blocks stop within a tick, the run is recorded as
-/// cancelled); a second one exits at once.
-fn watch_ctrl_c(cancel: CancellationToken) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("cancelling the run (Ctrl-C again to quit at once)");
-            cancel.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
 }

@@ -82,18 +82,36 @@ fn block(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Export the function as a loader block: `fn(&Context, Inputs) -> Result<impl IntoOutput>`.
+///
+/// ```ignore
+/// #[loader(tests(has_rows))]
+/// fn load(ctx: &Context, _inputs: Inputs) -> Result<RecordBatch> { /* ... */ }
+/// ```
 #[proc_macro_attribute]
 pub fn loader(attr: TokenStream, item: TokenStream) -> TokenStream {
     block(attr, item)
 }
 
 /// Export the function as a transformer block.
+///
+/// ```ignore
+/// #[transformer]
+/// fn clean(ctx: &Context, inputs: Inputs) -> Result<RecordBatch> {
+///     let batch = inputs.first()?.to_batch()?;
+///     Ok(batch)
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn transformer(attr: TokenStream, item: TokenStream) -> TokenStream {
     block(attr, item)
 }
 
 /// Export the function as an exporter block.
+///
+/// ```ignore
+/// #[exporter]
+/// fn export(ctx: &Context, inputs: Inputs) -> Result<()> { Ok(()) }
+/// ```
 #[proc_macro_attribute]
 pub fn exporter(attr: TokenStream, item: TokenStream) -> TokenStream {
     block(attr, item)
@@ -125,6 +143,13 @@ pub fn callback(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Mark a test over the block's output: `fn(&Table) -> Result<()>`. List it in the block's
 /// attribute, `#[transformer(tests(my_test))]`, to have the host run it after each success.
+///
+/// ```ignore
+/// #[test_block]
+/// fn my_test(output: &Table) -> Result<()> {
+///     ensure(output.num_rows() > 0, "no rows")
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn test_block(_attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = parse_macro_input!(item as ItemFn);
