@@ -6,6 +6,9 @@
 #   * Debian bookworm without rustup wasm targets: Debian's rustc-web (1.96) + its std source,
 #     built with -Zbuild-std, linked by wasm-component-ld with LLD 22 and Debian's wasi-libc.
 #
+# Python blocks: componentize-py in a virtual environment at $WEFT_HOME/toolchain/python
+# (never in the user's own Python).
+#
 # Writes $WEFT_HOME/toolchain/env (KEY=VALUE lines) that `weft build` reads.
 # WEFT_HOME defaults to ~/.weft.
 set -euo pipefail
@@ -13,9 +16,26 @@ WEFT_HOME=${WEFT_HOME:-$HOME/.weft}
 TOOLCHAIN="$WEFT_HOME/toolchain"
 ENV_FILE="$TOOLCHAIN/env"
 WANT_RUST=1.96
+COMPONENTIZE_PY=0.25.1
 t0=$(date +%s)
 log() { echo "[weft setup +$(( $(date +%s) - t0 ))s] $*" >&2; }
 mkdir -p "$TOOLCHAIN"
+
+# ------------------------------------------------------------------ Python blocks
+PYENV="$TOOLCHAIN/python"
+if ! "$PYENV/bin/componentize-py" --version 2>/dev/null | grep -q "$COMPONENTIZE_PY"; then
+  PY=$(command -v python3 || true)
+  [ -n "$PY" ] || { echo "weft setup: python3 is needed to install componentize-py" >&2; exit 1; }
+  if ! "$PY" -m venv --clear "$PYENV" >/dev/null 2>&1; then
+    log "apt-get install python3-venv"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-venv >/dev/null
+    "$PY" -m venv --clear "$PYENV"
+  fi
+  log "pip install componentize-py==$COMPONENTIZE_PY"
+  "$PYENV/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
+fi
+log "python blocks: $("$PYENV/bin/componentize-py" --version)"
 
 rustup_route() {
   command -v rustup >/dev/null 2>&1 || return 1

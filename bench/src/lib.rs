@@ -30,22 +30,52 @@ pub struct Fixture {
 /// # Panics
 /// When the Wasm toolchain is missing or the probe does not build.
 pub fn fixture() -> Fixture {
+    build(&repo().join("tests/blocks/probe"))
+}
+
+/// Build one block source (a Rust crate folder or a `.py` file) in a new temporary project.
+///
+/// # Panics
+/// When the toolchain is missing or the block does not build.
+pub fn build(source: &Path) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
+    build_in(&dir, source).with_dir(dir)
+}
+
+/// Build one block source in the project folder `dir` (cached when built there before).
+///
+/// # Panics
+/// When the toolchain is missing or the block does not build.
+pub fn build_in(dir: &tempfile::TempDir, source: &Path) -> Built {
     let yaml = format!(
         "blocks:\n  - {{ name: probe, kind: transformer, source: {} }}\n",
-        repo().join("tests/blocks/probe").display()
+        source.display()
     );
     let file = dir.path().join("pipelines/bench/pipeline.yaml");
     let pipeline = weft_pipeline::parse(&yaml, &file, dir.path(), "bench").expect("bench pipeline");
     let runtime = std::sync::Arc::new(Runtime::new(&RuntimeConfig::default()).expect("runtime"));
     let probe = Builder::new(dir.path(), &runtime)
         .build_pipeline(&pipeline, &NoProgress)
-        .expect("build the probe block (run scripts/setup.sh first)")
+        .expect("build the block (run scripts/setup.sh first)")
         .remove("probe")
-        .expect("probe component");
-    Fixture {
-        dir,
-        runtime,
-        probe,
+        .expect("component");
+    Built { runtime, probe }
+}
+
+/// A built block and the runtime that compiled it.
+pub struct Built {
+    /// The runtime.
+    pub runtime: std::sync::Arc<Runtime>,
+    /// The block's component.
+    pub probe: ComponentRef,
+}
+
+impl Built {
+    fn with_dir(self, dir: tempfile::TempDir) -> Fixture {
+        Fixture {
+            dir,
+            runtime: self.runtime,
+            probe: self.probe,
+        }
     }
 }

@@ -48,7 +48,7 @@ pub mod bindings {
 
 pub use context::{log, variable, Context, Inputs, Level};
 pub use error::{ensure, Error, Result};
-pub use table::{Column, IntoOutput, Table};
+pub use table::{sql, Column, IntoOutput, Table};
 pub use weft_sdk_macros::{
     callback, condition, dynamic, exporter, loader, sensor, test_block, transformer,
 };

@@ -68,6 +68,42 @@ impl Table {
         self.0.to_ipc(limit)
     }
 
+    /// The rows (at most `limit`) as a JSON array of row objects.
+    ///
+    /// ```ignore
+    /// let json = table.to_json(Some(10))?;
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when a column has no JSON form.
+    pub fn to_json(&self, limit: Option<u64>) -> Result<String> {
+        self.0.to_json(limit).map_err(Error::from)
+    }
+
+    /// A table from a JSON array of row objects; column types follow the values.
+    ///
+    /// ```ignore
+    /// let t = Table::from_json(r#"[{"id": 1, "name": "a"}]"#)?;
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the text is not an array of objects.
+    pub fn from_json(rows: &str) -> Result<Table> {
+        Handle::from_json(rows).map(Table).map_err(Error::from)
+    }
+
+    /// Run SQL over this table, visible as `self`, in the host engine.
+    ///
+    /// ```ignore
+    /// let busy = trips.sql("SELECT * FROM self WHERE passenger_count > 0")?;
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the column or syntax the engine rejected.
+    pub fn sql(&self, query: &str) -> Result<Table> {
+        sql(query, &[("self", self)])
+    }
+
     /// Hand an Arrow IPC stream to the host as a new table.
     ///
     /// ```ignore
@@ -176,6 +212,25 @@ mod rows {
             Table::from_batches(batch.schema(), std::slice::from_ref(batch))
         }
     }
+}
+
+/// Run SQL over `tables` (each visible under its name) in the host engine (DataFusion), at
+/// native speed; the rows never enter the block.
+///
+/// ```ignore
+/// let joined = weft_sdk::sql(
+///     "SELECT o.id, c.name FROM orders o JOIN customers c ON o.customer = c.id",
+///     &[("orders", inputs.get("orders")?), ("customers", inputs.get("customers")?)],
+/// )?;
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the column, table or syntax the engine rejected.
+pub fn sql(query: &str, tables: &[(&str, &Table)]) -> Result<Table> {
+    let args: Vec<(String, &Handle)> = tables.iter().map(|(n, t)| (n.to_string(), &t.0)).collect();
+    crate::bindings::weft::block::compute::sql(query, &args)
+        .map(Table)
+        .map_err(Error::from)
 }
 
 /// What a block function may return as its output: a [`Table`], an `Option<Table>`, a

@@ -7,4 +7,5 @@ mod dag;
 mod faults;
 mod init;
 mod postgres;
+mod python;
 mod validate;

@@ -9,6 +9,12 @@ pub enum DataError {
     /// Batches that do not share one schema.
     #[error("record batches disagree on the schema: {0}")]
     SchemaMismatch(String),
+    /// Rows handed over as JSON that do not form a table.
+    #[error("invalid rows: {0}")]
+    InvalidRows(String),
+    /// The query engine refused or failed a query.
+    #[error("{0}")]
+    Query(String),
     /// An internal Arrow failure while encoding.
     #[error("cannot encode Arrow IPC: {0}")]
     Encode(String),

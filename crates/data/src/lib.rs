@@ -1,7 +1,8 @@
-//! weft's data plane: the host-owned Arrow [`Table`] that blocks exchange, and its Arrow IPC
-//! encoding across the Wasm boundary.
+//! weft's data plane: the host-owned Arrow [`Table`] that blocks exchange, its Arrow IPC and
+//! JSON encodings across the Wasm boundary, and the SQL engine ([`sql`], DataFusion) that
+//! runs table operations for every block language.
 //!
-//! Depends only on Arrow. Everything above it passes [`Table`]s (cheap `Arc` clones of record
+//! Depends only on Arrow and DataFusion. Everything above it passes [`Table`]s (cheap `Arc` clones of record
 //! batches) rather than bytes.
 //!
 //! ```
@@ -13,8 +14,11 @@
 #![deny(missing_docs)]
 
 mod error;
+mod json;
+mod sql;
 mod table;
 
 pub use arrow;
 pub use error::DataError;
+pub use sql::sql;
 pub use table::{ColumnInfo, Table};

@@ -147,6 +147,13 @@ pub enum Source {
         /// The path as written in the manifest.
         written: String,
     },
+    /// A Python file built to a component (with the Python SDK) by `weft build`.
+    Python {
+        /// Absolute path of the `.py` file.
+        path: PathBuf,
+        /// The path as written in the manifest.
+        written: String,
+    },
     /// A prebuilt component file.
     Wasm {
         /// Absolute path of the `.wasm` file.
@@ -160,7 +167,9 @@ impl Source {
     /// The source as written in the manifest.
     pub fn written(&self) -> &str {
         match self {
-            Source::Rust { written, .. } | Source::Wasm { written, .. } => written,
+            Source::Rust { written, .. }
+            | Source::Python { written, .. }
+            | Source::Wasm { written, .. } => written,
         }
     }
 }

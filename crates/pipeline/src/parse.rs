@@ -469,7 +469,7 @@ fn resolve_source(root: &Path, written: &str) -> Result<Source, String> {
     }
     if !path.exists() {
         return Err(
-            "does not exist (paths are relative to the project folder); give a Rust crate folder or a .wasm component"
+            "does not exist (paths are relative to the project folder); give a Rust crate folder, a .py file or a .wasm component"
                 .into(),
         );
     }
@@ -478,9 +478,14 @@ fn resolve_source(root: &Path, written: &str) -> Result<Source, String> {
             path,
             written: written.to_string(),
         }),
-        "py" | "sql" => Err(format!(
-            ".{ext} blocks are not supported by this version of weft; give a Rust crate folder or a .wasm component"
-        )),
-        _ => Err("is not a Rust crate folder or a .wasm component".into()),
+        "py" => Ok(Source::Python {
+            path,
+            written: written.to_string(),
+        }),
+        "sql" => Err(
+            ".sql blocks are not supported by this version of weft; give a Rust crate folder, a .py file or a .wasm component"
+                .into(),
+        ),
+        _ => Err("is not a Rust crate folder, a .py file or a .wasm component".into()),
     }
 }

@@ -4,6 +4,7 @@
 
 mod cargo;
 mod hash;
+mod python;
 mod sdk;
 mod toolchain;
 
@@ -25,6 +26,16 @@ pub enum BuildError {
     #[error("the Wasm toolchain is not set up: {reason}")]
     NoToolchain {
         /// What is missing.
+        reason: String,
+    },
+    /// A Python block imports a package that cannot run in the sandbox.
+    #[error("block \"{block}\" ({source_path}): {reason}")]
+    Refused {
+        /// A block using the source.
+        block: String,
+        /// The source as written.
+        source_path: String,
+        /// What was refused and why.
         reason: String,
     },
     /// The block's code did not compile.
@@ -148,6 +159,24 @@ impl<'a> Builder<'a> {
         };
         std::fs::create_dir_all(&self.cache).map_err(|e| io(&self.cache, e))?;
         let (key, wasm, cached) = match source {
+            Source::Python { path, written } => {
+                let py = python::PythonBlock::new(block, written, path, &self.home)?;
+                let key = py.key(self.sdk.hash()).map_err(|e| io(path, e))?;
+                let wasm = self.cache.join(format!("{key}.wasm"));
+                if wasm.is_file() {
+                    (key, wasm, true)
+                } else {
+                    progress.compiling(block, written);
+                    let sdk_root = self.sdk.install(&self.home)?;
+                    py.build(
+                        &sdk_root,
+                        &self.home.join("cache").join("python"),
+                        &wasm,
+                        &key,
+                    )?;
+                    (key, wasm, false)
+                }
+            }
             Source::Wasm { path, .. } => {
                 let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
                 (hash::bytes(&bytes), path.clone(), true)
@@ -164,7 +193,7 @@ impl<'a> Builder<'a> {
                     (key, wasm, true)
                 } else {
                     progress.compiling(block, written);
-                    let sdk_dir = self.sdk.install(&self.home)?;
+                    let sdk_dir = self.sdk.install(&self.home)?.join("sdk-rust");
                     let target_dir = self.home.join("cache").join("guest-target");
                     let built = cargo::build(tc, dir, &sdk_dir, &target_dir, &mut |m| {
                         progress.step(block, m)

@@ -9,7 +9,17 @@ use sha2::{Digest, Sha256};
 use super::BuildError;
 
 static SDK_RUST: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk-rust");
+static SDK_PYTHON: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk-python");
 static WIT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../wit");
+
+/// The embedded folders: (name under the SDK root, contents).
+fn parts() -> [(&'static str, &'static Dir<'static>); 3] {
+    [
+        ("sdk-rust", &SDK_RUST),
+        ("sdk-python", &SDK_PYTHON),
+        ("wit", &WIT),
+    ]
+}
 
 /// The embedded setup script (`scripts/setup.sh`).
 pub const SETUP_SCRIPT: &str = include_str!("../../../scripts/setup.sh");
@@ -23,7 +33,7 @@ impl Sdk {
     /// Describe the embedded SDK (hashing its files).
     pub fn embedded() -> Sdk {
         let mut h = Sha256::new();
-        for (prefix, dir) in [("sdk-rust", &SDK_RUST), ("wit", &WIT)] {
+        for (prefix, dir) in parts() {
             for (path, contents) in files(dir) {
                 h.update(prefix.as_bytes());
                 h.update(path.to_string_lossy().as_bytes());
@@ -41,7 +51,8 @@ impl Sdk {
         &self.hash
     }
 
-    /// Write the SDK under `home` (once) and return the `weft-sdk` crate folder.
+    /// Write the SDK under `home` (once) and return its root: `sdk-rust/` (the `weft-sdk`
+    /// crate), `sdk-python/` (the `weft` package) and `wit/`.
     ///
     /// # Errors
     /// [`BuildError::Io`] naming the folder that could not be written.
@@ -49,7 +60,7 @@ impl Sdk {
         let root = home.join("sdk").join(&self.hash);
         let crate_dir = root.join("sdk-rust");
         if crate_dir.join("Cargo.toml").is_file() {
-            return Ok(crate_dir);
+            return Ok(root);
         }
         // Write to a temporary sibling, then rename: concurrent builds never see half an SDK.
         let tmp = home
@@ -59,7 +70,7 @@ impl Sdk {
             path: path.to_path_buf(),
             source: e,
         };
-        for (prefix, dir) in [("sdk-rust", &SDK_RUST), ("wit", &WIT)] {
+        for (prefix, dir) in parts() {
             for (path, contents) in files(dir) {
                 let dest = tmp.join(prefix).join(path);
                 if let Some(parent) = dest.parent() {
@@ -76,7 +87,7 @@ impl Sdk {
             }
             Err(e) => return Err(io(&root, e)),
         }
-        Ok(crate_dir)
+        Ok(root)
     }
 }
 
@@ -91,7 +102,7 @@ fn files(dir: &'static Dir<'static>) -> Vec<(&'static Path, &'static [u8])> {
                         .file_name()
                         .and_then(|n| n.to_str())
                         .unwrap_or("");
-                    if name != "target" {
+                    if name != "target" && name != "__pycache__" {
                         walk(sub, out);
                     }
                 }

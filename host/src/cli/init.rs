@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::CliError;
+use crate::scaffold::Language;
 
 /// Arguments of `weft init`.
 #[derive(Debug, clap::Args)]
@@ -12,6 +13,9 @@ pub struct Args {
     /// Project name (default: the folder's name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Language of the example blocks.
+    #[arg(long, value_enum, default_value = "python")]
+    pub lang: Language,
 }
 
 /// Write the project and say what to do next.
@@ -22,7 +26,7 @@ pub fn run(args: Args) -> Result<i32, CliError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "weft_project".into())
     });
-    let files = crate::scaffold::write(&args.dir, &name)?;
+    let files = crate::scaffold::write(&args.dir, &name, args.lang)?;
     eprintln!("created project \"{name}\" in {}:", args.dir.display());
     for f in files {
         eprintln!("  {}", f.display());

@@ -18,4 +18,12 @@ impl Host for HostState {
     fn variable(&mut self, name: String) -> wasmtime::Result<Option<String>> {
         Ok(self.variables.get(&name).cloned())
     }
+
+    fn variables(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(self
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
 }

@@ -1,4 +1,5 @@
 //! Implementations of the WIT interfaces the host provides, one file per interface.
 
+mod compute;
 mod context;
 mod types;

@@ -37,6 +37,25 @@ impl HostTable for HostState {
         Ok(self.table.get(&this)?.to_ipc(limit)?)
     }
 
+    fn from_json(&mut self, rows: String) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
+        match Table::from_json(&rows) {
+            Ok(t) => Ok(Ok(self.table.push(t)?)),
+            Err(e) => Ok(Err(GuestError::InvalidInput(e.to_string()))),
+        }
+    }
+
+    fn to_json(
+        &mut self,
+        this: Resource<Table>,
+        limit: Option<u64>,
+    ) -> wasmtime::Result<Result<String, GuestError>> {
+        Ok(self
+            .table
+            .get(&this)?
+            .to_json(limit)
+            .map_err(|e| GuestError::InvalidInput(e.to_string())))
+    }
+
     fn drop(&mut self, this: Resource<Table>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
         Ok(())

@@ -1,0 +1,347 @@
+//! Python blocks: one `.py` file plus the `weft` Python SDK, built to a component with
+//! componentize-py (CPython for WASI), with pure-Python requirements bundled.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use super::sdk::hex;
+use super::BuildError;
+
+/// The componentize-py release `weft setup` installs; part of every Python block's key.
+const COMPONENTIZE_PY: &str = "componentize-py 0.25.1";
+/// The CPython that componentize-py embeds: requirements are resolved for it.
+const GUEST_PYTHON: &str = "3.14";
+
+/// Packages that need native extensions: they cannot run inside the sandbox.
+const NATIVE: &[&str] = &[
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "polars",
+    "scipy",
+    "sklearn",
+    "scikit_learn",
+    "torch",
+    "tensorflow",
+    "matplotlib",
+    "psycopg2",
+    "lxml",
+    "duckdb",
+    "numba",
+    "cython",
+    "grpc",
+    "cryptography",
+    "orjson",
+];
+
+/// A Python block source, checked and ready to build.
+pub struct PythonBlock<'a> {
+    block: &'a str,
+    written: &'a str,
+    source: String,
+    module: String,
+    requirements: Vec<String>,
+    tool: PathBuf,
+    pip: PathBuf,
+}
+
+impl<'a> PythonBlock<'a> {
+    /// Read and check the block: a valid module name, no native packages.
+    ///
+    /// # Errors
+    /// [`BuildError::Refused`] for native imports or requirements, [`BuildError::Io`] when the
+    /// file cannot be read, [`BuildError::NoToolchain`] without componentize-py.
+    pub fn new(
+        block: &'a str,
+        written: &'a str,
+        path: &Path,
+        home: &Path,
+    ) -> Result<Self, BuildError> {
+        let source = std::fs::read_to_string(path).map_err(|e| BuildError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let refuse = |reason: String| BuildError::Refused {
+            block: block.to_string(),
+            source_path: written.to_string(),
+            reason,
+        };
+        let module = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string();
+        let valid = module
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && module
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid
+            || ["weft", "app", "wit_world"].contains(&module.as_str())
+            || module.starts_with("componentize_py")
+        {
+            return Err(refuse(format!(
+                "`{module}` cannot be a module name: name the file like a Python identifier that is not weft, app or wit_world"
+            )));
+        }
+        for (line_no, line) in source.lines().enumerate() {
+            if let Some(pkg) = imported_native(line) {
+                return Err(refuse(format!(
+                    "line {}: imports `{pkg}`, a package with native extensions, which cannot run inside the WebAssembly sandbox; use weft's Table API (select, filter, with_column, cast, sql, ...), which runs at native speed in the host",
+                    line_no + 1
+                )));
+            }
+        }
+        let requirements = requirements(&source);
+        if let Some(pkg) = requirements
+            .iter()
+            .find(|r| NATIVE.contains(&package_name(r).as_str()))
+        {
+            return Err(refuse(format!(
+                "requirement `{pkg}` has native extensions, which cannot run inside the WebAssembly sandbox; use weft's Table API instead"
+            )));
+        }
+        let bin = home.join("toolchain").join("python").join("bin");
+        let tool = bin.join("componentize-py");
+        if !tool.is_file() {
+            return Err(BuildError::NoToolchain {
+                reason: format!("{} does not exist (Python blocks need it)", tool.display()),
+            });
+        }
+        Ok(PythonBlock {
+            block,
+            written,
+            source,
+            module,
+            requirements,
+            tool,
+            pip: bin.join("pip"),
+        })
+    }
+
+    /// The content hash of the block, its requirements, the SDK and the toolchain.
+    ///
+    /// # Errors
+    /// Never in practice; kept for symmetry with file-hashing sources.
+    pub fn key(&self, sdk: &str) -> std::io::Result<String> {
+        let mut h = Sha256::new();
+        for part in [COMPONENTIZE_PY, sdk, &self.module, &self.source] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        for r in &self.requirements {
+            h.update(r.as_bytes());
+        }
+        Ok(format!("py-{}", &hex(&h.finalize())[..24]))
+    }
+
+    /// Build the component into `out`, working in `work/<key>`.
+    ///
+    /// # Errors
+    /// [`BuildError::Compile`] with Python's message (file and line) when the module does not
+    /// import; [`BuildError::Refused`] when a requirement cannot be bundled.
+    pub fn build(
+        &self,
+        sdk_root: &Path,
+        work: &Path,
+        out: &Path,
+        key: &str,
+    ) -> Result<(), BuildError> {
+        let dir = work.join(key);
+        let io = |path: &Path, e: std::io::Error| BuildError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        let app = format!(
+            "# generated by weft build\nfrom weft._blocks import WitWorld  # noqa: F401\nimport {}  # noqa: F401\n",
+            self.module
+        );
+        std::fs::write(dir.join("app.py"), app).map_err(|e| io(&dir, e))?;
+        let module_file = dir.join(format!("{}.py", self.module));
+        std::fs::write(&module_file, &self.source).map_err(|e| io(&module_file, e))?;
+
+        let mut paths = vec![dir.clone(), sdk_root.join("sdk-python")];
+        if !self.requirements.is_empty() {
+            let deps = dir.join("deps");
+            self.bundle(&deps)?;
+            paths.push(deps);
+        }
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        let mut cmd = Command::new(&self.tool);
+        cmd.current_dir(&dir)
+            .arg("-d")
+            .arg(sdk_root.join("wit"))
+            .arg("-w")
+            .arg("weft:block/block")
+            .arg("componentize");
+        for p in &paths {
+            cmd.arg("-p").arg(p);
+        }
+        cmd.arg("app").arg("-o").arg(&tmp);
+        cmd.env("RUST_BACKTRACE", "0");
+        let output = cmd.output().map_err(|e| io(&self.tool, e))?;
+        if !output.status.success() {
+            let text = String::from_utf8_lossy(&output.stderr).into_owned()
+                + &String::from_utf8_lossy(&output.stdout);
+            return Err(BuildError::Compile {
+                block: self.block.to_string(),
+                source_path: self.written.to_string(),
+                output: self.explain(&text),
+            });
+        }
+        std::fs::rename(&tmp, out).map_err(|e| io(out, e))
+    }
+
+    /// Install the requirements as pure-Python wheels into `deps`.
+    fn bundle(&self, deps: &Path) -> Result<(), BuildError> {
+        let output = Command::new(&self.pip)
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",
+            ])
+            .args([
+                "--only-binary=:all:",
+                "--platform",
+                "any",
+                "--implementation",
+                "py",
+                "--abi",
+                "none",
+            ])
+            .args(["--python-version", GUEST_PYTHON, "--target"])
+            .arg(deps)
+            .args(&self.requirements)
+            .output()
+            .map_err(|e| BuildError::Io {
+                path: self.pip.clone(),
+                source: e,
+            })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&output.stderr);
+        let reason: Vec<&str> = text.lines().filter(|l| l.starts_with("ERROR")).collect();
+        Err(BuildError::Refused {
+            block: self.block.to_string(),
+            source_path: self.written.to_string(),
+            reason: format!(
+                "cannot bundle requirements {}: {}; only pure-Python packages (py3-none-any wheels) can run inside the sandbox",
+                self.requirements.join(", "),
+                reason.join(" ")
+            ),
+        })
+    }
+
+    /// componentize-py's failure, reduced to Python's own message and pointing at the
+    /// block's file (componentize-py shows the build folders as `/0/`, `/1/`, ...).
+    fn explain(&self, text: &str) -> String {
+        let file = format!("{}.py", self.module);
+        let lines: Vec<&str> = text.lines().collect();
+        let end = lines
+            .iter()
+            .position(|l| l.starts_with("Caused by:"))
+            .unwrap_or(lines.len());
+        let start = lines[..end]
+            .iter()
+            .position(|l| l.contains(&format!("/{file}\"")));
+        let body: Vec<&str> = match start {
+            Some(s) => lines[s..end].to_vec(),
+            None => lines
+                .iter()
+                .skip(end + 1)
+                .take_while(|l| !l.starts_with("Stack backtrace"))
+                .copied()
+                .collect(),
+        };
+        let mut out = body.join("\n").trim().to_string();
+        for n in 0..10 {
+            out = out.replace(
+                &format!("\"/{n}/{file}\""),
+                &format!("\"{}\"", self.written),
+            );
+        }
+        out
+    }
+}
+
+/// The native package a line of Python imports, if any.
+fn imported_native(line: &str) -> Option<String> {
+    let line = line.trim_start();
+    let rest = line
+        .strip_prefix("import ")
+        .or_else(|| line.strip_prefix("from "))?;
+    rest.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty() && *s != "import")
+        .map(|m| m.split('.').next().unwrap_or(m).to_string())
+        .take(if line.starts_with("from ") {
+            1
+        } else {
+            usize::MAX
+        })
+        .find(|m| NATIVE.contains(&m.as_str()))
+}
+
+/// Requirements from `# requirements: a, b==1.0` comment lines.
+fn requirements(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('#').map(str::trim))
+        .filter_map(|l| l.strip_prefix("requirements:"))
+        .flat_map(|l| l.split(','))
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// `Pandas>=2` → `pandas`.
+fn package_name(requirement: &str) -> String {
+    requirement
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .replace('-', "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_imports_are_spotted() {
+        assert_eq!(
+            imported_native("import pandas as pd").as_deref(),
+            Some("pandas")
+        );
+        assert_eq!(
+            imported_native("  from numpy.linalg import norm").as_deref(),
+            Some("numpy")
+        );
+        assert_eq!(
+            imported_native("import json, pyarrow.parquet").as_deref(),
+            Some("pyarrow")
+        );
+        assert_eq!(imported_native("from weft import transformer"), None);
+        assert_eq!(imported_native("# import pandas"), None);
+        assert_eq!(imported_native("important = 1"), None);
+    }
+
+    #[test]
+    fn requirements_come_from_comment_headers() {
+        let src =
+            "# requirements: humanize==4.9.0, python-dateutil\n#requirements: six\nimport json\n";
+        assert_eq!(
+            requirements(src),
+            ["humanize==4.9.0", "python-dateutil", "six"]
+        );
+        assert_eq!(package_name("Scikit-Learn>=1.0"), "scikit_learn");
+    }
+}

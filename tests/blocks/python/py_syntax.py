@@ -1,0 +1,6 @@
+from weft import loader
+
+
+@loader
+def rows():
+    return [{"x": 1}
