@@ -3,17 +3,32 @@
 use crate::support::*;
 
 #[test]
-fn init_build_run_in_a_temp_folder() {
+fn init_build_run_python_in_a_temp_folder() {
+    init_build_run(&[], "blocks/load_numbers.py");
+}
+
+#[test]
+fn init_build_run_rust_in_a_temp_folder() {
+    init_build_run(&["--lang", "rust"], "blocks/load_numbers/src/lib.rs");
+}
+
+fn init_build_run(lang: &[&str], block_file: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("my_project");
-    let ran: Ran = weft().arg("init").arg(&dir).output().unwrap().into();
+    let ran: Ran = weft()
+        .arg("init")
+        .arg(&dir)
+        .args(lang)
+        .output()
+        .unwrap()
+        .into();
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     for f in [
         "weft.toml",
         "io_config.yaml",
         ".gitignore",
         "pipelines/example/pipeline.yaml",
-        "blocks/load_numbers/src/lib.rs",
+        block_file,
     ] {
         assert!(dir.join(f).is_file(), "init did not write {f}");
     }
@@ -29,6 +44,17 @@ fn init_build_run_in_a_temp_folder() {
         build.stderr.contains("2 compiled, 0 cached"),
         "{}",
         build.stderr
+    );
+    let again: Ran = weft()
+        .current_dir(&dir)
+        .arg("build")
+        .output()
+        .unwrap()
+        .into();
+    assert!(
+        again.stderr.contains("0 compiled, 2 cached"),
+        "{}",
+        again.stderr
     );
     let run: Ran = weft()
         .current_dir(&dir)

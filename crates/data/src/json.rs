@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use arrow::datatypes::Schema;
 use arrow::json::reader::{infer_json_schema_from_iterator, ReaderBuilder};
 use arrow::json::writer::{ArrayWriter, JsonArray, WriterBuilder};
 
@@ -59,9 +60,22 @@ impl Table {
         if values.is_empty() {
             return Ok(Table::empty());
         }
-        let schema = infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone())))
+        let inferred = infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone())))
             .map_err(|e| DataError::InvalidRows(e.to_string()))?;
-        let schema = Arc::new(schema);
+        // Columns in the order their keys first appear in the rows.
+        let mut order: Vec<&str> = Vec::new();
+        for v in &values {
+            for k in v.as_object().into_iter().flat_map(|o| o.keys()) {
+                if !order.contains(&k.as_str()) {
+                    order.push(k);
+                }
+            }
+        }
+        let fields: Vec<_> = order
+            .iter()
+            .filter_map(|k| inferred.field_with_name(k).ok().cloned())
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
         let mut decoder = ReaderBuilder::new(schema.clone())
             .with_batch_size(values.len().max(1))
             .build_decoder()
