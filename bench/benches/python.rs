@@ -115,10 +115,10 @@ fn call(inputs: Vec<(String, Table)>) -> BlockCall {
 fn clean(c: &mut Criterion) {
     let repo = weft_bench::repo();
     let started = Instant::now();
-    let py = weft_bench::build(&repo.join("tests/blocks/python/py_clean.py"));
+    let py = weft_bench::build(&repo.join("bench/blocks/py_clean.py"));
     let cold = started.elapsed();
     let started = Instant::now();
-    let again = weft_bench::build_in(&py.dir, &repo.join("tests/blocks/python/py_clean.py"));
+    let again = weft_bench::build_in(&py.dir, &repo.join("bench/blocks/py_clean.py"));
     let cached = started.elapsed();
     let size = std::fs::metadata(&again.probe.wasm)
         .map(|m| m.len())
