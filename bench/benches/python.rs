@@ -131,13 +131,7 @@ fn clean(c: &mut Criterion) {
     );
     let rust = weft_bench::build(&repo.join("bench/blocks/rust_clean"));
     let table = taxi();
-    let load = |fx: &weft_bench::Fixture| {
-        let p = &fx.probe;
-        fx.runtime
-            .load("clean", &p.key, &p.wasm, p.cwasm.as_deref())
-            .unwrap()
-    };
-    let (py_component, rust_component) = (load(&py), load(&rust));
+    let (py_component, rust_component) = (py.load(), rust.load());
     let expected = {
         let out = rust
             .runtime

@@ -41,11 +41,7 @@ fn call(mode: &str, inputs: Vec<(String, Table)>) -> BlockCall {
 
 fn dispatch(c: &mut Criterion) {
     let fx = weft_bench::fixture();
-    let p = &fx.probe;
-    let component = fx
-        .runtime
-        .load("probe", &p.key, &p.wasm, p.cwasm.as_deref())
-        .unwrap();
+    let component = fx.load();
     let mut g = c.benchmark_group("dispatch");
     g.bench_function("instantiate + run + empty table round trip", |b| {
         b.iter(|| {
@@ -75,11 +71,7 @@ fn big_table(bytes: usize) -> Table {
 
 fn copy_100mib(c: &mut Criterion) {
     let fx = weft_bench::fixture();
-    let p = &fx.probe;
-    let component = fx
-        .runtime
-        .load("probe", &p.key, &p.wasm, p.cwasm.as_deref())
-        .unwrap();
+    let component = fx.load();
     let size = 100 << 20;
     let table = big_table(size);
     let mut g = c.benchmark_group("copy");

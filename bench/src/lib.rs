@@ -25,6 +25,19 @@ pub struct Fixture {
     pub probe: ComponentRef,
 }
 
+impl Fixture {
+    /// The block's component, loaded and linked.
+    ///
+    /// # Panics
+    /// When the component does not load.
+    pub fn load(&self) -> weft_runtime::BlockComponent {
+        let p = &self.probe;
+        self.runtime
+            .load("probe", &p.key, &p.wasm, p.cwasm.as_deref())
+            .expect("load the component")
+    }
+}
+
 /// Build the probe block and start a runtime.
 ///
 /// # Panics
