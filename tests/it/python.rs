@@ -14,8 +14,8 @@ fn py(name: &str) -> String {
         .to_string()
 }
 
-/// The rows of a block's stored output, as JSON.
-fn output_rows(p: &Project, run: &str, block: &str) -> Value {
+/// A block's stored output, read back from the project's object store.
+fn output_table(p: &Project, run: &str, block: &str) -> Table {
     let logs = p.logs(run);
     let b = logs["blocks"]
         .as_array()
@@ -27,26 +27,17 @@ fn output_rows(p: &Project, run: &str, block: &str) -> Value {
         .as_str()
         .unwrap_or_else(|| panic!("{block} has no output: {b}"));
     let bytes = std::fs::read(p.path().join(".weft/objects").join(path)).unwrap();
-    let table = Table::from_ipc_file(bytes).unwrap();
-    serde_json::from_str(&table.to_json(None).unwrap()).unwrap()
+    Table::from_ipc_file(bytes).unwrap()
 }
 
+/// The rows of a block's stored output, as JSON.
+fn output_rows(p: &Project, run: &str, block: &str) -> Value {
+    serde_json::from_str(&output_table(p, run, block).to_json(None).unwrap()).unwrap()
+}
+
+/// `(name, Arrow type)` of each column of a block's stored output.
 fn columns(p: &Project, run: &str, block: &str) -> Vec<(String, String)> {
-    let logs = p.logs(run);
-    let b = logs["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["block"] == block)
-        .unwrap();
-    let bytes = std::fs::read(
-        p.path()
-            .join(".weft/objects")
-            .join(b["output"].as_str().unwrap()),
-    )
-    .unwrap();
-    Table::from_ipc_file(bytes)
-        .unwrap()
+    output_table(p, run, block)
         .columns()
         .into_iter()
         .map(|c| (c.name, c.data_type))
