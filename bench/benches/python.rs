@@ -109,6 +109,7 @@ fn call(inputs: Vec<(String, Table)>) -> BlockCall {
         timeout: Duration::from_secs(300),
         log: Arc::new(Discard),
         cancel: Default::default(),
+        io: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn call(mode: &str, inputs: Vec<(String, Table)>) -> BlockCall {
         timeout: Duration::from_secs(60),
         log: Arc::new(Discard),
         cancel: Default::default(),
+        io: None,
     }
 }
 

@@ -36,6 +36,9 @@ pub enum CliError {
     /// A block could not be built.
     #[error("{0}")]
     Build(#[from] crate::build::BuildError),
+    /// `io_config.yaml` is not valid, or IO could not start.
+    #[error(transparent)]
+    IoConfig(#[from] weft_io::IoError),
     /// A bad command-line value.
     #[error("{0}")]
     Usage(String),
@@ -94,6 +97,7 @@ impl CliError {
             | CliError::Manifest(_)
             | CliError::Invalid { .. }
             | CliError::Build(_)
+            | CliError::IoConfig(_)
             | CliError::Usage(_) => 2,
             CliError::Store(_)
             | CliError::Schedule(_)

@@ -19,3 +19,4 @@ pub mod cli;
 pub mod error;
 pub mod project;
 pub mod scaffold;
+pub mod taxi;

@@ -121,6 +121,21 @@ impl Project {
         }
     }
 
+    /// The project's IO: io_config.yaml profiles, `file:` paths relative to the project,
+    /// `local://` in the objects folder.
+    ///
+    /// # Errors
+    /// [`CliError::IoConfig`] naming the file, profile and key when io_config.yaml is wrong.
+    pub fn io(&self) -> Result<weft_io::IoContext, CliError> {
+        let profiles =
+            weft_io::Profiles::load(&self.root.join("io_config.yaml"), "io_config.yaml")?;
+        Ok(weft_io::IoContext::new(
+            self.root.clone(),
+            self.objects_dir(),
+            profiles,
+        )?)
+    }
+
     /// Names of the pipelines under `pipelines/`, sorted.
     pub fn pipeline_names(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.root.join("pipelines"))
@@ -157,7 +172,52 @@ impl Project {
             path: file.clone(),
             reason: e.to_string(),
         })?;
-        weft_pipeline::parse(&text, &shown, &self.root, name).map_err(CliError::Manifest)
+        let pipeline =
+            weft_pipeline::parse(&text, &shown, &self.root, name).map_err(CliError::Manifest)?;
+        self.check_profiles(&pipeline)?;
+        Ok(pipeline)
+    }
+
+    /// Every io profile a block is granted must exist in io_config.yaml.
+    fn check_profiles(&self, pipeline: &Pipeline) -> Result<(), CliError> {
+        let wanted = pipeline
+            .blocks
+            .iter()
+            .flat_map(|b| b.grants.profiles.iter().map(move |p| (b, p)));
+        let mut names: Option<Vec<String>> = None;
+        let mut errors = Vec::new();
+        for (block, profile) in wanted {
+            let known = match &names {
+                Some(n) => n,
+                None => {
+                    let profiles = weft_io::Profiles::load(
+                        &self.root.join("io_config.yaml"),
+                        "io_config.yaml",
+                    )?;
+                    names.insert(profiles.names().into_iter().map(String::from).collect())
+                }
+            };
+            if !known.contains(profile) {
+                errors.push(weft_pipeline::ManifestError::InvalidField {
+                    file: pipeline.file.clone(),
+                    block: Some(block.name.clone()),
+                    field: "grants.profiles".into(),
+                    reason: format!(
+                        "io_config.yaml has no profile \"{profile}\"; profiles: {}",
+                        if known.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Manifest(weft_pipeline::ManifestErrors(errors)))
+        }
     }
 
     /// Load every pipeline; failures are returned beside the successes.

@@ -25,7 +25,7 @@ pub fn files(name: &str, language: Language) -> Vec<(PathBuf, String)> {
         ),
         (
             "io_config.yaml".into(),
-            text(include_str!("../templates/io_config.yaml")),
+            text(include_str!("../../io_config.yaml")),
         ),
         (
             ".gitignore".into(),

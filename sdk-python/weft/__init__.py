@@ -17,6 +17,9 @@ Table operations (select, filter, with_column, sql, ...) run in weft's host engi
 speed; rows enter Python only when asked for (``to_pylist``, ``to_pydict``, ``column``).
 Native-extension packages (pandas, numpy, pyarrow) cannot run inside the Wasm sandbox: the
 Table API replaces them.
+
+``weft.io`` reads and writes data natively in the host (``io.read(url, dtype=...)``,
+``io.write(table, "postgres://default/schema.table")``), within the block's grants.
 """
 
 from ._blocks import (
@@ -32,6 +35,7 @@ from ._blocks import (
     test,
     transformer,
 )
+from . import _io as io
 from ._expr import Expr, col, lit
 from ._table import Column, Table, TableError
 
@@ -48,6 +52,7 @@ __all__ = [
     "data_loader",
     "dynamic",
     "exporter",
+    "io",
     "lit",
     "loader",
     "sensor",

@@ -178,6 +178,13 @@ class Table:
             ctes.append(quote(self._name) + ' AS (SELECT * FROM "self")')
         return Table._lazy("WITH " + ", ".join(ctes) + " " + query, sources, self._name)
 
+    # ----------------------------------------------------------------- out
+    def write(self, target, **options):
+        """Write the table to ``target``; see ``weft.io.write``."""
+        from ._io import write
+
+        return write(self, target, **options)
+
     # ----------------------------------------------------------------- rows
     def to_pylist(self):
         """The rows as a list of dicts (dates and timestamps as ``datetime`` objects)."""

@@ -30,6 +30,7 @@
 
 mod context;
 mod error;
+pub mod io;
 mod table;
 
 #[doc(hidden)]

@@ -28,6 +28,10 @@ impl Table {
         self.0
     }
 
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.0
+    }
+
     pub(crate) fn from_borrowed(h: &Handle) -> &Table {
         // SAFETY: `Table` is `repr(transparent)` over `Handle`.
         unsafe { &*(h as *const Handle as *const Table) }

@@ -33,8 +33,11 @@ fn init_build_run(lang: &[&str], block_file: &str) {
         assert!(dir.join(f).is_file(), "init did not write {f}");
     }
     // From inside the project, with no --project.
+    // A machine-wide component cache of its own, so this first build really compiles.
+    let components = tmp.path().join("component-cache");
     let build: Ran = weft()
         .current_dir(&dir)
+        .env("WEFT_COMPONENT_CACHE", &components)
         .arg("build")
         .output()
         .unwrap()
@@ -47,6 +50,7 @@ fn init_build_run(lang: &[&str], block_file: &str) {
     );
     let again: Ran = weft()
         .current_dir(&dir)
+        .env("WEFT_COMPONENT_CACHE", &components)
         .arg("build")
         .output()
         .unwrap()

@@ -1,11 +1,16 @@
 //! End-to-end tests of the `weft` command: real components built from source, real
 //! processes, real SQLite and Postgres state stores.
 
+mod services;
 mod support;
 
+mod cloud;
 mod dag;
 mod faults;
 mod init;
+mod io;
 mod postgres;
 mod python;
+mod sql;
+mod taxi;
 mod validate;

@@ -2,7 +2,6 @@
 //! operations run in the host engine, and every kind of Python failure reported clearly.
 
 use serde_json::{json, Value};
-use weft_data::Table;
 
 use crate::support::*;
 
@@ -12,22 +11,6 @@ fn py(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-/// A block's stored output, read back from the project's object store.
-fn output_table(p: &Project, run: &str, block: &str) -> Table {
-    let logs = p.logs(run);
-    let b = logs["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["block"] == block)
-        .unwrap();
-    let path = b["output"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{block} has no output: {b}"));
-    let bytes = std::fs::read(p.path().join(".weft/objects").join(path)).unwrap();
-    Table::from_ipc_file(bytes).unwrap()
 }
 
 /// The rows of a block's stored output, as JSON.

@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
+use weft_data::Table;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -54,6 +55,19 @@ pub fn probe_wasm() -> &'static Path {
         (dir, wasm)
     });
     path
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
 }
 
 /// Write `contents` to `root/rel`, creating folders.
@@ -123,12 +137,28 @@ impl Project {
     }
 
     pub fn weft(&self, args: &[&str]) -> Ran {
+        self.weft_env(args, &[])
+    }
+
+    /// `weft ARGS` with extra environment variables.
+    pub fn weft_env(&self, args: &[&str], env: &[(String, String)]) -> Ran {
         let mut c = weft();
         c.arg("--project").arg(self.path()).args(args);
         if let Some(url) = &self.state_url {
             c.env("WEFT_STATE_URL", url);
         }
+        for (k, v) in env {
+            c.env(k, v);
+        }
         c.output().unwrap().into()
+    }
+
+    /// Copy files or folders of the repository (relative paths) into the project.
+    pub fn copy_from_repo(&self, paths: &[&str]) -> &Self {
+        for rel in paths {
+            copy_tree(&repo().join(rel), &self.path().join(rel));
+        }
+        self
     }
 
     /// `weft run NAME --json`, returning the summary and the run.
@@ -142,6 +172,33 @@ impl Project {
     pub fn logs(&self, run: &str) -> Value {
         self.weft(&["logs", run, "--json"]).json()
     }
+}
+
+/// The message lines of `block` in a run's logs (`weft logs --json`).
+pub fn log_lines(logs: &Value, block: &str) -> Vec<String> {
+    logs["logs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no logs in {logs}"))
+        .iter()
+        .filter(|l| l["block"] == block)
+        .map(|l| l["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A block's stored output, read back from the project's object store.
+pub fn output_table(p: &Project, run: &str, block: &str) -> Table {
+    let logs = p.logs(run);
+    let b = logs["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block"] == block)
+        .unwrap();
+    let path = b["output"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{block} has no output: {b}"));
+    let bytes = std::fs::read(p.path().join(".weft/objects").join(path)).unwrap();
+    Table::from_ipc_file(bytes).unwrap()
 }
 
 /// The summary entry of `block`.

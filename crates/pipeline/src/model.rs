@@ -78,6 +78,32 @@ pub struct Block {
     pub memory_limit: u64,
     /// What the block may touch beyond its inputs. Nothing by default.
     pub grants: Grants,
+    /// Where a SQL block's query runs (always [`Engine::DataFusion`] for other blocks).
+    pub engine: Engine,
+}
+
+/// Where a SQL block's query runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Engine {
+    /// The host's embedded query engine, over the block's upstream outputs.
+    #[default]
+    DataFusion,
+    /// The database of an io_config.yaml profile (`engine: postgres:<profile>`); upstream
+    /// outputs are uploaded there as temporary tables first.
+    Postgres {
+        /// The profile's name.
+        profile: String,
+    },
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Engine::DataFusion => f.write_str("datafusion"),
+            Engine::Postgres { profile } => write!(f, "postgres:{profile}"),
+        }
+    }
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -154,6 +180,13 @@ pub enum Source {
         /// The path as written in the manifest.
         written: String,
     },
+    /// A SQL file run by the host's query engine or a profile's database; no component.
+    Sql {
+        /// Absolute path of the `.sql` file.
+        path: PathBuf,
+        /// The path as written in the manifest.
+        written: String,
+    },
     /// A prebuilt component file.
     Wasm {
         /// Absolute path of the `.wasm` file.
@@ -169,6 +202,7 @@ impl Source {
         match self {
             Source::Rust { written, .. }
             | Source::Python { written, .. }
+            | Source::Sql { written, .. }
             | Source::Wasm { written, .. } => written,
         }
     }

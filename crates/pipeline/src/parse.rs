@@ -25,6 +25,7 @@ const BLOCK_FIELDS: &[&str] = &[
     "timeout",
     "memory_limit",
     "grants",
+    "engine",
 ];
 
 /// Read and validate the manifest at `file`. Relative `source:` paths resolve against
@@ -256,6 +257,8 @@ impl Cx {
         }
         let memory_limit = self.memory(map, &name).unwrap_or(DEFAULT_MEMORY_LIMIT);
         let grants = self.field::<Grants>(map, "grants", b).unwrap_or_default();
+        self.check_urls(&grants, &name);
+        let engine = self.engine(map, &name, source.as_ref(), &grants);
         Some(RawBlock {
             block: Block {
                 name,
@@ -271,8 +274,77 @@ impl Cx {
                 timeout,
                 memory_limit,
                 grants,
+                engine,
             },
         })
+    }
+
+    /// `engine:` of a SQL block: `datafusion` (default) or `postgres:<profile>`, whose profile
+    /// must be granted.
+    fn engine(
+        &mut self,
+        map: &Mapping,
+        block: &str,
+        source: Option<&Source>,
+        grants: &Grants,
+    ) -> Engine {
+        let Some(v) = map.get("engine") else {
+            return Engine::DataFusion;
+        };
+        if !matches!(source, Some(Source::Sql { .. }) | None) {
+            self.invalid(
+                Some(block),
+                "engine",
+                "only SQL blocks (a .sql source) choose an engine".into(),
+            );
+            return Engine::DataFusion;
+        }
+        let text = scalar(v).unwrap_or_default();
+        let engine = match text.trim().split_once(':') {
+            None if text.trim() == "datafusion" => Engine::DataFusion,
+            Some(("postgres", profile)) if !profile.trim().is_empty() => Engine::Postgres {
+                profile: profile.trim().to_string(),
+            },
+            _ => {
+                self.invalid(
+                    Some(block),
+                    "engine",
+                    format!(
+                        "`{text}` is not an engine; valid: `datafusion` or `postgres:<profile>`"
+                    ),
+                );
+                return Engine::DataFusion;
+            }
+        };
+        if let Engine::Postgres { profile } = &engine {
+            if !grants.profiles.contains(profile) {
+                self.invalid(
+                    Some(block),
+                    "engine",
+                    format!(
+                        "`{text}` uses io profile \"{profile}\", which the block is not granted; add `grants: {{ profiles: [{profile}] }}`"
+                    ),
+                );
+            }
+        }
+        engine
+    }
+
+    /// URL grants must be absolute URLs with a scheme, so prefixes cannot be ambiguous.
+    fn check_urls(&mut self, grants: &Grants, block: &str) {
+        for u in &grants.urls {
+            let ok = u.split_once("://").is_some_and(|(scheme, rest)| {
+                !scheme.is_empty()
+                    && (!rest.is_empty() || matches!(scheme, "file" | "s3" | "gs" | "local"))
+            });
+            if !ok {
+                self.invalid(
+                    Some(block),
+                    "grants.urls",
+                    format!("`{u}` is not a URL prefix; write e.g. `https://example.com/data/`, `s3://bucket/`, `file:///srv/data/`"),
+                );
+            }
+        }
     }
 
     fn missing(&mut self, block: &str, field: &str) {
@@ -469,7 +541,7 @@ fn resolve_source(root: &Path, written: &str) -> Result<Source, String> {
     }
     if !path.exists() {
         return Err(
-            "does not exist (paths are relative to the project folder); give a Rust crate folder, a .py file or a .wasm component"
+            "does not exist (paths are relative to the project folder); give a Rust crate folder, a .py or .sql file or a .wasm component"
                 .into(),
         );
     }
@@ -482,10 +554,10 @@ fn resolve_source(root: &Path, written: &str) -> Result<Source, String> {
             path,
             written: written.to_string(),
         }),
-        "sql" => Err(
-            ".sql blocks are not supported by this version of weft; give a Rust crate folder, a .py file or a .wasm component"
-                .into(),
-        ),
-        _ => Err("is not a Rust crate folder, a .py file or a .wasm component".into()),
+        "sql" => Ok(Source::Sql {
+            path,
+            written: written.to_string(),
+        }),
+        _ => Err("is not a Rust crate folder, a .py or .sql file or a .wasm component".into()),
     }
 }

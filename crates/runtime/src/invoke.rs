@@ -41,6 +41,8 @@ pub struct BlockCall {
     pub log: Arc<dyn LogSink>,
     /// Set to stop the block at its next epoch tick (the run was cancelled).
     pub cancel: Arc<AtomicBool>,
+    /// The block's IO (reads, writes, queries within its grants); `None` denies all IO.
+    pub io: Option<weft_io::BlockIo>,
 }
 
 /// What a successful block run produced.
@@ -75,6 +77,7 @@ impl Runtime {
             limiter: MemoryLimiter::new(call.memory_limit),
             variables: call.variables.clone(),
             log: call.log.clone(),
+            io: call.io.clone(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);

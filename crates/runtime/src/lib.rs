@@ -25,6 +25,7 @@
 //!     timeout: Duration::from_secs(5),
 //!     log: Arc::new(Print),
 //!     cancel: Default::default(),
+//!     io: None,
 //! })?;
 //! println!("{} rows", out.table.map_or(0, |t| t.num_rows()));
 //! # Ok::<(), RuntimeError>(())

@@ -49,6 +49,8 @@ pub(crate) struct HostState {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) variables: Arc<BTreeMap<String, String>>,
     pub(crate) log: Arc<dyn LogSink>,
+    /// The block's IO, within its grants; `None` denies every IO call.
+    pub(crate) io: Option<weft_io::BlockIo>,
 }
 
 impl WasiView for HostState {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use weft_data::Table;
-use weft_pipeline::Block;
+use weft_io::{BlockIo, IoContext, Progress};
+use weft_pipeline::{Block, Source};
 use weft_runtime::{BlockCall, LogLevel, Runtime, RuntimeError};
 use weft_store::{BlockEnd, BlockStatus, Store};
 
@@ -30,6 +31,7 @@ pub(crate) struct BlockJob {
     pub(crate) inputs: Vec<(String, Table)>,
     pub(crate) variables: Arc<BTreeMap<String, String>>,
     pub(crate) runtime: Arc<Runtime>,
+    pub(crate) io: Option<Arc<IoContext>>,
     pub(crate) store: Store,
     pub(crate) outputs: Outputs,
     pub(crate) log: Arc<RunLog>,
@@ -96,7 +98,10 @@ pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
                 return (summary, table);
             }
             Err(failure) => {
-                last_error = failure.message;
+                last_error = match &job.io {
+                    Some(io) => io.redactor().redact(&failure.message),
+                    None => failure.message,
+                };
                 job.log
                     .note(&name, attempt, LogLevel::Error, last_error.clone());
                 let retry = attempt < attempts && failure.retryable && !job.cancel.is_cancelled();
@@ -199,8 +204,45 @@ impl From<RuntimeError> for Failure {
 
 type Stored = Option<(String, u64)>;
 
+/// The block's IO for one attempt: its grants, progress shown live, notices in its log.
+fn block_io(job: &BlockJob, sink: &Arc<dyn weft_runtime::LogSink>) -> Option<BlockIo> {
+    let ctx = job.io.as_ref()?;
+    let sink = sink.clone();
+    let progress = Arc::new(TransferEvents {
+        block: job.block.name.clone(),
+        observer: job.observer.clone(),
+    });
+    Some(
+        ctx.for_block(&job.block.name, &job.block.grants)
+            .with_progress(progress)
+            .with_notices(Arc::new(move |m| sink.log(LogLevel::Info, m))),
+    )
+}
+
+/// Forwards transfer progress to the run's observer.
+struct TransferEvents {
+    block: String,
+    observer: Arc<dyn Observer>,
+}
+
+impl Progress for TransferEvents {
+    fn bytes(&self, label: &str, done: u64, total: Option<u64>) {
+        self.observer.event(&Event::Transfer {
+            block: self.block.clone(),
+            label: label.to_string(),
+            done,
+            total,
+        });
+    }
+}
+
 async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, Stored), Failure> {
     let block = &job.block;
+    let sink = job.log.sink(&block.name, attempt);
+    let io = block_io(job, &sink);
+    if let Source::Sql { path, .. } = &block.source {
+        return run_sql(job, attempt, path.clone(), io).await;
+    }
     let Some(component) = job.component.clone() else {
         return Err(Failure {
             message: format!(
@@ -227,8 +269,9 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
             .collect(),
         memory_limit: block.memory_limit,
         timeout: block.timeout,
-        log: job.log.sink(&block.name, attempt),
+        log: sink,
         cancel: stop.clone(),
+        io,
     };
     let runtime = job.runtime.clone();
     let name = block.name.clone();
@@ -274,7 +317,18 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
         }
         Ok(Ok(result)) => result?,
     };
-    let stored = match &output.table {
+    let stored = store_output(job, attempt, output.table.as_ref()).await?;
+    Ok((output.table, stored))
+}
+
+/// Keep a block's output in the object store.
+async fn store_output(
+    job: &BlockJob,
+    attempt: u32,
+    table: Option<&Table>,
+) -> Result<Stored, Failure> {
+    let block = &job.block;
+    let stored = match table {
         Some(t) => Some(
             job.outputs
                 .put(&job.run_id, &block.name, attempt, t)
@@ -286,5 +340,54 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
         ),
         None => None,
     };
-    Ok((output.table, stored))
+    Ok(stored)
+}
+
+/// Run a SQL block on a blocking thread, within its timeout.
+async fn run_sql(
+    job: &BlockJob,
+    attempt: u32,
+    path: std::path::PathBuf,
+    io: Option<BlockIo>,
+) -> Result<(Option<Table>, Stored), Failure> {
+    let block = job.block.clone();
+    let inputs = job.inputs.clone();
+    let mut variables = (*job.variables).clone();
+    variables.insert("block".into(), block.name.clone());
+    variables.insert("attempt".into(), attempt.to_string());
+    let name = block.name.clone();
+    let timeout = block.timeout;
+    let task = tokio::task::spawn_blocking(move || {
+        crate::sql_block::run(&block, &path, &inputs, &variables, io.as_ref())
+    });
+    let result = tokio::select! {
+        r = tokio::time::timeout(timeout, task) => r,
+        _ = job.cancel.cancelled() => {
+            return Err(RuntimeError::Cancelled { block: name }.into());
+        }
+    };
+    let table = match result {
+        Err(_) => {
+            return Err(RuntimeError::Timeout {
+                block: name,
+                limit: timeout,
+            }
+            .into())
+        }
+        Ok(Err(join)) => {
+            return Err(Failure {
+                message: format!("block \"{name}\": internal error in the host: {join}"),
+                retryable: true,
+            })
+        }
+        Ok(Ok(Err(f))) => {
+            return Err(Failure {
+                message: f.message,
+                retryable: f.retryable,
+            })
+        }
+        Ok(Ok(Ok(t))) => t,
+    };
+    let stored = store_output(job, attempt, Some(&table)).await?;
+    Ok((Some(table), stored))
 }

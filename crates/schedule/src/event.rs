@@ -38,6 +38,17 @@ pub enum Event {
         /// The block's summary.
         summary: BlockSummary,
     },
+    /// Bytes of a block's transfer (a download, an upload) moved so far.
+    Transfer {
+        /// Block name.
+        block: String,
+        /// What is moving (a URL).
+        label: String,
+        /// Bytes so far.
+        done: u64,
+        /// Total bytes, when known.
+        total: Option<u64>,
+    },
     /// A log line of a block.
     Log {
         /// Block name.

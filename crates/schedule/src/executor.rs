@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use weft_data::Table;
+use weft_io::IoContext;
 use weft_pipeline::Pipeline;
 use weft_runtime::Runtime;
 use weft_store::{BlockStatus, NewRun, RunStatus, Store};
@@ -64,6 +65,7 @@ pub struct Executor {
     runtime: Arc<Runtime>,
     store: Store,
     outputs: Outputs,
+    io: Option<Arc<IoContext>>,
 }
 
 impl Executor {
@@ -73,7 +75,14 @@ impl Executor {
             runtime,
             store,
             outputs,
+            io: None,
         }
+    }
+
+    /// Let blocks read and write within their grants, with the project's io profiles.
+    pub fn with_io(mut self, io: Arc<IoContext>) -> Self {
+        self.io = Some(io);
+        self
     }
 
     /// The state store.
@@ -129,6 +138,10 @@ impl Executor {
             self.store.clone(),
             run_id.clone(),
             observer.clone(),
+            self.io
+                .as_ref()
+                .map(|io| io.redactor().clone())
+                .unwrap_or_default(),
         ));
         let mut plan = Plan::new(&pipeline);
         let variables = Arc::new(variables);
@@ -161,6 +174,7 @@ impl Executor {
                     inputs,
                     variables: variables.clone(),
                     runtime: self.runtime.clone(),
+                    io: self.io.clone(),
                     store: self.store.clone(),
                     outputs: self.outputs.clone(),
                     log: log.clone(),

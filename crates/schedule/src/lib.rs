@@ -23,6 +23,7 @@ mod executor;
 mod logs;
 mod outputs;
 mod signal;
+mod sql_block;
 
 pub use clock::{new_run_id, now_ms};
 pub use error::ScheduleError;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+use weft_io::Redactor;
 use weft_runtime::{LogLevel, LogSink};
 use weft_store::{LogRecord, Store};
 
@@ -20,10 +21,16 @@ pub(crate) struct RunLog {
     seq: Arc<AtomicI64>,
     writer: tokio::task::JoinHandle<Result<(), weft_store::StoreError>>,
     observer: Arc<dyn Observer>,
+    redactor: Redactor,
 }
 
 impl RunLog {
-    pub(crate) fn start(store: Store, run_id: String, observer: Arc<dyn Observer>) -> RunLog {
+    pub(crate) fn start(
+        store: Store,
+        run_id: String,
+        observer: Arc<dyn Observer>,
+        redactor: Redactor,
+    ) -> RunLog {
         let (tx, mut rx) = mpsc::unbounded_channel::<LogRecord>();
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
@@ -38,6 +45,7 @@ impl RunLog {
             seq: Arc::new(AtomicI64::new(0)),
             writer,
             observer,
+            redactor,
         }
     }
 
@@ -49,12 +57,14 @@ impl RunLog {
             block: block.to_string(),
             attempt,
             observer: self.observer.clone(),
+            redactor: self.redactor.clone(),
         })
     }
 
     /// A line from the executor itself about `block`: stored, not shown live (the observer
     /// gets the same news as an event).
     pub(crate) fn note(&self, block: &str, attempt: u32, level: LogLevel, message: String) {
+        let message = self.redactor.redact(&message);
         let _ = self.tx.send(LogRecord {
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
             block: Some(block.to_string()),
@@ -78,10 +88,17 @@ struct BlockSink {
     block: String,
     attempt: u32,
     observer: Arc<dyn Observer>,
+    redactor: Redactor,
 }
 
 impl LogSink for BlockSink {
     fn log(&self, level: LogLevel, message: String) {
+        // A secret of io_config.yaml never reaches the log, whoever printed it.
+        let message = if self.redactor.is_empty() {
+            message
+        } else {
+            self.redactor.redact(&message)
+        };
         self.observer.event(&Event::Log {
             block: self.block.clone(),
             level,

@@ -61,6 +61,21 @@ impl Store {
             url: shown.clone(),
             reason: e.to_string(),
         };
+        if backend == Backend::Sqlite {
+            // A new project has no `.weft/` yet: the database file's folder is created.
+            let path = url
+                .trim_start_matches("sqlite:")
+                .trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or("");
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+            }
+        }
         let options = AnyConnectOptions::from_str(url).map_err(|e| fail(&e))?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })

@@ -103,6 +103,8 @@ pub fn weft_home() -> PathBuf {
 pub struct Builder<'a> {
     runtime: &'a Runtime,
     cache: PathBuf,
+    /// Components of every project on this machine, by the same content-hash names.
+    shared: PathBuf,
     home: PathBuf,
     sdk: Sdk,
 }
@@ -110,11 +112,44 @@ pub struct Builder<'a> {
 impl<'a> Builder<'a> {
     /// A builder writing components to `<project>/.weft/components`.
     pub fn new(project_root: &Path, runtime: &'a Runtime) -> Self {
+        let home = weft_home();
         Builder {
             runtime,
             cache: project_root.join(".weft").join("components"),
-            home: weft_home(),
+            shared: std::env::var_os("WEFT_COMPONENT_CACHE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.join("cache").join("components")),
+            home,
             sdk: Sdk::embedded(),
+        }
+    }
+
+    /// True when `name` is in the project's cache, taking it from the machine-wide cache
+    /// (a hard link, else a copy) when only that has it.
+    fn cached(&self, name: &str) -> bool {
+        let local = self.cache.join(name);
+        if local.is_file() {
+            return true;
+        }
+        let shared = self.shared.join(name);
+        shared.is_file()
+            && (std::fs::hard_link(&shared, &local).is_ok()
+                || std::fs::copy(&shared, &local).is_ok())
+    }
+
+    /// Offer a freshly built `name` to the machine-wide cache (best effort, atomic).
+    fn share(&self, name: &str) {
+        let shared = self.shared.join(name);
+        if shared.is_file() || std::fs::create_dir_all(&self.shared).is_err() {
+            return;
+        }
+        let tmp = self
+            .shared
+            .join(format!("{name}.tmp{}", std::process::id()));
+        let local = self.cache.join(name);
+        if std::fs::hard_link(&local, &tmp).is_ok() || std::fs::copy(&local, &tmp).is_ok() {
+            let _ = std::fs::rename(&tmp, &shared);
         }
     }
 
@@ -131,6 +166,14 @@ impl<'a> Builder<'a> {
         let mut out = HashMap::new();
         let mut toolchain: Option<Toolchain> = None;
         for block in &pipeline.blocks {
+            if let Source::Sql { path, written } = &block.source {
+                // SQL runs in the host's engine: nothing to compile, but the file must be readable.
+                std::fs::metadata(path).map_err(|e| BuildError::Io {
+                    path: PathBuf::from(written),
+                    source: e,
+                })?;
+                continue;
+            }
             let component = match by_source.get(&block.source) {
                 Some(c) => c.clone(),
                 None => {
@@ -163,7 +206,7 @@ impl<'a> Builder<'a> {
                 let py = python::PythonBlock::new(block, written, path, &self.home)?;
                 let key = py.key(self.sdk.hash()).map_err(|e| io(path, e))?;
                 let wasm = self.cache.join(format!("{key}.wasm"));
-                if wasm.is_file() {
+                if self.cached(&format!("{key}.wasm")) {
                     (key, wasm, true)
                 } else {
                     progress.compiling(block, written);
@@ -174,8 +217,16 @@ impl<'a> Builder<'a> {
                         &wasm,
                         &key,
                     )?;
+                    self.share(&format!("{key}.wasm"));
                     (key, wasm, false)
                 }
+            }
+            Source::Sql { written, .. } => {
+                return Err(BuildError::Component {
+                    block: block.to_string(),
+                    source_path: written.clone(),
+                    reason: "a SQL block runs in the host and has no component".into(),
+                })
             }
             Source::Wasm { path, .. } => {
                 let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
@@ -189,7 +240,7 @@ impl<'a> Builder<'a> {
                 let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint)
                     .map_err(|e| io(dir, e))?;
                 let wasm = self.cache.join(format!("{key}.wasm"));
-                if wasm.is_file() {
+                if self.cached(&format!("{key}.wasm")) {
                     (key, wasm, true)
                 } else {
                     progress.compiling(block, written);
@@ -208,15 +259,15 @@ impl<'a> Builder<'a> {
                         .map_err(|e| io(dir, e))?;
                     let wasm = self.cache.join(format!("{key}.wasm"));
                     std::fs::copy(&built, &wasm).map_err(|e| io(&built, e))?;
+                    self.share(&format!("{key}.wasm"));
                     (key, wasm, false)
                 }
             }
         };
-        let cwasm = self
-            .cache
-            .join(format!("{key}.{}.cwasm", self.runtime.compatibility_key()));
+        let cwasm_name = format!("{key}.{}.cwasm", self.runtime.compatibility_key());
+        let cwasm = self.cache.join(&cwasm_name);
         let mut compiled = !cached;
-        if !cwasm.is_file() {
+        if !self.cached(&cwasm_name) {
             let bytes = std::fs::read(&wasm).map_err(|e| io(&wasm, e))?;
             let native =
                 self.runtime
@@ -229,6 +280,7 @@ impl<'a> Builder<'a> {
             let tmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
             std::fs::write(&tmp, native).map_err(|e| io(&tmp, e))?;
             std::fs::rename(&tmp, &cwasm).map_err(|e| io(&cwasm, e))?;
+            self.share(&cwasm_name);
             compiled = true;
         }
         progress.done(block, !compiled, started.elapsed());

@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod build;
+mod generate;
 mod init;
 mod logs;
 mod progress;
@@ -51,6 +52,8 @@ pub enum Command {
     Logs(logs::Args),
     /// Print the first rows of a block's output in a run.
     Show(show::Args),
+    /// Write sample data sets (synthetic NYC taxi trips) to try pipelines on.
+    Generate(generate::Args),
 }
 
 /// Parse arguments, run the command, print errors; returns the exit code.
@@ -87,6 +90,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Runs(a) => runs::run(&Project::open(&cli.project)?, a),
         Command::Logs(a) => logs::run(&Project::open(&cli.project)?, a),
         Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
+        Command::Generate(a) => generate::run(a),
     }
 }
 

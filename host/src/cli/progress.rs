@@ -19,6 +19,14 @@ fn spinner_style() -> ProgressStyle {
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
+fn transfer_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner:.cyan} {prefix:<24.bold} [{bar:28.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
 fn done_style() -> ProgressStyle {
     ProgressStyle::with_template("{prefix:<26.bold} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
@@ -152,6 +160,35 @@ impl Observer for RunProgress {
                     None => self.line(format!("{} {:<w$} {detail}", outcome(s.status), s.block)),
                 }
             }
+            Event::Transfer {
+                block,
+                label,
+                done,
+                total,
+            } => match self.bars.get(block) {
+                Some(bar) => match total {
+                    Some(t) if *t > 0 => {
+                        if bar.length() != Some(*t) {
+                            bar.set_style(transfer_style());
+                            bar.set_length(*t);
+                            bar.set_message(short(label));
+                        }
+                        bar.set_position(*done);
+                    }
+                    _ => bar.set_message(format!(
+                        "{} {}",
+                        short(label),
+                        indicatif::HumanBytes(*done)
+                    )),
+                },
+                None if *done == 0 => self.line(format!(
+                    "  [{block}] reading {label}{}",
+                    total
+                        .map(|t| format!(" ({})", indicatif::HumanBytes(t)))
+                        .unwrap_or_default()
+                )),
+                None => {}
+            },
             Event::Log {
                 block,
                 level,
@@ -163,6 +200,11 @@ impl Observer for RunProgress {
             }
         }
     }
+}
+
+/// The last part of a URL, for a narrow progress line.
+fn short(label: &str) -> String {
+    label.rsplit('/').next().unwrap_or(label).to_string()
 }
 
 /// Shows block compilation: a spinner per compiled source with the crate being compiled.

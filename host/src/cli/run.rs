@@ -42,11 +42,12 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::default())?);
     let components =
         Builder::new(&project.root, &runtime).build_pipeline(&pipeline, &BuildProgress::new())?;
+    let io = Arc::new(project.io()?);
     let variables: BTreeMap<String, String> = args.vars.into_iter().collect();
     let summary = super::tokio()?.block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let outputs = Outputs::local(&project.objects_dir())?;
-        let executor = Executor::new(runtime.clone(), store.clone(), outputs);
+        let executor = Executor::new(runtime.clone(), store.clone(), outputs).with_io(io);
         let progress = Arc::new(RunProgress::new(&pipeline));
         let cancel = CancellationToken::new();
         weft_schedule::cancel_on_ctrl_c(

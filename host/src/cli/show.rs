@@ -17,6 +17,9 @@ pub struct Args {
     /// How many rows to print.
     #[arg(long, short = 'n', default_value_t = 10)]
     pub rows: usize,
+    /// Print the rows as a JSON array of objects on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Print the block's output as a table on stdout.
@@ -47,9 +50,12 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let outputs = Outputs::local(&project.objects_dir())?;
         Ok((outputs.get(&path).await?, record))
     })?;
-    let text = table
-        .pretty(args.rows)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let text = if args.json {
+        table.to_json(Some(args.rows as u64))
+    } else {
+        table.pretty(args.rows)
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     println!("{text}");
     eprintln!(
         "{} of {} rows, {} columns ({})",

@@ -2,4 +2,5 @@
 
 mod compute;
 mod context;
+mod io;
 mod types;

@@ -1,0 +1,227 @@
+//! Arrow → Postgres: column types for `CREATE TABLE` and the binary `COPY` encoding of rows.
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, LargeBinaryArray, LargeStringArray,
+    RecordBatch, StringArray, StringViewArray,
+};
+use arrow::datatypes::{
+    DataType, Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
+};
+
+use crate::error::IoError;
+
+/// The signature, flags and header extension that open a binary COPY stream.
+pub(crate) const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The end-of-data marker.
+pub(crate) const TRAILER: &[u8] = &[0xff, 0xff];
+
+/// Days from 1970-01-01 to 2000-01-01, Postgres' epoch.
+const PG_EPOCH_DAYS: i32 = 10_957;
+/// Microseconds from 1970-01-01 to 2000-01-01.
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// The Postgres column type for an Arrow type, and the Arrow type values are cast to first.
+pub(crate) fn pg_type(column: &str, t: &DataType) -> Result<(&'static str, DataType), IoError> {
+    use DataType::*;
+    Ok(match t {
+        Boolean => ("boolean", Boolean),
+        Int8 | Int16 | UInt8 => ("smallint", Int16),
+        Int32 | UInt16 => ("integer", Int32),
+        Int64 | UInt32 => ("bigint", Int64),
+        Float16 | Float32 => ("real", Float32),
+        Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => {
+            ("double precision", Float64)
+        }
+        Utf8 | LargeUtf8 | Utf8View => ("text", t.clone()),
+        Binary | LargeBinary => ("bytea", t.clone()),
+        Date32 | Date64 => ("date", Date32),
+        Timestamp(_, None) => ("timestamp", Timestamp(TimeUnit::Microsecond, None)),
+        Timestamp(_, Some(_)) => (
+            "timestamptz",
+            Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        ),
+        Time32(_) | Time64(_) => ("time", Time64(TimeUnit::Microsecond)),
+        Dictionary(_, value) => pg_type(column, value)?,
+        other => {
+            return Err(IoError::Data(format!(
+                "column `{column}` has type {other}, which weft cannot load into Postgres; cast it to a scalar type first"
+            )))
+        }
+    })
+}
+
+/// Append the rows of `batch` (already cast to the types [`pg_type`] chose) to `out`.
+pub(crate) fn encode(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), IoError> {
+    let columns = batch.columns();
+    let ncols = i16::try_from(columns.len())
+        .map_err(|_| IoError::Data("too many columns for Postgres".into()))?;
+    for row in 0..batch.num_rows() {
+        out.extend_from_slice(&ncols.to_be_bytes());
+        for (c, col) in columns.iter().enumerate() {
+            if col.is_null(row) {
+                out.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            }
+            value(col, row, out).map_err(|reason| {
+                IoError::Data(format!(
+                    "column `{}`, row {row}: {reason}",
+                    batch.schema().field(c).name()
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn value(col: &ArrayRef, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    use DataType::*;
+    match col.data_type() {
+        Boolean => {
+            let v = col
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .map(|a| a.value(row));
+            field(out, &[u8::from(v.unwrap_or(false))]);
+        }
+        Int16 => field(
+            out,
+            &col.as_primitive::<Int16Type>().value(row).to_be_bytes(),
+        ),
+        Int32 => field(
+            out,
+            &col.as_primitive::<Int32Type>().value(row).to_be_bytes(),
+        ),
+        Int64 => field(
+            out,
+            &col.as_primitive::<Int64Type>().value(row).to_be_bytes(),
+        ),
+        Float32 => field(
+            out,
+            &col.as_primitive::<Float32Type>().value(row).to_be_bytes(),
+        ),
+        Float64 => field(
+            out,
+            &col.as_primitive::<Float64Type>().value(row).to_be_bytes(),
+        ),
+        Utf8 => text(
+            out,
+            col.as_any()
+                .downcast_ref::<StringArray>()
+                .map(|a| a.value(row)),
+        )?,
+        LargeUtf8 => text(
+            out,
+            col.as_any()
+                .downcast_ref::<LargeStringArray>()
+                .map(|a| a.value(row)),
+        )?,
+        Utf8View => text(
+            out,
+            col.as_any()
+                .downcast_ref::<StringViewArray>()
+                .map(|a| a.value(row)),
+        )?,
+        Binary => field(
+            out,
+            col.as_any()
+                .downcast_ref::<BinaryArray>()
+                .map_or(&[][..], |a| a.value(row)),
+        ),
+        LargeBinary => field(
+            out,
+            col.as_any()
+                .downcast_ref::<LargeBinaryArray>()
+                .map_or(&[][..], |a| a.value(row)),
+        ),
+        Date32 => {
+            let d = col.as_primitive::<Date32Type>().value(row) - PG_EPOCH_DAYS;
+            field(out, &d.to_be_bytes());
+        }
+        Timestamp(TimeUnit::Microsecond, _) => {
+            let t = col.as_primitive::<TimestampMicrosecondType>().value(row) - PG_EPOCH_MICROS;
+            field(out, &t.to_be_bytes());
+        }
+        Time64(TimeUnit::Microsecond) => field(
+            out,
+            &col.as_primitive::<Time64MicrosecondType>()
+                .value(row)
+                .to_be_bytes(),
+        ),
+        other => return Err(format!("unexpected type {other} after casting")),
+    }
+    Ok(())
+}
+
+fn text(out: &mut Vec<u8>, v: Option<&str>) -> Result<(), String> {
+    let v = v.unwrap_or_default();
+    if v.as_bytes().contains(&0) {
+        return Err("text holds a NUL character (0x00), which Postgres text cannot store".into());
+    }
+    field(out, v.as_bytes());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use arrow::array::{Date32Array, Int64Array, TimestampMicrosecondArray};
+    use arrow::datatypes::{Field, Schema};
+
+    #[test]
+    fn rows_encode_in_postgres_binary_form() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("d", DataType::Date32, true),
+            Field::new("t", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        ]));
+        let b = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![Some(7), None])),
+                Arc::new(StringArray::from(vec![Some("ab"), Some("")])),
+                Arc::new(Date32Array::from(vec![Some(PG_EPOCH_DAYS + 1), None])),
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(PG_EPOCH_MICROS),
+                    None,
+                ])),
+            ],
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        encode(&b, &mut out).unwrap();
+        let mut want = Vec::new();
+        want.extend_from_slice(&4i16.to_be_bytes());
+        want.extend_from_slice(&8i32.to_be_bytes());
+        want.extend_from_slice(&7i64.to_be_bytes());
+        want.extend_from_slice(&2i32.to_be_bytes());
+        want.extend_from_slice(b"ab");
+        want.extend_from_slice(&4i32.to_be_bytes());
+        want.extend_from_slice(&1i32.to_be_bytes());
+        want.extend_from_slice(&8i32.to_be_bytes());
+        want.extend_from_slice(&0i64.to_be_bytes());
+        want.extend_from_slice(&4i16.to_be_bytes());
+        want.extend_from_slice(&(-1i32).to_be_bytes());
+        want.extend_from_slice(&0i32.to_be_bytes());
+        want.extend_from_slice(&(-1i32).to_be_bytes());
+        want.extend_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn nul_bytes_in_text_are_refused_naming_the_column() {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, true)]));
+        let b =
+            RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec!["a\0b"]))]).unwrap();
+        let e = encode(&b, &mut Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("column `s`, row 0") && e.contains("NUL"), "{e}");
+    }
+}

@@ -1,0 +1,347 @@
+//! Postgres through an io profile: bulk loads with binary `COPY` inside one transaction,
+//! queries streamed back as Arrow, and SQL blocks run in the database over uploaded inputs.
+
+mod copy;
+mod rows;
+
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema};
+use futures::TryStreamExt;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use sqlx::{Column, ConnectOptions, Connection, Executor, TypeInfo};
+use weft_data::Table;
+
+use crate::error::IoError;
+use crate::profile::Profile;
+use crate::rt;
+
+/// Rows per batch of query results.
+const RESULT_ROWS: usize = 65_536;
+/// Bytes of COPY data sent per message.
+const COPY_CHUNK: usize = 4 << 20;
+/// Default connect timeout when the profile sets none.
+const CONNECT_SECS: u64 = 10;
+
+/// What happens when the target table exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfExists {
+    /// Load into a new table and swap it in (the old table stays until the load commits).
+    Replace,
+    /// Add the rows (the table is created if missing).
+    Append,
+    /// Refuse to touch an existing table.
+    Fail,
+}
+
+impl IfExists {
+    /// Parse `replace`, `append` or `fail`.
+    ///
+    /// # Errors
+    /// [`IoError::Invalid`] for anything else.
+    pub fn parse(s: Option<&str>) -> Result<IfExists, IoError> {
+        match s {
+            None | Some("replace") => Ok(IfExists::Replace),
+            Some("append") => Ok(IfExists::Append),
+            Some("fail") => Ok(IfExists::Fail),
+            Some(other) => Err(IoError::Invalid(format!(
+                "if_exists: `{other}` is not one of replace, append, fail"
+            ))),
+        }
+    }
+}
+
+/// `host:port/db`, for messages (never the password).
+fn describe(p: &Profile) -> String {
+    format!(
+        "{}:{}/{}",
+        p.get("POSTGRES_HOST").unwrap_or_default(),
+        p.get("POSTGRES_PORT").unwrap_or_else(|| "5432".into()),
+        p.get("POSTGRES_DBNAME").unwrap_or_default()
+    )
+}
+
+fn options(p: &Profile) -> Result<PgConnectOptions, IoError> {
+    let host = p.require("POSTGRES_HOST", "Postgres")?;
+    let port = match p.get("POSTGRES_PORT") {
+        Some(s) => s.parse::<u16>().map_err(|_| {
+            IoError::Invalid(format!(
+                "io profile \"{}\": POSTGRES_PORT `{s}` is not a port number",
+                p.name
+            ))
+        })?,
+        None => 5432,
+    };
+    let mut o = PgConnectOptions::new_without_pgpass()
+        .host(&host)
+        .port(port)
+        .application_name("weft")
+        .log_statements(tracing::log::LevelFilter::Trace);
+    if let Some(u) = p.get("POSTGRES_USER") {
+        o = o.username(&u);
+    }
+    if let Some(pw) = p.get("POSTGRES_PASSWORD") {
+        o = o.password(&pw);
+    }
+    if let Some(db) = p.get("POSTGRES_DBNAME") {
+        o = o.database(&db);
+    }
+    if let Some(mode) = p.get("POSTGRES_SSLMODE") {
+        o = o.ssl_mode(mode.parse::<PgSslMode>().map_err(|_| {
+            IoError::Invalid(format!(
+                "io profile \"{}\": POSTGRES_SSLMODE `{mode}` is not one of disable, allow, prefer, require, verify-ca, verify-full",
+                p.name
+            ))
+        })?);
+    }
+    Ok(o)
+}
+
+async fn connect_async(p: &Profile) -> Result<PgConnection, IoError> {
+    let opts = options(p)?;
+    let secs = p
+        .get("POSTGRES_CONNECT_TIMEOUT")
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(CONNECT_SECS);
+    let failed = |why: String| {
+        IoError::External(format!(
+            "io profile \"{}\": cannot connect to Postgres at {}: {why}",
+            p.name,
+            describe(p)
+        ))
+    };
+    match tokio::time::timeout(Duration::from_secs(secs), opts.connect()).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(failed(crate::read::chain(&e))),
+        Err(_) => Err(failed(format!("no answer within {secs}s"))),
+    }
+}
+
+/// Open a connection with the profile's settings (blocking).
+///
+/// # Errors
+/// [`IoError::Invalid`] when the profile lacks POSTGRES_HOST; [`IoError::External`] when the
+/// server cannot be reached or refuses the login.
+pub(crate) fn connect(p: &Profile) -> Result<(), IoError> {
+    rt::block_on(async {
+        let c = connect_async(p).await?;
+        let _ = c.close().await;
+        Ok(())
+    })
+}
+
+/// A quoted identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `schema.table` (schema defaulting to the profile's POSTGRES_SCHEMA, else `public`) as
+/// `(schema, table)`.
+pub(crate) fn split_table(p: &Profile, target: &str) -> Result<(String, String), IoError> {
+    let (schema, table) = match target.split_once('.') {
+        Some((s, t)) => (s.to_string(), t.to_string()),
+        None => (
+            p.get("POSTGRES_SCHEMA").unwrap_or_else(|| "public".into()),
+            target.to_string(),
+        ),
+    };
+    if schema.is_empty() || table.is_empty() || table.contains('.') {
+        return Err(IoError::Invalid(format!(
+            "`{target}` is not a table name; write `schema.table` or `table`"
+        )));
+    }
+    Ok((schema, table))
+}
+
+/// Column definitions and the table cast to the types they take.
+fn prepare(table: &Table) -> Result<(String, Vec<RecordBatch>), IoError> {
+    let mut defs = Vec::new();
+    let mut fields = Vec::new();
+    for f in table.schema().fields() {
+        let (pg, cast) = copy::pg_type(f.name(), f.data_type())?;
+        defs.push(format!("{} {pg}", ident(f.name())));
+        fields.push(Field::new(f.name(), cast, true));
+    }
+    let target = std::sync::Arc::new(Schema::new(fields));
+    let mut batches = Vec::with_capacity(table.batches().len());
+    for b in table.batches() {
+        let cols = b
+            .columns()
+            .iter()
+            .zip(target.fields())
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| IoError::Data(e.to_string()))?;
+        batches.push(
+            RecordBatch::try_new(target.clone(), cols).map_err(|e| IoError::Data(e.to_string()))?,
+        );
+    }
+    Ok((defs.join(", "), batches))
+}
+
+/// COPY every row of `batches` into `qualified` (binary format), in the connection's
+/// current transaction.
+async fn copy_in(
+    conn: &mut PgConnection,
+    qualified: &str,
+    batches: &[RecordBatch],
+) -> Result<u64, IoError> {
+    let columns: Vec<String> = batches
+        .first()
+        .map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| ident(f.name()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let statement = format!(
+        "COPY {qualified} ({}) FROM STDIN WITH (FORMAT binary)",
+        columns.join(", ")
+    );
+    let mut sink = conn
+        .copy_in_raw(&statement)
+        .await
+        .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))?;
+    let mut buf = Vec::with_capacity(COPY_CHUNK + (1 << 16));
+    buf.extend_from_slice(copy::HEADER);
+    for b in batches {
+        // Encode in slices so one message stays near COPY_CHUNK bytes.
+        let step = 8192.min(b.num_rows().max(1));
+        let mut at = 0;
+        while at < b.num_rows() {
+            let n = step.min(b.num_rows() - at);
+            if let Err(e) = copy::encode(&b.slice(at, n), &mut buf) {
+                let _ = sink.abort(e.to_string()).await;
+                return Err(e);
+            }
+            at += n;
+            if buf.len() >= COPY_CHUNK {
+                sink.send(std::mem::take(&mut buf))
+                    .await
+                    .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))?;
+                buf.reserve(COPY_CHUNK + (1 << 16));
+            }
+        }
+    }
+    buf.extend_from_slice(copy::TRAILER);
+    sink.send(buf)
+        .await
+        .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))?;
+    sink.finish()
+        .await
+        .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))
+}
+
+/// Load `table` into `schema.table` of the profile's database, in one transaction: a failed
+/// load leaves the database as it was. Returns the rows loaded.
+///
+/// # Errors
+/// [`IoError::External`] naming the table for database failures; [`IoError::Data`] for a
+/// column Postgres cannot store.
+pub fn load(p: &Profile, target: &str, table: &Table, if_exists: IfExists) -> Result<u64, IoError> {
+    let (schema, name) = split_table(p, target)?;
+    let (defs, batches) = prepare(table)?;
+    let qualified = format!("{}.{}", ident(&schema), ident(&name));
+    let db = |e: sqlx::Error| {
+        IoError::External(format!(
+            "Postgres {} table {schema}.{name}: {e}",
+            describe(p)
+        ))
+    };
+    rt::block_on(async {
+        let mut conn = connect_async(p).await?;
+        let mut tx = conn.begin().await.map_err(db)?;
+        (&mut *tx)
+            .execute(format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&schema)).as_str())
+            .await
+            .map_err(db)?;
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2)",
+        )
+        .bind(&schema)
+        .bind(&name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let rows = match if_exists {
+            IfExists::Fail if exists => {
+                return Err(IoError::Invalid(format!(
+                    "table {schema}.{name} already exists and if_exists is `fail`; use `replace` or `append`"
+                )))
+            }
+            IfExists::Append if exists => copy_in(&mut tx, &qualified, &batches).await?,
+            IfExists::Replace if exists => {
+                let staging = format!("{name}__weft_load");
+                let staged = format!("{}.{}", ident(&schema), ident(&staging));
+                (&mut *tx).execute(format!("DROP TABLE IF EXISTS {staged}").as_str()).await.map_err(db)?;
+                (&mut *tx).execute(format!("CREATE TABLE {staged} ({defs})").as_str()).await.map_err(db)?;
+                let rows = copy_in(&mut tx, &staged, &batches).await?;
+                (&mut *tx).execute(format!("DROP TABLE {qualified}").as_str()).await.map_err(db)?;
+                (&mut *tx).execute(format!("ALTER TABLE {staged} RENAME TO {}", ident(&name)).as_str())
+                    .await
+                    .map_err(db)?;
+                rows
+            }
+            _ => {
+                (&mut *tx).execute(format!("CREATE TABLE {qualified} ({defs})").as_str()).await.map_err(db)?;
+                copy_in(&mut tx, &qualified, &batches).await?
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        let _ = conn.close().await;
+        Ok(rows)
+    })
+}
+
+/// Run `sql` in the profile's database and return its rows. `inputs` are uploaded first as
+/// temporary tables named after them, so the query can join them with the database's own.
+///
+/// # Errors
+/// [`IoError::Invalid`] with the database's message for a bad query; [`IoError::External`]
+/// when the database cannot be reached.
+pub fn query(p: &Profile, sql: &str, inputs: &[(String, Table)]) -> Result<Table, IoError> {
+    rt::block_on(async {
+        let mut conn = connect_async(p).await?;
+        for (name, t) in inputs {
+            let (defs, batches) = prepare(t)?;
+            let temp = ident(name);
+            let up = |e: sqlx::Error| IoError::External(format!("uploading input \"{name}\": {e}"));
+            (&mut conn)
+                .execute(format!("CREATE TEMP TABLE {temp} ({defs})").as_str())
+                .await
+                .map_err(up)?;
+            if t.num_rows() > 0 {
+                copy_in(&mut conn, &temp, &batches).await?;
+            }
+        }
+        let bad = |e: sqlx::Error| match e {
+            sqlx::Error::Database(d) => IoError::Invalid(format!("Postgres: {}", d.message())),
+            other => IoError::External(format!("Postgres {}: {other}", describe(p))),
+        };
+        let described = (&mut conn).describe(sql).await.map_err(bad)?;
+        let columns: Vec<(String, String)> = described
+            .columns()
+            .iter()
+            .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
+            .collect();
+        let mut batcher = rows::Batcher::new(&columns)?;
+        let mut batches = Vec::new();
+        {
+            let mut stream = sqlx::query(sql).fetch(&mut conn);
+            while let Some(row) = stream.try_next().await.map_err(bad)? {
+                batcher.push(&row)?;
+                if batcher.len() >= RESULT_ROWS {
+                    batches.push(batcher.finish()?);
+                }
+            }
+        }
+        if batcher.len() > 0 {
+            batches.push(batcher.finish()?);
+        }
+        let _ = conn.close().await;
+        Table::new(batcher.schema(), batches).map_err(|e| IoError::Data(e.to_string()))
+    })
+}

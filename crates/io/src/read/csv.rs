@@ -1,0 +1,424 @@
+//! CSV (optionally gzip) → Arrow, streamed: the schema comes from the first rows and the
+//! block's explicit types; rows decode with arrow-csv while the bytes are still arriving. A
+//! line that does not parse fails the read naming its line number and column, or is skipped
+//! and counted when the block asks for that.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::csv::reader::{Decoder, Format as CsvFormat};
+use arrow::csv::ReaderBuilder;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use weft_data::Table;
+
+use crate::error::IoError;
+
+/// Bytes read ahead to infer column types.
+const SAMPLE_BYTES: usize = 1 << 20;
+/// Rows looked at to infer column types.
+const INFER_ROWS: usize = 10_000;
+/// Bad lines shown in the log when they are skipped.
+const SHOWN_BAD_LINES: usize = 5;
+
+/// How to decode one CSV stream.
+pub(crate) struct CsvRead<'a> {
+    /// Shown in messages (the URL or path).
+    pub(crate) label: &'a str,
+    pub(crate) header: bool,
+    pub(crate) delimiter: u8,
+    pub(crate) types: BTreeMap<String, DataType>,
+    pub(crate) skip_bad_lines: bool,
+    pub(crate) batch_size: usize,
+    /// Receives notices (skipped lines).
+    pub(crate) log: &'a dyn Fn(String),
+}
+
+impl CsvRead<'_> {
+    /// Decode every row of `input`.
+    pub(crate) fn read(&self, input: Box<dyn Read + Send>) -> Result<Table, IoError> {
+        let mut input = BufReader::with_capacity(1 << 20, input);
+        let sample = self.sample(&mut input)?;
+        let schema = self.schema(&sample)?;
+        let mut input = BufReader::with_capacity(1 << 20, Cursor::new(sample).chain(input));
+        let mut decoder = self.decoder(&schema, self.header);
+        let mut batches: Vec<RecordBatch> = Vec::new();
+        // Raw bytes decoded since the last batch, kept to find a bad line exactly.
+        let mut pending: Vec<u8> = Vec::new();
+        let mut lines_before = 0usize;
+        loop {
+            if decoder.capacity() == 0 {
+                match decoder.flush() {
+                    Ok(b) => {
+                        batches.extend(b);
+                        lines_before += newlines(&pending);
+                        pending.clear();
+                    }
+                    Err(_) => break,
+                }
+            }
+            let buf = input.fill_buf().map_err(|e| self.io(e))?;
+            if buf.is_empty() {
+                match decoder.flush() {
+                    Ok(b) => {
+                        batches.extend(b);
+                        return Table::new(schema, batches)
+                            .map_err(|e| IoError::Data(e.to_string()));
+                    }
+                    Err(_) => break,
+                }
+            }
+            match decoder.decode(buf) {
+                Ok(n) => {
+                    pending.extend_from_slice(&buf[..n]);
+                    input.consume(n);
+                }
+                Err(_) => break,
+            }
+        }
+        // Something did not parse: go on record by record from the last good batch.
+        let header_pending = self.header && batches.is_empty();
+        let rest = Cursor::new(pending).chain(input);
+        let slow = self.slow(&schema, rest, lines_before, header_pending)?;
+        batches.extend(slow);
+        Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))
+    }
+
+    fn decoder(&self, schema: &SchemaRef, header: bool) -> Decoder {
+        ReaderBuilder::new(schema.clone())
+            .with_header(header)
+            .with_delimiter(self.delimiter)
+            .with_batch_size(self.batch_size)
+            .build_decoder()
+    }
+
+    fn io(&self, e: std::io::Error) -> IoError {
+        match e.kind() {
+            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => IoError::Data(
+                format!("{}: {e} (is it really gzip-compressed CSV?)", self.label),
+            ),
+            _ => IoError::External(format!("{}: {e}", self.label)),
+        }
+    }
+
+    /// The first bytes, up to a line end, for type inference.
+    fn sample(&self, input: &mut impl Read) -> Result<Vec<u8>, IoError> {
+        let mut sample = Vec::with_capacity(SAMPLE_BYTES);
+        input
+            .take(SAMPLE_BYTES as u64)
+            .read_to_end(&mut sample)
+            .map_err(|e| self.io(e))?;
+        Ok(sample)
+    }
+
+    /// Inferred types, overridden by the explicit ones; every column nullable.
+    fn schema(&self, sample: &[u8]) -> Result<SchemaRef, IoError> {
+        let whole = match sample.iter().rposition(|&b| b == b'\n') {
+            Some(i) if sample.len() == SAMPLE_BYTES => &sample[..=i],
+            _ => sample,
+        };
+        if whole.is_empty() {
+            return Err(IoError::Data(format!("{}: the file is empty", self.label)));
+        }
+        // Infer from well-formed records only: a broken line is reported when it is read.
+        let mut records = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .from_reader(whole);
+        let mut clean = Vec::with_capacity(whole.len());
+        let mut width = None;
+        let mut record = csv::ByteRecord::new();
+        let mut seen = 0;
+        while seen <= INFER_ROWS && records.read_byte_record(&mut record).unwrap_or(false) {
+            let w = *width.get_or_insert(record.len());
+            if record.len() == w {
+                clean.extend_from_slice(&encode(&record, self.delimiter));
+                seen += 1;
+            }
+        }
+        let (inferred, _) = CsvFormat::default()
+            .with_header(self.header)
+            .with_delimiter(self.delimiter)
+            .infer_schema(Cursor::new(clean), Some(INFER_ROWS))
+            .map_err(|e| IoError::Data(format!("{}: cannot read the header: {e}", self.label)))?;
+        let names: Vec<&str> = inferred
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        if let Some(missing) = self.types.keys().find(|k| !names.contains(&k.as_str())) {
+            return Err(IoError::Invalid(format!(
+                "{}: read options give a type for column `{missing}`, which the file does not have; its columns: {}",
+                self.label,
+                names.join(", ")
+            )));
+        }
+        let fields: Vec<Field> = inferred
+            .fields()
+            .iter()
+            .map(|f| {
+                let t = self
+                    .types
+                    .get(f.name())
+                    .cloned()
+                    .unwrap_or_else(|| f.data_type().clone());
+                Field::new(f.name(), t, true)
+            })
+            .collect();
+        Ok(Arc::new(Schema::new(fields)))
+    }
+
+    /// Record by record from `input`: bad lines fail the read or are skipped.
+    fn slow(
+        &self,
+        schema: &SchemaRef,
+        input: impl Read,
+        lines_before: usize,
+        skip_header: bool,
+    ) -> Result<Vec<RecordBatch>, IoError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .from_reader(input);
+        let columns = schema.fields().len();
+        let mut out = Vec::new();
+        let mut chunk: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut bad = BadLines::default();
+        let mut record = csv::ByteRecord::new();
+        let mut first = skip_header;
+        loop {
+            let more = reader.read_byte_record(&mut record).map_err(|e| {
+                IoError::Data(format!(
+                    "{}: line {}: {e}",
+                    self.label,
+                    lines_before + e.position().map_or(0, |p| p.line() as usize)
+                ))
+            })?;
+            if !more {
+                break;
+            }
+            let line = lines_before + record.position().map_or(0, |p| p.line() as usize);
+            if first {
+                first = false;
+                continue;
+            }
+            if record.len() != columns {
+                let reason = format!("expected {columns} fields, found {}", record.len());
+                self.bad(&mut bad, line, reason)?;
+                continue;
+            }
+            chunk.push((line, encode(&record, self.delimiter)));
+            if chunk.len() == self.batch_size {
+                out.extend(self.decode_chunk(schema, &mut chunk, &mut bad)?);
+            }
+        }
+        out.extend(self.decode_chunk(schema, &mut chunk, &mut bad)?);
+        if bad.count > 0 {
+            (self.log)(format!(
+                "{}: skipped {} bad line(s) (first at line {})",
+                self.label, bad.count, bad.first
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Decode whole records; when the batch fails, find and handle the bad ones.
+    fn decode_chunk(
+        &self,
+        schema: &SchemaRef,
+        chunk: &mut Vec<(usize, Vec<u8>)>,
+        bad: &mut BadLines,
+    ) -> Result<Option<RecordBatch>, IoError> {
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        let bytes: Vec<u8> = chunk.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+        if let Ok(Some(b)) = decode_all(&mut self.decoder(schema, false), &bytes) {
+            chunk.clear();
+            return Ok(Some(b));
+        }
+        let mut good = Vec::with_capacity(chunk.len());
+        for (line, rec) in chunk.drain(..) {
+            match decode_all(&mut self.decoder(schema, false), &rec) {
+                Ok(Some(b)) => good.push(b),
+                Ok(None) => {}
+                Err(e) => self.bad(bad, line, explain(&e.to_string(), schema))?,
+            }
+        }
+        if good.is_empty() {
+            return Ok(None);
+        }
+        arrow::compute::concat_batches(schema, &good)
+            .map(Some)
+            .map_err(|e| IoError::Data(e.to_string()))
+    }
+
+    fn bad(&self, bad: &mut BadLines, line: usize, reason: String) -> Result<(), IoError> {
+        if !self.skip_bad_lines {
+            return Err(IoError::Data(format!(
+                "{}: line {line}: {reason} (pass on_bad_lines: skip to drop such lines)",
+                self.label
+            )));
+        }
+        if bad.count == 0 {
+            bad.first = line;
+        }
+        bad.count += 1;
+        if bad.count <= SHOWN_BAD_LINES {
+            (self.log)(format!("{}: skipping line {line}: {reason}", self.label));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct BadLines {
+    count: usize,
+    first: usize,
+}
+
+fn decode_all(
+    decoder: &mut Decoder,
+    bytes: &[u8],
+) -> Result<Option<RecordBatch>, arrow::error::ArrowError> {
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = decoder.decode(&bytes[at..])?;
+        if n == 0 {
+            break;
+        }
+        at += n;
+    }
+    decoder.decode(&[])?;
+    decoder.flush()
+}
+
+/// One record as a CSV line.
+fn encode(record: &csv::ByteRecord, delimiter: u8) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = w.write_byte_record(record);
+    w.into_inner().unwrap_or_default()
+}
+
+/// arrow-csv's parse error as "column `x`: cannot parse `v` as T".
+fn explain(message: &str, schema: &Schema) -> String {
+    let value = message
+        .split_once("value '")
+        .and_then(|(_, r)| r.split_once("' as type"))
+        .map(|(v, _)| v);
+    let column = message
+        .split_once("for column ")
+        .and_then(|(_, r)| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|d| d.parse::<usize>().ok())
+        .and_then(|i| schema.fields().get(i));
+    match (value, column) {
+        (Some(v), Some(f)) => format!(
+            "column `{}`: cannot parse `{v}` as {}; give the column another type with `dtype`",
+            f.name(),
+            f.data_type()
+        ),
+        _ => message
+            .split(". Row data")
+            .next()
+            .unwrap_or(message)
+            .to_string(),
+    }
+}
+
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn read(text: &str, skip: bool, batch: usize) -> (Result<Table, IoError>, Vec<String>) {
+        let logs = RefCell::new(Vec::new());
+        let log = |m: String| logs.borrow_mut().push(m);
+        let types = BTreeMap::from([("n".to_string(), DataType::Int64)]);
+        let r = CsvRead {
+            label: "t.csv",
+            header: true,
+            delimiter: b',',
+            types,
+            skip_bad_lines: skip,
+            batch_size: batch,
+            log: &log,
+        }
+        .read(Box::new(Cursor::new(text.as_bytes().to_vec())));
+        (r, logs.into_inner())
+    }
+
+    #[test]
+    fn rows_decode_across_batches() {
+        let mut text = String::from("n,name\n");
+        for i in 0..1000 {
+            text.push_str(&format!("{i},\"x,{i}\"\n"));
+        }
+        let (t, _) = read(&text, false, 64);
+        let t = t.unwrap();
+        assert_eq!(t.num_rows(), 1000);
+        assert_eq!(t.columns()[1].data_type, "Utf8");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_line_and_column() {
+        let mut text = String::from("n,name\n");
+        for i in 0..300 {
+            text.push_str(&format!("{i},a\n"));
+        }
+        text.push_str("oops,b\n1,c\n");
+        let (t, _) = read(&text, false, 64);
+        let e = t.unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.csv: line 302: column `n`: cannot parse `oops` as Int64"),
+            "{e}"
+        );
+        let (t, logs) = read(&text, true, 64);
+        assert_eq!(t.unwrap().num_rows(), 301);
+        assert!(
+            logs.iter()
+                .any(|l| l.contains("skipped 1 bad line(s) (first at line 302)")),
+            "{logs:?}"
+        );
+    }
+
+    #[test]
+    fn a_short_line_names_its_line() {
+        let text = "n,name\n1,a\n2\n3,c\n";
+        let (t, _) = read(text, false, 64);
+        let e = t.unwrap_err().to_string();
+        assert!(e.contains("line 3: expected 2 fields, found 1"), "{e}");
+        let (t, _) = read(text, true, 64);
+        assert_eq!(t.unwrap().num_rows(), 2);
+    }
+
+    #[test]
+    fn unknown_typed_columns_list_the_real_ones() {
+        let logs = |_: String| {};
+        let r = CsvRead {
+            label: "t.csv",
+            header: true,
+            delimiter: b',',
+            types: BTreeMap::from([("m".to_string(), DataType::Int64)]),
+            skip_bad_lines: false,
+            batch_size: 10,
+            log: &logs,
+        }
+        .read(Box::new(Cursor::new(b"n,name\n1,a\n".to_vec())));
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("column `m`") && e.contains("its columns: n, name"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! `read`: a file, download or object decoded into a host-owned table, natively.
+
+mod csv;
+mod options;
+mod source;
+
+use std::collections::BTreeMap;
+use std::io::{BufReader, Cursor, Read};
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema};
+use flate2::read::MultiGzDecoder;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use weft_data::Table;
+
+pub use options::{data_type, Format, ReadOptions};
+pub(crate) use source::chain;
+
+use crate::context::BlockIo;
+use crate::error::{external, IoError};
+use crate::location::Location;
+
+/// Default rows per record batch.
+const BATCH_ROWS: usize = 65_536;
+
+impl BlockIo {
+    /// Read `uri` into a table. The block must be granted a URL prefix covering it (and the
+    /// profile named in the options, if any).
+    ///
+    /// # Errors
+    /// [`IoError::Denied`] naming the grant to add, [`IoError::Invalid`] for bad options,
+    /// [`IoError::Data`] naming the line that does not parse, [`IoError::External`] when the
+    /// source cannot be reached.
+    pub fn read(&self, uri: &str, options: &str) -> Result<Table, IoError> {
+        self.redacted(|| self.read_inner(uri, options))
+    }
+
+    fn read_inner(&self, uri: &str, options: &str) -> Result<Table, IoError> {
+        let opts = ReadOptions::parse(options)?;
+        let location = Location::parse(uri, &self.ctx.root)?;
+        self.access.location("read", &location)?;
+        let profile = match &opts.profile {
+            Some(p) => {
+                self.access.profile(p)?;
+                Some(self.ctx.profiles.get(p)?)
+            }
+            None => None,
+        };
+        let format = opts.format(&location.file_name())?;
+        let types = opts.types()?;
+        let batch_size = opts.batch_size.unwrap_or(BATCH_ROWS).max(1);
+        let label = location.to_string();
+        let table = match format {
+            Format::Csv { gzip } => {
+                let opened = source::open(
+                    &self.ctx,
+                    &location,
+                    profile,
+                    self.progress.clone(),
+                    &self.access,
+                )?;
+                let log = |m: String| self.notice(m);
+                csv::CsvRead {
+                    label: &label,
+                    header: opts.header.unwrap_or(true),
+                    delimiter: opts.delimiter()?,
+                    types,
+                    skip_bad_lines: opts.skip_bad_lines()?,
+                    batch_size,
+                    log: &log,
+                }
+                .read(maybe_gzip(opened.reader, gzip))?
+            }
+            Format::Ndjson { gzip } => {
+                let opened = source::open(
+                    &self.ctx,
+                    &location,
+                    profile,
+                    self.progress.clone(),
+                    &self.access,
+                )?;
+                ndjson(maybe_gzip(opened.reader, gzip), &types, batch_size, &label)?
+            }
+            Format::Parquet => {
+                let bytes = source::read_all(
+                    &self.ctx,
+                    &location,
+                    profile,
+                    self.progress.clone(),
+                    &self.access,
+                )?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| {
+                    IoError::Data(format!("{label}: not a valid parquet file: {e}"))
+                })?;
+                let schema = builder.schema().clone();
+                let reader = builder.with_batch_size(batch_size).build().map_err(|e| {
+                    IoError::Data(format!("{label}: not a valid parquet file: {e}"))
+                })?;
+                let batches = reader
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+                cast(
+                    Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))?,
+                    &types,
+                    &label,
+                )?
+            }
+            Format::Arrow => {
+                let bytes = source::read_all(
+                    &self.ctx,
+                    &location,
+                    profile,
+                    self.progress.clone(),
+                    &self.access,
+                )?;
+                let t = Table::from_ipc_file(bytes.to_vec())
+                    .or_else(|_| Table::from_ipc(bytes.to_vec()))
+                    .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+                cast(t, &types, &label)?
+            }
+        };
+        self.notice(format!(
+            "read {} rows × {} columns from {label}",
+            table.num_rows(),
+            table.schema().fields().len()
+        ));
+        Ok(table)
+    }
+}
+
+fn maybe_gzip(reader: Box<dyn Read + Send>, gzip: bool) -> Box<dyn Read + Send> {
+    if gzip {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            reader,
+        )))
+    } else {
+        reader
+    }
+}
+
+/// Newline-delimited JSON: types inferred from the first rows, explicit ones applied.
+fn ndjson(
+    input: Box<dyn Read + Send>,
+    types: &BTreeMap<String, DataType>,
+    batch_size: usize,
+    label: &str,
+) -> Result<Table, IoError> {
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    let mut sample = Vec::new();
+    (&mut input)
+        .take(1 << 20)
+        .read_to_end(&mut sample)
+        .map_err(|e| external(label, e))?;
+    let cut = match sample.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &sample[..=i],
+        None => &sample[..],
+    };
+    let (inferred, _) =
+        arrow::json::reader::infer_json_schema(BufReader::new(Cursor::new(cut)), Some(10_000))
+            .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+    let fields: Vec<Field> = inferred
+        .fields()
+        .iter()
+        .map(|f| {
+            Field::new(
+                f.name(),
+                types
+                    .get(f.name())
+                    .cloned()
+                    .unwrap_or_else(|| f.data_type().clone()),
+                true,
+            )
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let reader = arrow::json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(batch_size)
+        .build(BufReader::new(Cursor::new(sample).chain(input)))
+        .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+    Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))
+}
+
+/// Cast the columns named in `types`.
+fn cast(table: Table, types: &BTreeMap<String, DataType>, label: &str) -> Result<Table, IoError> {
+    if types.is_empty() {
+        return Ok(table);
+    }
+    let schema = table.schema();
+    for name in types.keys() {
+        if schema.field_with_name(name).is_err() {
+            return Err(IoError::Invalid(format!(
+                "{label}: read options give a type for column `{name}`, which the file does not have"
+            )));
+        }
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            Field::new(
+                f.name(),
+                types
+                    .get(f.name())
+                    .cloned()
+                    .unwrap_or_else(|| f.data_type().clone()),
+                true,
+            )
+        })
+        .collect();
+    let target = Arc::new(Schema::new(fields));
+    let mut out = Vec::with_capacity(table.batches().len());
+    for b in table.batches() {
+        let cols = b
+            .columns()
+            .iter()
+            .zip(target.fields())
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+        out.push(
+            arrow::array::RecordBatch::try_new(target.clone(), cols)
+                .map_err(|e| IoError::Data(format!("{label}: {e}")))?,
+        );
+    }
+    Table::new(target, out).map_err(|e| IoError::Data(e.to_string()))
+}

@@ -1,0 +1,26 @@
+//! The IO layer's own Tokio runtime: network and database work runs here, driven from the
+//! blocking threads that block host calls and SQL blocks run on.
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+/// Worker threads of the IO runtime (network waits, not compute).
+const IO_THREADS: usize = 2;
+
+/// The process-wide IO runtime.
+pub(crate) fn handle() -> &'static tokio::runtime::Runtime {
+    static IO: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    IO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(IO_THREADS)
+            .thread_name("weft-io")
+            .enable_all()
+            .build()
+            .expect("start the IO runtime")
+    })
+}
+
+/// Run `future` to completion on the IO runtime from a thread that may block.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    handle().block_on(future)
+}

@@ -1,0 +1,393 @@
+//! Tables as files in a folder or object store: parquet (snappy), CSV, NDJSON or Arrow IPC,
+//! optionally partitioned Hive-style (`col=value/part-00000.parquet`, the partition columns
+//! stored in the folder names, not the files).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::compute::{lexsort_to_indices, partition, take_record_batch, SortColumn};
+use arrow::datatypes::{DataType, Schema};
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use weft_data::Table;
+
+use super::{WriteOptions, WriteSummary};
+use crate::context::BlockIo;
+use crate::error::{external, IoError};
+use crate::location::{Location, StoreKind};
+use crate::postgres::IfExists;
+use crate::profile::Profile;
+use crate::{rt, store};
+
+/// Uploads in flight at once.
+const UPLOADS: usize = 8;
+/// Name of a null partition value (Hive's convention).
+const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+#[derive(Clone, Copy)]
+enum FileFormat {
+    Parquet,
+    Csv,
+    Ndjson,
+    Arrow,
+}
+
+impl FileFormat {
+    fn parse(s: Option<&str>) -> Result<FileFormat, IoError> {
+        Ok(match s.unwrap_or("parquet") {
+            "parquet" => FileFormat::Parquet,
+            "csv" => FileFormat::Csv,
+            "ndjson" | "jsonl" => FileFormat::Ndjson,
+            "arrow" | "ipc" => FileFormat::Arrow,
+            other => {
+                return Err(IoError::Invalid(format!(
+                    "write options: unknown format `{other}`; valid: parquet, csv, ndjson, arrow"
+                )))
+            }
+        })
+    }
+
+    fn ext(self) -> &'static str {
+        match self {
+            FileFormat::Parquet => "parquet",
+            FileFormat::Csv => "csv",
+            FileFormat::Ndjson => "ndjson",
+            FileFormat::Arrow => "arrow",
+        }
+    }
+}
+
+/// Write `table` under `location`.
+pub(super) fn write(
+    io: &BlockIo,
+    location: &Location,
+    profile: Option<&Profile>,
+    table: &Table,
+    opts: &WriteOptions,
+    if_exists: IfExists,
+) -> Result<WriteSummary, IoError> {
+    let format = FileFormat::parse(opts.format.as_deref())?;
+    let (store, base) = open(io, location, profile)?;
+    let label = location.to_string();
+    let single_file =
+        opts.partition_by.is_empty() && base.as_ref().ends_with(&format!(".{}", format.ext()));
+    // The files of this write, as (path, batches).
+    let parts: Vec<(StorePath, Vec<RecordBatch>)> = if single_file {
+        vec![(base.clone(), table.batches().to_vec())]
+    } else {
+        let file = match if_exists {
+            IfExists::Append => format!("part-{}.{}", unique(), format.ext()),
+            _ => format!("part-00000.{}", format.ext()),
+        };
+        partitions(table, &opts.partition_by)?
+            .into_iter()
+            .map(|(dirs, batches)| {
+                let mut p = base.clone();
+                for d in dirs {
+                    p = p.join(d.as_str());
+                }
+                (p.join(file.as_str()), batches)
+            })
+            .collect()
+    };
+    let existing = rt::block_on(async {
+        if single_file {
+            return Ok(store
+                .head(&base)
+                .await
+                .ok()
+                .map(|m| vec![m.location])
+                .unwrap_or_default());
+        }
+        store
+            .list(Some(&base))
+            .map_ok(|m| m.location)
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .map_err(|e| external(&label, e))?;
+    if if_exists == IfExists::Fail && !existing.is_empty() {
+        return Err(IoError::Invalid(format!(
+            "{label} already holds {} file(s) and if_exists is `fail`; use `replace` or `append`",
+            existing.len()
+        )));
+    }
+    // Encode on every core, then upload concurrently.
+    let encoded = encode_all(&parts, format)?;
+    let written: Vec<StorePath> = parts.iter().map(|(p, _)| p.clone()).collect();
+    let gcs = match location {
+        Location::Store {
+            kind: StoreKind::Gcs,
+            bucket,
+            ..
+        } => {
+            let p = profile.ok_or_else(|| {
+                IoError::Invalid("gs:// needs an io profile: pass `profile`".into())
+            })?;
+            let base = p
+                .get("GCS_ENDPOINT")
+                .unwrap_or_else(|| "https://storage.googleapis.com".into());
+            Some((base, crate::google::token(p)?, bucket.clone()))
+        }
+        _ => None,
+    };
+    rt::block_on(async {
+        futures::stream::iter(written.iter().cloned().zip(encoded))
+            .map(|(path, bytes)| {
+                let store = store.clone();
+                let gcs = gcs.clone();
+                let http = io.ctx.http.clone();
+                let label = label.clone();
+                async move {
+                    match gcs {
+                        Some((base, token, bucket)) => {
+                            crate::google::upload(
+                                &http,
+                                &base,
+                                token.as_deref(),
+                                &bucket,
+                                path.as_ref(),
+                                bytes,
+                            )
+                            .await
+                        }
+                        None => store
+                            .put(&path, PutPayload::from(bytes))
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| external(&label, e)),
+                    }
+                }
+            })
+            .buffer_unordered(UPLOADS)
+            .try_collect::<Vec<()>>()
+            .await?;
+        if if_exists == IfExists::Replace {
+            // Files of an earlier write that this one did not overwrite.
+            for old in existing.iter().filter(|o| !written.contains(o)) {
+                store.delete(old).await.map_err(|e| external(&label, e))?;
+            }
+        }
+        Ok::<_, IoError>(())
+    })?;
+    let prefix = match location {
+        Location::Store {
+            kind: StoreKind::Local,
+            ..
+        } => "local://".to_string(),
+        Location::Store {
+            kind: StoreKind::S3,
+            bucket,
+            ..
+        } => format!("s3://{bucket}/"),
+        Location::Store {
+            kind: StoreKind::Gcs,
+            bucket,
+            ..
+        } => format!("gs://{bucket}/"),
+        Location::File(_) => "file:///".to_string(),
+        Location::Http(_) => String::new(),
+    };
+    Ok(WriteSummary {
+        target: label,
+        rows: table.num_rows(),
+        files: written.iter().map(|p| format!("{prefix}{p}")).collect(),
+    })
+}
+
+fn open(
+    io: &BlockIo,
+    location: &Location,
+    profile: Option<&Profile>,
+) -> Result<(Arc<dyn ObjectStore>, StorePath), IoError> {
+    match location {
+        Location::Store { kind, bucket, path } => {
+            let s = store::open(&io.ctx, *kind, bucket, profile)?;
+            Ok((s, StorePath::from(path.as_str())))
+        }
+        Location::File(path) => {
+            let fs = object_store::local::LocalFileSystem::new().with_automatic_cleanup(true);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| external(parent.display(), e))?;
+            }
+            let p = StorePath::from_absolute_path(path).map_err(|e| external(path.display(), e))?;
+            Ok((Arc::new(fs), p))
+        }
+        Location::Http(u) => Err(IoError::Invalid(format!(
+            "cannot write to {u}: http(s) is read-only; write to file://, local://, s3:// or gs://"
+        ))),
+    }
+}
+
+fn unique() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{:08x}", now.as_millis(), rand::random::<u32>())
+}
+
+/// Rows grouped by the values of `by`: (folder names, batches without those columns).
+fn partitions(
+    table: &Table,
+    by: &[String],
+) -> Result<Vec<(Vec<String>, Vec<RecordBatch>)>, IoError> {
+    if by.is_empty() {
+        return Ok(vec![(Vec::new(), table.batches().to_vec())]);
+    }
+    let schema = table.schema();
+    let mut idx = Vec::new();
+    for c in by {
+        idx.push(schema.index_of(c).map_err(|_| {
+            IoError::Invalid(format!(
+                "partition_by: the table has no column `{c}`; its columns: {}",
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?);
+    }
+    if table.num_rows() == 0 {
+        return Ok(Vec::new());
+    }
+    let batch = arrow::compute::concat_batches(schema, table.batches())
+        .map_err(|e| IoError::Data(e.to_string()))?;
+    let sort: Vec<SortColumn> = idx
+        .iter()
+        .map(|&i| SortColumn {
+            values: batch.column(i).clone(),
+            options: None,
+        })
+        .collect();
+    let order = lexsort_to_indices(&sort, None).map_err(|e| IoError::Data(e.to_string()))?;
+    let sorted = take_record_batch(&batch, &order).map_err(|e| IoError::Data(e.to_string()))?;
+    let keys: Vec<_> = idx.iter().map(|&i| sorted.column(i).clone()).collect();
+    let ranges = partition(&keys).map_err(|e| IoError::Data(e.to_string()))?;
+    let texts: Vec<StringArray> = keys
+        .iter()
+        .map(|k| {
+            arrow::compute::cast(k, &DataType::Utf8).map(|a| {
+                a.as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new()))
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| IoError::Data(e.to_string()))?;
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|i| !idx.contains(i))
+        .collect();
+    let projected = sorted
+        .project(&keep)
+        .map_err(|e| IoError::Data(e.to_string()))?;
+    let mut out = Vec::new();
+    for r in ranges.ranges() {
+        let dirs = by
+            .iter()
+            .zip(&texts)
+            .map(|(c, t)| {
+                let v = if t.is_null(r.start) {
+                    NULL_PARTITION.to_string()
+                } else {
+                    escape(t.value(r.start))
+                };
+                format!("{c}={v}")
+            })
+            .collect();
+        out.push((dirs, vec![projected.slice(r.start, r.end - r.start)]));
+    }
+    Ok(out)
+}
+
+/// A partition value safe as one path segment.
+fn escape(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.:+ ".contains(c) {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32 & 0xff)
+            }
+        })
+        .collect()
+}
+
+fn encode_all(
+    parts: &[(StorePath, Vec<RecordBatch>)],
+    format: FileFormat,
+) -> Result<Vec<Bytes>, IoError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(parts.len().max(1));
+    let chunk = parts.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .chunks(chunk)
+            .map(|group| {
+                s.spawn(move || {
+                    group
+                        .iter()
+                        .map(|(_, b)| encode(b, format))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(parts.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| IoError::Data("a file encoder panicked".into()))??,
+            );
+        }
+        Ok(out)
+    })
+}
+
+fn encode(batches: &[RecordBatch], format: FileFormat) -> Result<Bytes, IoError> {
+    let schema: Arc<Schema> = match batches.first() {
+        Some(b) => b.schema(),
+        None => Arc::new(Schema::empty()),
+    };
+    let bad = |e: &dyn std::fmt::Display| IoError::Data(format!("encoding {}: {e}", format.ext()));
+    let mut out = Vec::new();
+    match format {
+        FileFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build();
+            let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(|e| bad(&e))?;
+            for b in batches {
+                w.write(b).map_err(|e| bad(&e))?;
+            }
+            w.close().map_err(|e| bad(&e))?;
+        }
+        FileFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut out);
+            for b in batches {
+                w.write(b).map_err(|e| bad(&e))?;
+            }
+        }
+        FileFormat::Ndjson => {
+            let mut w = arrow::json::LineDelimitedWriter::new(&mut out);
+            for b in batches {
+                w.write(b).map_err(|e| bad(&e))?;
+            }
+            w.finish().map_err(|e| bad(&e))?;
+        }
+        FileFormat::Arrow => {
+            let t = Table::new(schema, batches.to_vec()).map_err(|e| bad(&e))?;
+            out = t.to_ipc_file().map_err(|e| bad(&e))?;
+        }
+    }
+    Ok(Bytes::from(out))
+}
