@@ -135,6 +135,20 @@ def _call_block(config, inputs):
     return _output(fn(*args, **kwargs))
 
 
+def _error(exc):
+    """The WIT error for an exception: IO errors keep their class (denied, io, invalid-input)."""
+    from ._io import Denied, InvalidInput, IOFailure
+
+    where = _where(exc)
+    if isinstance(exc, Denied):
+        return types.Error_Denied(str(exc) + where)
+    if isinstance(exc, IOFailure):
+        return types.Error_Io(str(exc) + where)
+    if isinstance(exc, InvalidInput):
+        return types.Error_InvalidInput(str(exc) + where)
+    return types.Error_Failed(type(exc).__name__ + ": " + str(exc) + where)
+
+
 class WitWorld:
     """The component's exports, called by the host."""
 
@@ -144,7 +158,7 @@ class WitWorld:
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
-            raise Err(types.Error_Failed(type(exc).__name__ + ": " + str(exc) + _where(exc)))
+            raise Err(_error(exc))
         if out is None:
             return None
         return out._materialize()

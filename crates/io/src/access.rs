@@ -99,7 +99,10 @@ fn any_bucket(kind: StoreKind) -> Location {
 fn suggest(location: &Location) -> String {
     let text = location.to_string();
     match location {
-        Location::Http(u) => format!("{}://{}/", u.scheme(), u.host_str().unwrap_or("")),
+        Location::Http(u) => match u.port() {
+            Some(port) => format!("{}://{}:{port}/", u.scheme(), u.host_str().unwrap_or("")),
+            None => format!("{}://{}/", u.scheme(), u.host_str().unwrap_or("")),
+        },
         Location::File(p) => format!(
             "file://{}/",
             p.parent().map(PathBuf::from).unwrap_or_default().display()

@@ -101,6 +101,11 @@ impl RuntimeError {
                 | RuntimeError::Load { .. }
                 | RuntimeError::Incompatible { .. }
                 | RuntimeError::Cancelled { .. }
+                // A missing grant or a bad input fails the same way every time.
+                | RuntimeError::Failed {
+                    kind: "denied" | "invalid-input",
+                    ..
+                }
         )
     }
 }
