@@ -17,7 +17,8 @@ def load_bigquery(data, exported, **kwargs):
     table = f"bigquery://{PROFILE}/{io.setting(PROFILE, 'BIGQUERY_DATASET')}.yellow_cab_data"
     parquet = exported.to_pylist()[0]["target"]
     if parquet.startswith("gs://"):
-        summary = io.write(data, table, source=parquet, if_exists="replace")
+        # A load job from the parquet files, partitioned by pickup date.
+        summary = io.write(data, table, source=parquet, partition_by=["tpep_pickup_date"], if_exists="replace")
     else:
         summary = io.write(data, table, if_exists="replace")
     return [{"target": summary["target"], "rows": summary["rows"]}]

@@ -44,7 +44,7 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     let p = Project::new();
     p.copy_from_repo(&["pipelines/nyc_taxi", "blocks/nyc_taxi", "io_config.yaml"]);
     let mut io_config = std::fs::read_to_string(p.path().join("io_config.yaml")).unwrap();
-    io_config.push_str("s3:\n  AWS_ENDPOINT: \"{{ env_var('AWS_ENDPOINT') }}\"\n  AWS_ACCESS_KEY_ID: test\n  AWS_SECRET_ACCESS_KEY: test\n  AWS_REGION: us-east-1\n");
+    io_config.push_str("s3:\n  AWS_ENDPOINT: \"{{ env_var('AWS_ENDPOINT') }}\"\n  AWS_ACCESS_KEY_ID: weft-test-key\n  AWS_SECRET_ACCESS_KEY: weft-test-secret\n  AWS_REGION: us-east-1\n");
     write(p.path(), "io_config.yaml", &io_config);
     let env: Vec<(String, String)> = [
         ("GCS_ENDPOINT", gcs.url()),

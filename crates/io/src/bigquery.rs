@@ -155,15 +155,44 @@ fn bq_type(t: &DataType) -> &'static str {
     }
 }
 
-/// Load `table` into `dataset.table`: from parquet files under `source` (a `gs://` folder,
-/// Hive-partitioned) with a load job, or by streaming its rows. Returns the rows loaded.
+/// The table's columns as a BigQuery schema, `last` moved to the end (Hive partition keys
+/// come after the files' columns).
+fn schema(table: &Table, last: &[String]) -> Value {
+    let field = |f: &arrow::datatypes::Field| json!({"name": f.name(), "type": bq_type(f.data_type()), "mode": "NULLABLE"});
+    let fields = table.schema().fields();
+    let mut out: Vec<Value> = fields
+        .iter()
+        .filter(|f| !last.contains(f.name()))
+        .map(|f| field(f))
+        .collect();
+    out.extend(
+        fields
+            .iter()
+            .filter(|f| last.contains(f.name()))
+            .map(|f| field(f)),
+    );
+    json!({ "fields": out })
+}
+
+/// Parquet files in GCS to load with a load job.
+pub(crate) struct Source<'a> {
+    /// The folder (`gs://bucket/path`), Hive-partitioned by `partitions`.
+    pub(crate) prefix: &'a str,
+    /// Every file under it, as `gs://` URIs.
+    pub(crate) files: &'a [String],
+    /// The columns named by its folders.
+    pub(crate) partitions: &'a [String],
+}
+
+/// Load `table` into `dataset.table`: from parquet files in GCS with a load job, or by
+/// streaming its rows. Returns the rows loaded.
 pub(crate) fn load(
     ctx: &IoContext,
     p: &Profile,
     target: &str,
     table: &Table,
     if_exists: IfExists,
-    source: Option<&str>,
+    source: Option<Source<'_>>,
 ) -> Result<u64, IoError> {
     let (dataset, name) = target
         .split_once('.')
@@ -183,7 +212,10 @@ pub(crate) fn load(
             )));
         }
         match source {
-            Some(src) => load_job(&bq, dataset, name, src, if_exists).await,
+            Some(src) => {
+                let schema = schema(table, src.partitions);
+                load_job(&bq, dataset, name, &src, schema, if_exists).await
+            }
             None => stream(&bq, dataset, name, table, exists, if_exists).await,
         }
     })
@@ -193,18 +225,30 @@ async fn load_job(
     bq: &Bq<'_>,
     dataset: &str,
     name: &str,
-    source: &str,
+    source: &Source<'_>,
+    schema: Value,
     if_exists: IfExists,
 ) -> Result<u64, IoError> {
-    let prefix = source.trim_end_matches('/');
-    let body = json!({"configuration": {"load": {
-        "sourceUris": [format!("{prefix}/*")],
+    let prefix = source.prefix.trim_end_matches('/');
+    let disposition = match if_exists {
+        IfExists::Append => "WRITE_APPEND",
+        IfExists::Fail => "WRITE_EMPTY",
+        IfExists::Replace => "WRITE_TRUNCATE",
+    };
+    let mut load = json!({
+        // Every file named: a `prefix/*` wildcard is not read the same by every endpoint.
+        "sourceUris": source.files,
         "sourceFormat": "PARQUET",
+        "schema": schema,
         "destinationTable": {"projectId": bq.project, "datasetId": dataset, "tableId": name},
         "createDisposition": "CREATE_IF_NEEDED",
-        "writeDisposition": match if_exists { IfExists::Append => "WRITE_APPEND", IfExists::Fail => "WRITE_EMPTY", IfExists::Replace => "WRITE_TRUNCATE" },
-        "hivePartitioningOptions": {"mode": "AUTO", "sourceUriPrefix": format!("{prefix}/")},
-    }}});
+        "writeDisposition": disposition,
+    });
+    if !source.partitions.is_empty() {
+        load["hivePartitioningOptions"] =
+            json!({"mode": "AUTO", "sourceUriPrefix": format!("{prefix}/")});
+    }
+    let body = json!({"configuration": {"load": load}});
     let job = bq.ok(reqwest::Method::POST, "/jobs", Some(body)).await?;
     let id = job["jobReference"]["jobId"]
         .as_str()
@@ -251,15 +295,9 @@ async fn stream(
         bq.ok(reqwest::Method::DELETE, &path, None).await?;
     }
     if !exists || if_exists == IfExists::Replace {
-        let fields: Vec<Value> = table
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| json!({"name": f.name(), "type": bq_type(f.data_type()), "mode": "NULLABLE"}))
-            .collect();
         let body = json!({
             "tableReference": {"projectId": bq.project, "datasetId": dataset, "tableId": name},
-            "schema": {"fields": fields},
+            "schema": schema(table, &[]),
         });
         bq.ok(
             reqwest::Method::POST,

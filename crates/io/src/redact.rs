@@ -10,7 +10,7 @@ pub struct Redactor {
 }
 
 /// Values shorter than this are not treated as secrets (they would mask ordinary words).
-const MIN_SECRET_LEN: usize = 4;
+const MIN_SECRET_LEN: usize = 6;
 
 impl Redactor {
     /// A redactor for `secrets` (short and empty values are ignored).

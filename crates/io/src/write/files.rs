@@ -200,6 +200,39 @@ pub(super) fn write(
     })
 }
 
+/// The parquet objects under a `gs://` folder, as `gs://bucket/key` URIs, sorted.
+pub(super) fn parquet_objects(
+    io: &BlockIo,
+    location: &Location,
+    profile: &Profile,
+) -> Result<Vec<String>, IoError> {
+    let Location::Store {
+        kind: StoreKind::Gcs,
+        bucket,
+        path,
+    } = location
+    else {
+        return Err(IoError::Invalid(format!(
+            "source `{location}`: BigQuery loads files from a gs:// folder"
+        )));
+    };
+    let store = store::open(&io.ctx, StoreKind::Gcs, bucket, Some(profile))?;
+    let prefix = StorePath::from(path.as_str());
+    let mut uris: Vec<String> = rt::block_on(store.list(Some(&prefix)).try_collect::<Vec<_>>())
+        .map_err(|e| external(location, e))?
+        .into_iter()
+        .filter(|m| m.location.as_ref().ends_with(".parquet"))
+        .map(|m| format!("gs://{bucket}/{}", m.location))
+        .collect();
+    uris.sort();
+    if uris.is_empty() {
+        return Err(IoError::Invalid(format!(
+            "source `{location}` holds no parquet files"
+        )));
+    }
+    Ok(uris)
+}
+
 fn open(
     io: &BlockIo,
     location: &Location,

@@ -17,7 +17,8 @@ use crate::postgres::{self, IfExists};
 pub struct WriteOptions {
     /// Files: `parquet` (default), `csv`, `ndjson` or `arrow`.
     pub format: Option<String>,
-    /// Files: columns whose values name Hive-style folders (`col=value/`).
+    /// Files: columns whose values name Hive-style folders (`col=value/`). BigQuery loads
+    /// from `source`: the columns the source's folders are partitioned by.
     #[serde(default)]
     pub partition_by: Vec<String>,
     /// `replace` (default), `append` or `fail` when the table or folder exists.
@@ -93,17 +94,26 @@ impl BlockIo {
             let (profile, name) = profile_target(target, rest, "dataset.table")?;
             self.access.profile(profile)?;
             let p = self.ctx.profiles.get(profile)?;
-            if let Some(source) = &opts.source {
-                let loc = Location::parse(source, &self.ctx.root)?;
-                self.access.location("read", &loc)?;
-            }
+            let files = match &opts.source {
+                Some(source) => {
+                    let loc = Location::parse(source, &self.ctx.root)?;
+                    self.access.location("read", &loc)?;
+                    Some(files::parquet_objects(self, &loc, p)?)
+                }
+                None => None,
+            };
+            let source = opts.source.as_deref().zip(files.as_deref());
             let rows = crate::bigquery::load(
                 &self.ctx,
                 p,
                 name,
                 table,
                 if_exists,
-                opts.source.as_deref(),
+                source.map(|(prefix, files)| crate::bigquery::Source {
+                    prefix,
+                    files,
+                    partitions: &opts.partition_by,
+                }),
             )?;
             return Ok(WriteSummary {
                 target: format!("bigquery://{profile}/{name}"),
