@@ -254,7 +254,7 @@ fn render(template: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
     );
     jinja
         .render_str(template, ())
-        .map_err(|e| format!("{}", e.detail().unwrap_or(&e.to_string())))
+        .map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))
 }
 
 /// Names passed to `env_var('...')` in a template, so only those are read from the

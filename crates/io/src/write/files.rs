@@ -264,11 +264,14 @@ fn unique() -> String {
     format!("{}-{:08x}", now.as_millis(), rand::random::<u32>())
 }
 
+/// Hive folder names (`col=value`) and the rows that go under them.
+type Partition = (Vec<String>, Vec<RecordBatch>);
+
 /// Rows grouped by the values of `by`: (folder names, batches without those columns).
 fn partitions(
     table: &Table,
     by: &[String],
-) -> Result<Vec<(Vec<String>, Vec<RecordBatch>)>, IoError> {
+) -> Result<Vec<Partition>, IoError> {
     if by.is_empty() {
         return Ok(vec![(Vec::new(), table.batches().to_vec())]);
     }
