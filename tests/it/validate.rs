@@ -88,3 +88,37 @@ fn running_a_broken_or_missing_pipeline_names_the_problem() {
         ran.stderr
     );
 }
+
+#[test]
+fn granted_profiles_must_exist_and_io_config_must_parse() {
+    let p = Project::new();
+    write(
+        p.path(),
+        "io_config.yaml",
+        "version: 0.1.1\ndefault:\n  POSTGRES_HOST: localhost\ngcs:\n  GCS_BUCKET: lake\n",
+    );
+    p.pipeline(
+        "typo",
+        "blocks:\n  - { name: a, kind: loader, source: {probe}, grants: { profiles: [defualt] } }\n",
+    );
+    let ran = p.weft(&["validate"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("block \"a\": field `grants.profiles`: io_config.yaml has no profile \"defualt\"; profiles: default, gcs"),
+        "{}",
+        ran.stderr
+    );
+    write(
+        p.path(),
+        "io_config.yaml",
+        "default:\n  X: \"{{ env_var( }}\"\n",
+    );
+    let ran = p.weft(&["run", "typo"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("io_config.yaml: profile \"default\": `X`:"),
+        "{}",
+        ran.stderr
+    );
+}

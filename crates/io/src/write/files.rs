@@ -268,10 +268,7 @@ fn unique() -> String {
 type Partition = (Vec<String>, Vec<RecordBatch>);
 
 /// Rows grouped by the values of `by`: (folder names, batches without those columns).
-fn partitions(
-    table: &Table,
-    by: &[String],
-) -> Result<Vec<Partition>, IoError> {
+fn partitions(table: &Table, by: &[String]) -> Result<Vec<Partition>, IoError> {
     if by.is_empty() {
         return Ok(vec![(Vec::new(), table.batches().to_vec())]);
     }
