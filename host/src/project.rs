@@ -220,6 +220,15 @@ impl Project {
         }
     }
 
+    /// The triggers of pipeline `name` (`pipelines/<name>/triggers.yaml`; none without it).
+    ///
+    /// # Errors
+    /// [`CliError::Manifest`] naming the file and trigger of every problem.
+    pub fn triggers(&self, name: &str) -> Result<Vec<weft_pipeline::Trigger>, CliError> {
+        let rel = Path::new("pipelines").join(name).join("triggers.yaml");
+        weft_pipeline::load_triggers(&self.root.join(&rel), &rel).map_err(CliError::Manifest)
+    }
+
     /// Load every pipeline; failures are returned beside the successes.
     pub fn pipelines(&self) -> Vec<(String, Result<Pipeline, CliError>)> {
         self.pipeline_names()

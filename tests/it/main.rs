@@ -13,4 +13,5 @@ mod postgres;
 mod python;
 mod sql;
 mod taxi;
+mod triggers;
 mod validate;

@@ -16,7 +16,7 @@ fn validate_reports_every_problem_and_fails() {
     let ran = p.weft(&["validate"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(
-        ran.stderr.contains("ok    good (1 blocks)"),
+        ran.stderr.contains("ok    good (1 blocks, 0 triggers)"),
         "{}",
         ran.stderr
     );

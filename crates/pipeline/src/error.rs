@@ -91,6 +91,18 @@ pub enum ManifestError {
         /// The blocks in the cycle, in edge order, the first repeated at the end.
         blocks: Vec<String>,
     },
+    /// A field of a trigger in triggers.yaml is wrong.
+    #[error("{file}: trigger \"{trigger}\": field `{field}`: {reason}")]
+    TriggerField {
+        /// The triggers file.
+        file: PathBuf,
+        /// The trigger (`#n` when it has no usable name).
+        trigger: String,
+        /// The field.
+        field: String,
+        /// What is wrong and what would be valid.
+        reason: String,
+    },
     /// `source:` does not point at a block the host can build or load.
     #[error("{file}: block \"{block}\": source `{source_path}`: {reason}")]
     BadSource {

@@ -1,5 +1,6 @@
 //! Pipeline manifests for weft: `pipelines/<name>/pipeline.yaml` parsed into a validated,
-//! deterministic [`Pipeline`] that the runtime and executor consume. The runtime never reads
+//! deterministic [`Pipeline`] that the runtime and executor consume, and the pipeline's
+//! `triggers.yaml` into [`Trigger`]s (cron schedules, API endpoints). The runtime never reads
 //! raw YAML.
 //!
 //! This is the bottom layer: it depends on nothing else of weft.
@@ -23,7 +24,11 @@ mod dag;
 mod error;
 mod model;
 mod parse;
+mod trigger;
 
 pub use error::{ManifestError, ManifestErrors};
 pub use model::*;
 pub use parse::{load, parse};
+pub use trigger::{
+    load_triggers, parse_triggers, CatchUp, Due, Schedule, Trigger, TriggerKind, MAX_CATCH_UP,
+};

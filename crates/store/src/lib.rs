@@ -16,7 +16,9 @@
 mod error;
 mod model;
 mod store;
+mod triggers;
 
 pub use error::StoreError;
 pub use model::*;
 pub use store::{Backend, NewRun, Store};
+pub use triggers::{TriggerRecord, TriggerSpec};

@@ -21,7 +21,7 @@ pub enum Backend {
 /// Handle to the state store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
 }
 

@@ -12,6 +12,7 @@ mod run;
 mod runs;
 mod setup;
 mod show;
+mod triggers;
 mod validate;
 
 use std::path::PathBuf;
@@ -54,6 +55,8 @@ pub enum Command {
     Show(show::Args),
     /// Write sample data sets (synthetic NYC taxi trips) to try pipelines on.
     Generate(generate::Args),
+    /// List the pipelines' triggers (schedules, API endpoints); issue API tokens.
+    Triggers(triggers::Args),
 }
 
 /// Parse arguments, run the command, print errors; returns the exit code.
@@ -91,6 +94,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Logs(a) => logs::run(&Project::open(&cli.project)?, a),
         Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
         Command::Generate(a) => generate::run(a),
+        Command::Triggers(a) => triggers::run(&Project::open(&cli.project)?, a),
     }
 }
 

@@ -24,10 +24,23 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     }
     for (name, result) in all {
         match result {
-            Ok(p) => {
-                eprintln!("ok    {name} ({} blocks)", p.blocks.len());
-                resolved.push(p);
-            }
+            Ok(p) => match project.triggers(&name) {
+                Ok(triggers) => {
+                    eprintln!(
+                        "ok    {name} ({} blocks, {} triggers)",
+                        p.blocks.len(),
+                        triggers.len()
+                    );
+                    resolved.push(p);
+                }
+                Err(e) => {
+                    bad += 1;
+                    eprintln!("error {name}:");
+                    for line in e.to_string().lines() {
+                        eprintln!("  {line}");
+                    }
+                }
+            },
             Err(e) => {
                 bad += 1;
                 eprintln!("error {name}:");

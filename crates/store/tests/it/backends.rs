@@ -53,6 +53,70 @@ impl Drop for PgDb {
     }
 }
 
+/// Triggers follow the file; tokens survive updates and are kept only as hashes.
+async fn triggers(store: &Store) {
+    let spec = |name: &'static str, kind: &'static str, spec: &str| TriggerSpec {
+        name,
+        kind,
+        spec: spec.to_string(),
+    };
+    store
+        .sync_triggers(
+            "etl",
+            &[
+                spec("nightly", "schedule", "{\"cron\":\"0 3 * * *\"}"),
+                spec("hook", "api", "{}"),
+            ],
+            1,
+        )
+        .await
+        .unwrap();
+    store
+        .sync_triggers("other", &[spec("hook", "api", "{}")], 1)
+        .await
+        .unwrap();
+    assert!(store.set_token_hash("etl", "hook", "abc123").await.unwrap());
+    assert!(!store.set_token_hash("etl", "nope", "abc123").await.unwrap());
+    assert_eq!(
+        store.token_hash("etl", "hook").await.unwrap().as_deref(),
+        Some("abc123")
+    );
+    assert_eq!(store.token_hash("other", "hook").await.unwrap(), None);
+    // The schedule changes and the hook stays: its token is kept.
+    store
+        .sync_triggers(
+            "etl",
+            &[
+                spec("nightly", "schedule", "{\"cron\":\"0 4 * * *\"}"),
+                spec("hook", "api", "{}"),
+            ],
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.token_hash("etl", "hook").await.unwrap().as_deref(),
+        Some("abc123")
+    );
+    let all = store.triggers(None).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        all[1].name == "nightly" && all[1].spec.contains("0 4"),
+        "{all:?}"
+    );
+    // Deleted from the file: deleted from the store.
+    store
+        .sync_triggers("etl", &[spec("nightly", "schedule", "{}")], 3)
+        .await
+        .unwrap();
+    let etl = store.triggers(Some("etl")).await.unwrap();
+    assert_eq!(
+        etl.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["nightly"]
+    );
+    assert_eq!(store.token_hash("etl", "hook").await.unwrap(), None);
+}
+
 async fn exercise(store: &Store) {
     let blocks = ["load", "clean", "export"];
     store
@@ -246,6 +310,7 @@ async fn sqlite_store_records_runs_blocks_and_logs() {
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
     exercise(&store).await;
+    triggers(&store).await;
     store.close().await;
     // Reopening migrates nothing twice and keeps the history.
     let again = Store::connect(&url).await.unwrap();
@@ -259,6 +324,7 @@ async fn postgres_store_records_runs_blocks_and_logs() {
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
     exercise(&store).await;
+    triggers(&store).await;
     store.close().await;
     let again = Store::connect(&url).await.unwrap();
     assert_eq!(again.list_runs(None, 10).await.unwrap().len(), 2);

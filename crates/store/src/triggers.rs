@@ -1,0 +1,160 @@
+//! Triggers as the store keeps them: one row per trigger of triggers.yaml (the file is the
+//! truth, the store follows it), with what must survive restarts — the hash of an API
+//! trigger's token and the last schedule tick fired.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::{Context, StoreError};
+use crate::store::Store;
+
+/// A trigger as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriggerRecord {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Trigger name.
+    pub name: String,
+    /// `schedule` or `api`.
+    pub kind: String,
+    /// The trigger as read from triggers.yaml, as JSON.
+    pub spec: String,
+    /// Whether an API token has been issued.
+    pub has_token: bool,
+    /// The last schedule tick fired, Unix ms.
+    pub last_tick: Option<i64>,
+}
+
+/// A trigger of triggers.yaml, for [`Store::sync_triggers`].
+pub struct TriggerSpec<'a> {
+    /// Trigger name.
+    pub name: &'a str,
+    /// `schedule` or `api`.
+    pub kind: &'a str,
+    /// The trigger as JSON.
+    pub spec: String,
+}
+
+impl Store {
+    /// Make the store's triggers of `pipeline` what its triggers.yaml says: new ones are
+    /// added, changed ones updated (keeping their token and last tick), removed ones deleted.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn sync_triggers(
+        &self,
+        pipeline: &str,
+        triggers: &[TriggerSpec<'_>],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let action = || format!("sync the triggers of pipeline {pipeline}");
+        let mut tx = self.pool.begin().await.during(action)?;
+        let existing: Vec<String> =
+            sqlx::query("SELECT name FROM weft_triggers WHERE pipeline = $1")
+                .bind(pipeline)
+                .fetch_all(&mut *tx)
+                .await
+                .during(action)?
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+        for gone in existing
+            .iter()
+            .filter(|n| !triggers.iter().any(|t| t.name == *n))
+        {
+            sqlx::query("DELETE FROM weft_triggers WHERE pipeline = $1 AND name = $2")
+                .bind(pipeline)
+                .bind(gone)
+                .execute(&mut *tx)
+                .await
+                .during(action)?;
+        }
+        for t in triggers {
+            if existing.iter().any(|n| n == t.name) {
+                sqlx::query(
+                    "UPDATE weft_triggers SET kind = $3, spec = $4, updated_at = $5 WHERE pipeline = $1 AND name = $2 AND (kind <> $3 OR spec <> $4)",
+                )
+            } else {
+                sqlx::query(
+                    "INSERT INTO weft_triggers (pipeline, name, kind, spec, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+            }
+            .bind(pipeline)
+            .bind(t.name)
+            .bind(t.kind)
+            .bind(&t.spec)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .during(action)?;
+        }
+        tx.commit().await.during(action)
+    }
+
+    /// Every trigger, or those of `pipeline`, by pipeline and name.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn triggers(&self, pipeline: Option<&str>) -> Result<Vec<TriggerRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT pipeline, name, kind, spec, token_hash, last_tick FROM weft_triggers WHERE ($1 = '' OR pipeline = $1) ORDER BY pipeline, name",
+        )
+        .bind(pipeline.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await
+        .during(|| "list triggers".into())?;
+        Ok(rows
+            .iter()
+            .map(|r| TriggerRecord {
+                pipeline: r.get(0),
+                name: r.get(1),
+                kind: r.get(2),
+                spec: r.get(3),
+                has_token: r.get::<Option<String>, _>(4).is_some(),
+                last_tick: r.get(5),
+            })
+            .collect())
+    }
+
+    /// Store the hash of a new token of an API trigger, replacing the old one (rotation).
+    /// Returns false when the store has no such trigger.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn set_token_hash(
+        &self,
+        pipeline: &str,
+        trigger: &str,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE weft_triggers SET token_hash = $3 WHERE pipeline = $1 AND name = $2",
+        )
+        .bind(pipeline)
+        .bind(trigger)
+        .bind(hash)
+        .execute(&self.pool)
+        .await
+        .during(|| format!("store the token of trigger {pipeline}/{trigger}"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The token hash of an API trigger, if one was issued.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn token_hash(
+        &self,
+        pipeline: &str,
+        trigger: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT token_hash FROM weft_triggers WHERE pipeline = $1 AND name = $2")
+                .bind(pipeline)
+                .bind(trigger)
+                .fetch_optional(&self.pool)
+                .await
+                .during(|| format!("read the token of trigger {pipeline}/{trigger}"))?;
+        Ok(row.and_then(|r| r.get::<Option<String>, _>(0)))
+    }
+}

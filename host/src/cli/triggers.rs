@@ -1,0 +1,227 @@
+//! `weft triggers`: the triggers of every pipeline (from `pipelines/<name>/triggers.yaml`),
+//! with their next schedule tick; `weft triggers token` issues or rotates an API token.
+
+use chrono::Utc;
+use comfy_table::Table;
+use sha2::{Digest, Sha256};
+use weft_pipeline::{Trigger, TriggerKind};
+use weft_store::{Store, TriggerSpec};
+
+use crate::build::hex;
+use crate::error::CliError;
+use crate::project::Project;
+
+/// Arguments of `weft triggers`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Issue or rotate a token.
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// Only triggers of this pipeline.
+    #[arg(long, global = true)]
+    pub pipeline: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `weft triggers` can do besides listing.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Issue a new bearer token for an API trigger, replacing the old one. The token is
+    /// printed once (last line of stdout); the store keeps only its hash.
+    Token {
+        /// The API trigger.
+        trigger: String,
+    },
+}
+
+/// Every trigger of the project, by pipeline, after syncing the store with the files.
+async fn synced(project: &Project, store: &Store) -> Result<Vec<(String, Trigger)>, CliError> {
+    let mut all = Vec::new();
+    let names = project.pipeline_names();
+    for name in &names {
+        let triggers = project.triggers(name)?;
+        let specs: Vec<TriggerSpec> = triggers
+            .iter()
+            .map(|t| TriggerSpec {
+                name: &t.name,
+                kind: kind(t),
+                spec: serde_json::to_string(t).unwrap_or_default(),
+            })
+            .collect();
+        store
+            .sync_triggers(name, &specs, weft_schedule::now_ms())
+            .await?;
+        all.extend(triggers.into_iter().map(|t| (name.clone(), t)));
+    }
+    // Pipelines that no longer exist have no triggers.
+    for r in store.triggers(None).await? {
+        if !names.contains(&r.pipeline) {
+            store
+                .sync_triggers(&r.pipeline, &[], weft_schedule::now_ms())
+                .await?;
+        }
+    }
+    Ok(all)
+}
+
+fn kind(t: &Trigger) -> &'static str {
+    match t.kind {
+        TriggerKind::Schedule(_) => "schedule",
+        TriggerKind::Api => "api",
+    }
+}
+
+/// List triggers, or issue a token.
+pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
+    super::tokio()?.block_on(async {
+        let store = Store::connect(&project.state_url()).await?;
+        let result = match &args.action {
+            Some(Action::Token { trigger }) => {
+                token(project, &store, trigger, args.pipeline.as_deref()).await
+            }
+            None => list(project, &store, &args).await,
+        };
+        store.close().await;
+        result
+    })
+}
+
+async fn list(project: &Project, store: &Store, args: &Args) -> Result<i32, CliError> {
+    let all: Vec<(String, Trigger)> = synced(project, store)
+        .await?
+        .into_iter()
+        .filter(|(p, _)| args.pipeline.as_ref().is_none_or(|want| want == p))
+        .collect();
+    let records = store.triggers(args.pipeline.as_deref()).await?;
+    let now = Utc::now();
+    let rows: Vec<serde_json::Value> = all
+        .iter()
+        .map(|(pipeline, t)| {
+            let record = records
+                .iter()
+                .find(|r| r.pipeline == *pipeline && r.name == t.name);
+            let (schedule, next, catch_up) = match &t.kind {
+                TriggerKind::Schedule(s) => (
+                    Some(format!("{} ({})", s.cron, s.timezone)),
+                    s.next_after(now).map(|n| n.to_rfc3339()),
+                    Some(format!("{:?}", s.catch_up).to_lowercase()),
+                ),
+                TriggerKind::Api => (None, None, None),
+            };
+            serde_json::json!({
+                "pipeline": pipeline,
+                "trigger": t.name,
+                "type": kind(t),
+                "schedule": schedule,
+                "next": next,
+                "catch_up": catch_up,
+                "token": record.is_some_and(|r| r.has_token),
+                "path": matches!(t.kind, TriggerKind::Api)
+                    .then(|| format!("/api/pipelines/{pipeline}/triggers/{}/runs", t.name)),
+            })
+        })
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        eprintln!("no triggers: add pipelines/<name>/triggers.yaml");
+        return Ok(0);
+    }
+    let mut t = Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header([
+        "pipeline",
+        "trigger",
+        "type",
+        "schedule / endpoint",
+        "next",
+        "token",
+    ]);
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    for r in &rows {
+        let what = if r["type"] == "api" {
+            text(&r["path"])
+        } else {
+            format!("{} catch-up {}", text(&r["schedule"]), text(&r["catch_up"]))
+        };
+        let token = match (r["type"].as_str(), r["token"].as_bool()) {
+            (Some("api"), Some(true)) => "issued",
+            (Some("api"), _) => "none: weft triggers token",
+            _ => "",
+        };
+        t.add_row([
+            text(&r["pipeline"]),
+            text(&r["trigger"]),
+            text(&r["type"]),
+            what,
+            text(&r["next"]),
+            token.to_string(),
+        ]);
+    }
+    eprintln!("{t}");
+    Ok(0)
+}
+
+async fn token(
+    project: &Project,
+    store: &Store,
+    trigger: &str,
+    pipeline: Option<&str>,
+) -> Result<i32, CliError> {
+    let all = synced(project, store).await?;
+    let matches: Vec<&(String, Trigger)> = all
+        .iter()
+        .filter(|(p, t)| t.name == trigger && pipeline.is_none_or(|want| want == p))
+        .collect();
+    let (pipeline, found) = match matches.as_slice() {
+        [one] => (&one.0, &one.1),
+        [] => {
+            let apis: Vec<String> = all
+                .iter()
+                .filter(|(_, t)| t.kind == TriggerKind::Api)
+                .map(|(p, t)| format!("{p}/{}", t.name))
+                .collect();
+            return Err(CliError::Usage(format!(
+                "no trigger \"{trigger}\"{}; API triggers: {}",
+                pipeline
+                    .map(|p| format!(" in pipeline {p}"))
+                    .unwrap_or_default(),
+                if apis.is_empty() {
+                    "none".to_string()
+                } else {
+                    apis.join(", ")
+                }
+            )));
+        }
+        many => {
+            return Err(CliError::Usage(format!(
+                "several pipelines have a trigger \"{trigger}\" ({}); pass --pipeline",
+                many.iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    };
+    if found.kind != TriggerKind::Api {
+        return Err(CliError::Usage(format!(
+            "trigger \"{trigger}\" of {pipeline} is a schedule; only `type: api` triggers have tokens"
+        )));
+    }
+    let secret: [u8; 24] = rand::random();
+    let token = format!("weft_{}", hex(&secret));
+    let hash = hex(&Sha256::digest(token.as_bytes()));
+    store.set_token_hash(pipeline, trigger, &hash).await?;
+    eprintln!(
+        "token for {pipeline}/{trigger} (shown once; the store keeps only its hash; run this again to rotate it):"
+    );
+    println!("{token}");
+    Ok(0)
+}
