@@ -134,6 +134,7 @@ fn chain_1000(c: &mut Criterion) {
                         variables: BTreeMap::new(),
                         trigger: "bench".into(),
                         run_id: None,
+                        recorded: false,
                         cancel: Default::default(),
                     },
                     Arc::new(Quiet),

@@ -11,6 +11,7 @@ mod init;
 mod io;
 mod postgres;
 mod python;
+mod serve;
 mod sql;
 mod taxi;
 mod triggers;

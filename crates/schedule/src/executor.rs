@@ -43,6 +43,8 @@ pub struct RunRequest {
     pub trigger: String,
     /// Use this id instead of a new one.
     pub run_id: Option<String>,
+    /// The run was already recorded with [`Executor::record`] under `run_id`.
+    pub recorded: bool,
     /// Cancelling it stops the run: running blocks are interrupted within one epoch tick,
     /// blocks not started are marked cancelled.
     pub cancel: CancellationToken,
@@ -95,6 +97,38 @@ impl Executor {
         &self.outputs
     }
 
+    /// Record `req` as a queued run and return its id, so callers can answer with the id
+    /// before the run starts; run it later with `recorded: true` and that `run_id`.
+    ///
+    /// # Errors
+    /// [`ScheduleError::Store`] when the run cannot be recorded.
+    pub async fn record(&self, req: &RunRequest) -> Result<String, ScheduleError> {
+        let run_id = req.run_id.clone().unwrap_or_else(new_run_id);
+        self.record_as(req, &run_id).await?;
+        Ok(run_id)
+    }
+
+    async fn record_as(&self, req: &RunRequest, run_id: &str) -> Result<(), ScheduleError> {
+        let names: Vec<&str> = req
+            .pipeline
+            .blocks
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect();
+        let vars_json = serde_json::to_string(&req.variables).unwrap_or_else(|_| "{}".into());
+        self.store
+            .create_run(&NewRun {
+                id: run_id,
+                pipeline: &req.pipeline.name,
+                trigger: &req.trigger,
+                variables: &vars_json,
+                created_at: now_ms(),
+                blocks: &names,
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Run a pipeline to completion. Block failures are part of the summary; only failures of
     /// the state store end the call with an error.
     ///
@@ -115,17 +149,9 @@ impl Executor {
         variables.insert("run_id".into(), run_id.clone());
         variables.insert("pipeline".into(), pipeline.name.clone());
         let names: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
-        let vars_json = serde_json::to_string(&req.variables).unwrap_or_else(|_| "{}".into());
-        self.store
-            .create_run(&NewRun {
-                id: &run_id,
-                pipeline: &pipeline.name,
-                trigger: &req.trigger,
-                variables: &vars_json,
-                created_at: now_ms(),
-                blocks: &names,
-            })
-            .await?;
+        if !req.recorded {
+            self.record_as(&req, &run_id).await?;
+        }
         self.store
             .set_run_status(&run_id, RunStatus::Running, now_ms(), None)
             .await?;

@@ -158,3 +158,71 @@ impl Store {
         Ok(row.and_then(|r| r.get::<Option<String>, _>(0)))
     }
 }
+
+impl Store {
+    /// Claim `key` of an API trigger for `run_id`. Returns the run that already holds the key
+    /// when another call claimed it first (a retried webhook), or `None` when this call won.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn claim_idempotency_key(
+        &self,
+        pipeline: &str,
+        trigger: &str,
+        key: &str,
+        run_id: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let action = || format!("claim idempotency key of {pipeline}/{trigger}");
+        let inserted = sqlx::query(
+            "INSERT INTO weft_idempotency (pipeline, trigger, key, run_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(pipeline)
+        .bind(trigger)
+        .bind(key)
+        .bind(run_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .during(action)?;
+        if inserted.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT run_id FROM weft_idempotency WHERE pipeline = $1 AND trigger = $2 AND key = $3",
+        )
+        .bind(pipeline)
+        .bind(trigger)
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await
+        .during(action)?;
+        Ok(Some(row.get(0)))
+    }
+
+    /// Move a schedule's last tick from `expected` to `tick`, only if nobody moved it since
+    /// (compare and set): the one caller that succeeds fires the ticks in between, so no
+    /// tick fires twice, even with two servers or a restart in the middle.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn advance_tick(
+        &self,
+        pipeline: &str,
+        trigger: &str,
+        expected: Option<i64>,
+        tick: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE weft_triggers SET last_tick = $4 WHERE pipeline = $1 AND name = $2 AND ((last_tick IS NULL AND $3 < 0) OR last_tick = $3)",
+        )
+        .bind(pipeline)
+        .bind(trigger)
+        .bind(expected.unwrap_or(-1))
+        .bind(tick)
+        .execute(&self.pool)
+        .await
+        .during(|| format!("advance the schedule of {pipeline}/{trigger}"))?;
+        Ok(done.rows_affected() == 1)
+    }
+}

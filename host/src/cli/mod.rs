@@ -10,6 +10,7 @@ mod progress;
 mod render;
 mod run;
 mod runs;
+mod serve;
 mod setup;
 mod show;
 mod triggers;
@@ -57,6 +58,8 @@ pub enum Command {
     Generate(generate::Args),
     /// List the pipelines' triggers (schedules, API endpoints); issue API tokens.
     Triggers(triggers::Args),
+    /// Serve the HTTP API and fire the triggers (schedules, API endpoints).
+    Serve(serve::Args),
 }
 
 /// Parse arguments, run the command, print errors; returns the exit code.
@@ -95,6 +98,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
         Command::Generate(a) => generate::run(a),
         Command::Triggers(a) => triggers::run(&Project::open(&cli.project)?, a),
+        Command::Serve(a) => serve::run(&Project::open(&cli.project)?, a),
     }
 }
 

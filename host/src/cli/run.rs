@@ -64,6 +64,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                     variables,
                     trigger: "manual".into(),
                     run_id: None,
+                    recorded: false,
                     cancel,
                 },
                 progress.clone(),

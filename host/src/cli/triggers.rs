@@ -37,7 +37,10 @@ pub enum Action {
 }
 
 /// Every trigger of the project, by pipeline, after syncing the store with the files.
-async fn synced(project: &Project, store: &Store) -> Result<Vec<(String, Trigger)>, CliError> {
+pub(crate) async fn synced(
+    project: &Project,
+    store: &Store,
+) -> Result<Vec<(String, Trigger)>, CliError> {
     let mut all = Vec::new();
     let names = project.pipeline_names();
     for name in &names {

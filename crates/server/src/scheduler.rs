@@ -1,0 +1,91 @@
+//! The cron loop: fires each schedule's due ticks, each run with the tick as its
+//! `execution_date`. The last tick handled lives in the store and moves by compare-and-set,
+//! so a tick fires once even across restarts; ticks missed while weft was down follow the
+//! trigger's `catch_up`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use tokio_util::sync::CancellationToken;
+use weft_pipeline::TriggerKind;
+
+use crate::state::AppState;
+
+/// A tick at most this old when the loop sees it is on time, not missed.
+const GRACE: Duration = Duration::from_secs(10);
+/// Longest sleep between two looks at the schedules.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Fire due ticks until `stop` is cancelled.
+pub async fn run(state: AppState, stop: CancellationToken) {
+    loop {
+        if let Err(e) = tick(&state).await {
+            tracing::error!("scheduler: {e}");
+        }
+        let now = Utc::now();
+        let next = state
+            .pipelines()
+            .values()
+            .flat_map(|l| l.triggers.iter())
+            .filter_map(|t| match &t.kind {
+                TriggerKind::Schedule(s) => s.next_after(now),
+                TriggerKind::Api => None,
+            })
+            .min();
+        let sleep = next
+            .and_then(|n| (n - now).to_std().ok())
+            .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
+        tokio::select! {
+            _ = tokio::time::sleep(sleep + Duration::from_millis(5)) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+/// One look at every schedule.
+async fn tick(state: &AppState) -> Result<(), crate::error::ApiError> {
+    let store = state.executor().store().clone();
+    let now = Utc::now();
+    for (name, loaded) in state.pipelines() {
+        let records = store.triggers(Some(name)).await?;
+        for t in &loaded.triggers {
+            let TriggerKind::Schedule(schedule) = &t.kind else {
+                continue;
+            };
+            let last_ms = records
+                .iter()
+                .find(|r| r.name == t.name)
+                .and_then(|r| r.last_tick);
+            let last = last_ms.and_then(|m| Utc.timestamp_millis_opt(m).single());
+            let due = schedule.due(
+                last,
+                now,
+                chrono::Duration::from_std(GRACE).unwrap_or_default(),
+            );
+            if last == Some(due.last) {
+                continue;
+            }
+            // Only the caller that moves the tick fires: never twice.
+            if !store
+                .advance_tick(name, &t.name, last_ms, ms(due.last))
+                .await?
+            {
+                continue;
+            }
+            for at in due.fire {
+                let mut variables = t.variables.clone();
+                variables.insert("execution_date".into(), at.to_rfc3339());
+                let id = state.new_run_id();
+                match state.start_run(name, &t.name, variables, id).await {
+                    Ok(id) => tracing::info!("{name}/{}: tick {at} started run {id}", t.name),
+                    Err(e) => tracing::error!("{name}/{}: tick {at}: {e}", t.name),
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! `weft serve`: the HTTP API, the cron scheduler and the executor in one process.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use weft_runtime::{Runtime, RuntimeConfig};
+use weft_schedule::{Executor, Outputs};
+use weft_server::{AppState, Loaded};
+use weft_store::Store;
+
+use super::progress::BuildProgress;
+use crate::build::Builder;
+use crate::error::CliError;
+use crate::project::Project;
+
+/// Arguments of `weft serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:6789")]
+    pub bind: SocketAddr,
+}
+
+/// Build every pipeline, then serve until SIGINT/SIGTERM (a second signal stops runs at once).
+pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
+    let runtime = Arc::new(Runtime::new(&RuntimeConfig::default())?);
+    let builder = Builder::new(&project.root, &runtime);
+    let mut pipelines = BTreeMap::new();
+    for name in project.pipeline_names() {
+        let pipeline = Arc::new(project.pipeline(&name)?);
+        let triggers = project.triggers(&name)?;
+        let components = builder.build_pipeline(&pipeline, &BuildProgress::new())?;
+        pipelines.insert(
+            name,
+            Loaded {
+                pipeline,
+                components,
+                triggers,
+            },
+        );
+    }
+    let io = Arc::new(project.io()?);
+    super::tokio()?.block_on(async {
+        let store = Store::connect(&project.state_url()).await?;
+        super::triggers::synced(project, &store).await?;
+        let outputs = Outputs::local(&project.objects_dir())?;
+        let executor = Executor::new(runtime.clone(), store.clone(), outputs).with_io(io);
+        let state = AppState::new(executor, pipelines);
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", args.bind)))?;
+        let shutdown = CancellationToken::new();
+        let abort = CancellationToken::new();
+        on_signals(shutdown.clone(), abort.clone());
+        eprintln!(
+            "weft serve: listening on http://{} ({} pipelines)",
+            listener.local_addr().map_or(args.bind, |a| a),
+            state.pipelines().len()
+        );
+        weft_server::serve(listener, state, shutdown, abort)
+            .await
+            .map_err(|e| CliError::Io {
+                path: "<server>".into(),
+                source: e,
+            })?;
+        eprintln!("weft serve: stopped");
+        store.close().await;
+        Ok(0)
+    })
+}
+
+/// First SIGINT/SIGTERM: stop taking work, let runs finish. Second: stop the runs.
+fn on_signals(shutdown: CancellationToken, abort: CancellationToken) {
+    #[allow(clippy::disallowed_methods)]
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
+        for token in [shutdown, abort] {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("weft serve: shutting down (again to stop running blocks)");
+            token.cancel();
+        }
+    });
+}

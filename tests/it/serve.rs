@@ -1,0 +1,293 @@
+//! `weft serve` over real HTTP on loopback: API triggers with tokens (missing, wrong, rotated),
+//! bad bodies, idempotency keys, 200 concurrent calls, per-second schedules, and a clean
+//! shutdown on SIGTERM.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::services::free_port;
+use crate::support::*;
+
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(p: &Project) -> Served {
+    let port = free_port();
+    let served = Served {
+        child: Command::new(env!("CARGO_BIN_EXE_weft"))
+            .arg("--project")
+            .arg(p.path())
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(120) {
+        if call("GET", &format!("{}/api/health", served.base), None, &[]).0 == 200 {
+            return served;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("weft serve did not answer on {}", served.base);
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One request: `(status, JSON body)`.
+fn call(method: &str, url: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> (u16, Value) {
+    rt().block_on(async {
+        let mut req = reqwest::Client::new().request(method.parse().unwrap(), url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let text = resp.text().await.unwrap_or_default();
+                (
+                    status,
+                    serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                )
+            }
+            Err(_) => (0, Value::Null),
+        }
+    })
+}
+
+fn token(p: &Project) -> String {
+    let ran = p.weft(&["triggers", "token", "webhook"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    ran.stdout.lines().last().unwrap().trim().to_string()
+}
+
+fn runs_of(p: &Project, trigger: &str) -> Vec<Value> {
+    let runs = p.weft(&["runs", "--json", "--limit", "1000"]).json();
+    runs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["trigger"] == trigger)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn api_triggers_schedules_and_shutdown() {
+    let p = Project::new();
+    p.pipeline(
+        "etl",
+        "blocks:\n  - { name: src, kind: loader, source: {probe}, config: { mode: rows, rows: 4 } }\n",
+    );
+    write(
+        p.path(),
+        "pipelines/etl/triggers.yaml",
+        "- name: webhook\n  type: api\n- name: every_second\n  type: schedule\n  cron: \"* * * * * *\"\n  catch_up: skip\n",
+    );
+    let old = token(&p);
+    let good = token(&p);
+    let s = serve(&p);
+    let url = format!("{}/api/pipelines/etl/triggers/webhook/runs", s.base);
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    // Tokens: missing, wrong, rotated away: 401 and nothing runs.
+    let (status, body) = call("POST", &url, Some(b"{}".to_vec()), &[]);
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer"),
+        "{body}"
+    );
+    for t in ["weft_nope", old.as_str()] {
+        let (status, body) = call(
+            "POST",
+            &url,
+            Some(b"{}".to_vec()),
+            &[("authorization", &bearer(t))],
+        );
+        assert_eq!(status, 401, "{body}");
+    }
+    assert!(runs_of(&p, "webhook").is_empty());
+    let auth = bearer(&good);
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, String)> {
+        let mut h = vec![("authorization", auth.clone())];
+        h.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        h
+    };
+    let send = |body: &[u8], headers: &[(&str, String)], query: &str| {
+        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        call("POST", &format!("{url}{query}"), Some(body.to_vec()), &h)
+    };
+
+    // Bad bodies are named; nothing runs.
+    let (status, body) = send(b"{\"day\": ", &with(&[]), "");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("not valid JSON"),
+        "{body}"
+    );
+    let (status, body) = send(b"[1, 2]", &with(&[]), "");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("JSON object"),
+        "{body}"
+    );
+    let (status, body) = send(&vec![b' '; 2 << 20], &with(&[]), "");
+    assert_eq!(status, 413, "{body}");
+    let (status, body) = send(b"{}", &with(&[]), "?wait=forever");
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = call(
+        "POST",
+        &format!("{}/api/pipelines/etl/triggers/nope/runs", s.base),
+        None,
+        &[("authorization", &auth)],
+    );
+    assert_eq!(status, 404);
+    assert!(runs_of(&p, "webhook").is_empty());
+
+    // A good call with ?wait: the final status and a preview of the output.
+    let (status, body) = send(
+        b"{\"day\": \"2021-01-01\", \"n\": 3}",
+        &with(&[]),
+        "?wait=60",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "success", "{body}");
+    assert_eq!(body["preview"]["block"], "src");
+    assert_eq!(body["preview"]["rows"], 4);
+    let vars: Value = serde_json::from_str(body["variables"].as_str().unwrap()).unwrap();
+    assert_eq!(vars, json!({"day": "2021-01-01", "n": "3"}));
+    let (status, run) = call(
+        "GET",
+        &format!("{}/api/runs/{}", s.base, body["id"].as_str().unwrap()),
+        None,
+        &[],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(run["blocks"][0]["status"], "success", "{run}");
+    assert_eq!(
+        call("GET", &format!("{}/api/runs/nope", s.base), None, &[]).0,
+        404
+    );
+
+    // The same Idempotency-Key twice: one run.
+    let (s1, a) = send(b"{}", &with(&[("idempotency-key", "delivery-42")]), "");
+    let (s2, b) = send(b"{}", &with(&[("idempotency-key", "delivery-42")]), "");
+    assert_eq!((s1, s2), (202, 202));
+    assert_eq!(a["run_id"], b["run_id"]);
+    assert_eq!(b["replayed"], true);
+
+    // 200 concurrent calls: exactly 200 runs.
+    let before = runs_of(&p, "webhook").len();
+    let ids: Vec<String> = rt().block_on(async {
+        let client = reqwest::Client::new();
+        let calls = (0..200).map(|i| {
+            let client = client.clone();
+            let (url, auth) = (url.clone(), auth.clone());
+            async move {
+                let resp = client
+                    .post(url)
+                    .header("authorization", auth)
+                    .body(format!("{{\"i\": {i}}}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status().as_u16(), 202);
+                resp.json::<Value>().await.unwrap()["run_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            }
+        });
+        futures::future::join_all(calls).await
+    });
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 200);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = runs_of(&p, "webhook");
+        let done = runs.iter().filter(|r| r["status"] == "success").count();
+        if runs.len() == before + 200 && done == runs.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} runs, {done} done",
+            runs.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The per-second schedule fires, once per tick.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ticks: Vec<String> = loop {
+        let ticks: Vec<String> = runs_of(&p, "every_second")
+            .iter()
+            .map(|r| {
+                serde_json::from_str::<Value>(r["variables"].as_str().unwrap()).unwrap()
+                    ["execution_date"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        if ticks.len() >= 3 {
+            break ticks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the schedule fired {} times: {ticks:?}",
+            ticks.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut unique = ticks.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ticks.len(), "a tick fired twice: {ticks:?}");
+
+    // SIGTERM: the server stops cleanly.
+    let mut s = s;
+    let pid = s.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "weft serve did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
