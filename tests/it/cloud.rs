@@ -91,14 +91,8 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     );
 
     // S3: parquet written with the write block, read back with the read block.
-    let writer = repo()
-        .join("tests/blocks/python/io_write.py")
-        .display()
-        .to_string();
-    let reader = repo()
-        .join("tests/blocks/python/io_read.py")
-        .display()
-        .to_string();
+    let writer = py("io_write.py");
+    let reader = py("io_read.py");
     p.pipeline(
         "s3",
         &format!(

@@ -210,7 +210,7 @@ fn ctrl_c_cancels_the_run_and_records_it() {
         "cancel",
         "blocks:\n  - { name: forever, kind: loader, source: {probe}, config: { mode: spin } }\n  - { name: later, kind: transformer, source: {probe}, upstream: [forever], config: { mode: noop } }\n",
     );
-    let child = weft()
+    let mut child = weft()
         .arg("--project")
         .arg(p.path())
         .args(["run", "cancel", "--json"])
@@ -224,6 +224,13 @@ fn ctrl_c_cancels_the_run_and_records_it() {
         let runs = p.weft(&["logs", "latest", "--json"]);
         if runs.code == 0 && runs.json()["blocks"][0]["status"] == "running" {
             break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "weft run ended before its block started ({status}):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         assert!(
             started.elapsed().as_secs() < 60,

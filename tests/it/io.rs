@@ -9,14 +9,6 @@ use serde_json::Value;
 use crate::services::*;
 use crate::support::*;
 
-fn py(name: &str) -> String {
-    repo()
-        .join("tests/blocks/python")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 /// `weft generate taxi` into `dir/name`; returns its counts.
 pub fn taxi_file(dir: &Path, name: &str, rows: u64) -> Value {
     let out = weft()

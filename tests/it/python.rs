@@ -5,14 +5,6 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-fn py(name: &str) -> String {
-    repo()
-        .join("tests/blocks/python")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 /// The rows of a block's stored output, as JSON.
 fn output_rows(p: &Project, run: &str, block: &str) -> Value {
     serde_json::from_str(&output_table(p, run, block).to_json(None).unwrap()).unwrap()

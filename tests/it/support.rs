@@ -15,6 +15,15 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// The path of the Python test block `tests/blocks/python/<name>`.
+pub fn py(name: &str) -> String {
+    repo()
+        .join("tests/blocks/python")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 /// A `weft` command.
 pub fn weft() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_weft"));

@@ -140,10 +140,7 @@ fn a_failed_postgres_load_leaves_the_old_table_intact() {
     let db = TestDb::new();
     let p = Project::new();
     p.copy_from_repo(&["io_config.yaml"]);
-    let writer = repo()
-        .join("tests/blocks/python/io_write.py")
-        .display()
-        .to_string();
+    let writer = py("io_write.py");
     let yaml = |rows: u32, mode: &str| {
         format!(
             "blocks:\n  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: {mode}, rows: {rows} }} }}\n  - name: load\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [default] }}\n    config: {{ target: \"postgres://default/ny_taxi.trips\", options: {{ if_exists: replace }} }}\n"
@@ -182,14 +179,8 @@ fn secrets_never_reach_blocks_or_logs() {
     env.push(("POSTGRES_PASSWORD".into(), secret.clone()));
     let p = Project::new();
     p.copy_from_repo(&["io_config.yaml"]);
-    let probe = repo()
-        .join("tests/blocks/python/io_probe.py")
-        .display()
-        .to_string();
-    let printer = repo()
-        .join("tests/blocks/python/print_env.py")
-        .display()
-        .to_string();
+    let probe = py("io_probe.py");
+    let printer = py("print_env.py");
     p.pipeline(
         "secrets",
         &format!(

@@ -169,6 +169,30 @@ impl Table {
         Self::new(schema, batches)
     }
 
+    /// The table converted to `target` (same column count and order), column by column with
+    /// Arrow's cast kernels.
+    ///
+    /// # Errors
+    /// [`DataError::SchemaMismatch`] when a value cannot be converted or the shapes differ.
+    pub fn cast_to(&self, target: SchemaRef) -> Result<Table, DataError> {
+        if target.fields() == self.schema.fields() {
+            return Ok(self.clone());
+        }
+        let mismatch = |e: &dyn std::fmt::Display| DataError::SchemaMismatch(e.to_string());
+        let mut out = Vec::with_capacity(self.batches.len());
+        for b in self.batches.iter() {
+            let cols = b
+                .columns()
+                .iter()
+                .zip(target.fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| mismatch(&e))?;
+            out.push(RecordBatch::try_new(target.clone(), cols).map_err(|e| mismatch(&e))?);
+        }
+        Table::new(target, out)
+    }
+
     /// The schema.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema

@@ -42,6 +42,14 @@ pub struct NewRun<'a> {
     pub blocks: &'a [&'a str],
 }
 
+/// Attempts at migrating a database another process is migrating too.
+const MIGRATE_RETRIES: u64 = 40;
+
+fn is_busy(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("locked") || m.contains("busy")
+}
+
 impl Store {
     /// Open (creating if needed) the store at `url` and bring its schema up to date.
     ///
@@ -93,10 +101,19 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| fail(&e))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| fail(&e))?;
+        // Two processes opening a new SQLite database at once (`weft serve` and `weft runs`,
+        // say) both migrate it; the loser sees "database is locked" and tries again.
+        let mut attempt = 0;
+        loop {
+            match sqlx::migrate!("./migrations").run(&pool).await {
+                Ok(()) => break,
+                Err(e) if attempt < MIGRATE_RETRIES && is_busy(&e.to_string()) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(fail(&e)),
+            }
+        }
         Ok(Store { pool, backend })
     }
 

@@ -163,21 +163,10 @@ fn prepare(table: &Table) -> Result<(String, Vec<RecordBatch>), IoError> {
         defs.push(format!("{} {pg}", ident(f.name())));
         fields.push(Field::new(f.name(), cast, true));
     }
-    let target = std::sync::Arc::new(Schema::new(fields));
-    let mut batches = Vec::with_capacity(table.batches().len());
-    for b in table.batches() {
-        let cols = b
-            .columns()
-            .iter()
-            .zip(target.fields())
-            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| IoError::Data(e.to_string()))?;
-        batches.push(
-            RecordBatch::try_new(target.clone(), cols).map_err(|e| IoError::Data(e.to_string()))?,
-        );
-    }
-    Ok((defs.join(", "), batches))
+    let cast = table
+        .cast_to(std::sync::Arc::new(Schema::new(fields)))
+        .map_err(|e| IoError::Data(e.to_string()))?;
+    Ok((defs.join(", "), cast.batches().to_vec()))
 }
 
 /// COPY every row of `batches` into `qualified` (binary format), in the connection's

@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Cursor, Read};
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::csv::reader::{Decoder, Format as CsvFormat};
 use arrow::csv::ReaderBuilder;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use weft_data::Table;
 
 use crate::error::IoError;
@@ -155,19 +154,7 @@ impl CsvRead<'_> {
                 names.join(", ")
             )));
         }
-        let fields: Vec<Field> = inferred
-            .fields()
-            .iter()
-            .map(|f| {
-                let t = self
-                    .types
-                    .get(f.name())
-                    .cloned()
-                    .unwrap_or_else(|| f.data_type().clone());
-                Field::new(f.name(), t, true)
-            })
-            .collect();
-        Ok(Arc::new(Schema::new(fields)))
+        Ok(super::with_types(&inferred, &self.types))
     }
 
     /// Record by record from `input`: bad lines fail the read or are skipped.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{BufReader, Cursor, Read};
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use flate2::read::MultiGzDecoder;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use weft_data::Table;
@@ -159,21 +159,7 @@ fn ndjson(
     let (inferred, _) =
         arrow::json::reader::infer_json_schema(BufReader::new(Cursor::new(cut)), Some(10_000))
             .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
-    let fields: Vec<Field> = inferred
-        .fields()
-        .iter()
-        .map(|f| {
-            Field::new(
-                f.name(),
-                types
-                    .get(f.name())
-                    .cloned()
-                    .unwrap_or_else(|| f.data_type().clone()),
-                true,
-            )
-        })
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
+    let schema = with_types(&inferred, types);
     let reader = arrow::json::ReaderBuilder::new(schema.clone())
         .with_batch_size(batch_size)
         .build(BufReader::new(Cursor::new(sample).chain(input)))
@@ -184,47 +170,31 @@ fn ndjson(
     Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))
 }
 
+/// `schema` with the types of the columns named in `types`, every column nullable.
+pub(crate) fn with_types(schema: &Schema, types: &BTreeMap<String, DataType>) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = types.get(f.name()).unwrap_or(f.data_type());
+            Field::new(f.name(), t.clone(), true)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
 /// Cast the columns named in `types`.
 fn cast(table: Table, types: &BTreeMap<String, DataType>, label: &str) -> Result<Table, IoError> {
     if types.is_empty() {
         return Ok(table);
     }
     let schema = table.schema();
-    for name in types.keys() {
-        if schema.field_with_name(name).is_err() {
-            return Err(IoError::Invalid(format!(
-                "{label}: read options give a type for column `{name}`, which the file does not have"
-            )));
-        }
+    if let Some(name) = types.keys().find(|n| schema.field_with_name(n).is_err()) {
+        return Err(IoError::Invalid(format!(
+            "{label}: read options give a type for column `{name}`, which the file does not have"
+        )));
     }
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            Field::new(
-                f.name(),
-                types
-                    .get(f.name())
-                    .cloned()
-                    .unwrap_or_else(|| f.data_type().clone()),
-                true,
-            )
-        })
-        .collect();
-    let target = Arc::new(Schema::new(fields));
-    let mut out = Vec::with_capacity(table.batches().len());
-    for b in table.batches() {
-        let cols = b
-            .columns()
-            .iter()
-            .zip(target.fields())
-            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
-        out.push(
-            arrow::array::RecordBatch::try_new(target.clone(), cols)
-                .map_err(|e| IoError::Data(format!("{label}: {e}")))?,
-        );
-    }
-    Table::new(target, out).map_err(|e| IoError::Data(e.to_string()))
+    table
+        .cast_to(with_types(schema, types))
+        .map_err(|e| IoError::Data(format!("{label}: {e}")))
 }
