@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::services::free_port;
+use crate::services::{free_port, TestDb};
 use crate::support::*;
 
 struct Served {
@@ -24,8 +24,13 @@ impl Drop for Served {
 
 fn serve(p: &Project) -> Served {
     let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
+    cmd.env_remove("WEFT_STATE_URL");
+    if let Some(url) = &p.state_url {
+        cmd.env("WEFT_STATE_URL", url);
+    }
     let served = Served {
-        child: Command::new(env!("CARGO_BIN_EXE_weft"))
+        child: cmd
             .arg("--project")
             .arg(p.path())
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -93,8 +98,25 @@ fn runs_of(p: &Project, trigger: &str) -> Vec<Value> {
 }
 
 #[test]
-fn api_triggers_schedules_and_shutdown() {
-    let p = Project::new();
+fn api_triggers_schedules_and_shutdown_with_sqlite() {
+    exercise(Project::new());
+}
+
+#[test]
+fn api_triggers_schedules_and_shutdown_with_postgres() {
+    let db = TestDb::new();
+    let mut p = Project::new();
+    p.state_url = Some(db.url.clone());
+    exercise(p);
+    assert!(
+        db.scalar("SELECT count(*)::text FROM weft_runs WHERE trigger = 'webhook'")
+            .parse::<i64>()
+            .unwrap()
+            >= 202
+    );
+}
+
+fn exercise(p: Project) {
     p.pipeline(
         "etl",
         "blocks:\n  - { name: src, kind: loader, source: {probe}, config: { mode: rows, rows: 4 } }\n",
