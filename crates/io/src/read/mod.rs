@@ -50,15 +50,27 @@ impl BlockIo {
         let types = opts.types()?;
         let batch_size = opts.batch_size.unwrap_or(BATCH_ROWS).max(1);
         let label = location.to_string();
+        let open = || {
+            source::open(
+                &self.ctx,
+                &location,
+                profile,
+                self.progress.clone(),
+                &self.access,
+            )
+        };
+        let read_all = || {
+            source::read_all(
+                &self.ctx,
+                &location,
+                profile,
+                self.progress.clone(),
+                &self.access,
+            )
+        };
         let table = match format {
             Format::Csv { gzip } => {
-                let opened = source::open(
-                    &self.ctx,
-                    &location,
-                    profile,
-                    self.progress.clone(),
-                    &self.access,
-                )?;
+                let opened = open()?;
                 let log = |m: String| self.notice(m);
                 csv::CsvRead {
                     label: &label,
@@ -72,23 +84,11 @@ impl BlockIo {
                 .read(maybe_gzip(opened.reader, gzip))?
             }
             Format::Ndjson { gzip } => {
-                let opened = source::open(
-                    &self.ctx,
-                    &location,
-                    profile,
-                    self.progress.clone(),
-                    &self.access,
-                )?;
+                let opened = open()?;
                 ndjson(maybe_gzip(opened.reader, gzip), &types, batch_size, &label)?
             }
             Format::Parquet => {
-                let bytes = source::read_all(
-                    &self.ctx,
-                    &location,
-                    profile,
-                    self.progress.clone(),
-                    &self.access,
-                )?;
+                let bytes = read_all()?;
                 let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| {
                     IoError::Data(format!("{label}: not a valid parquet file: {e}"))
                 })?;
@@ -106,13 +106,7 @@ impl BlockIo {
                 )?
             }
             Format::Arrow => {
-                let bytes = source::read_all(
-                    &self.ctx,
-                    &location,
-                    profile,
-                    self.progress.clone(),
-                    &self.access,
-                )?;
+                let bytes = read_all()?;
                 let t = Table::from_ipc_file(bytes.to_vec())
                     .or_else(|_| Table::from_ipc(bytes.to_vec()))
                     .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
