@@ -53,6 +53,21 @@ pub(crate) struct HostState {
     pub(crate) io: Option<weft_io::BlockIo>,
 }
 
+impl HostState {
+    /// A table the host made, handed to the block as a new handle; an error passes through.
+    pub(crate) fn hand_over(
+        &mut self,
+        made: Result<weft_data::Table, crate::bindings::GuestError>,
+    ) -> wasmtime::Result<
+        Result<wasmtime::component::Resource<weft_data::Table>, crate::bindings::GuestError>,
+    > {
+        match made {
+            Ok(t) => Ok(Ok(self.table.push(t)?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

@@ -15,9 +15,8 @@ impl Host for HostState {
         for (name, handle) in &tables {
             named.push((name.clone(), self.table.get(handle)?.clone()));
         }
-        match weft_data::sql(&query, &named) {
-            Ok(t) => Ok(Ok(self.table.push(t)?)),
-            Err(e) => Ok(Err(GuestError::InvalidInput(e.to_string()))),
-        }
+        let made =
+            weft_data::sql(&query, &named).map_err(|e| GuestError::InvalidInput(e.to_string()));
+        self.hand_over(made)
     }
 }

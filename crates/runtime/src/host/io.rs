@@ -29,14 +29,10 @@ impl Host for HostState {
         uri: String,
         options: String,
     ) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
-        let t = match self
+        let made = self
             .io()
-            .and_then(|io| io.read(&uri, &options).map_err(guest))
-        {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(Ok(self.table.push(t)?))
+            .and_then(|io| io.read(&uri, &options).map_err(guest));
+        self.hand_over(made)
     }
 
     fn write(
@@ -56,14 +52,10 @@ impl Host for HostState {
         profile: String,
         sql: String,
     ) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
-        let t = match self
+        let made = self
             .io()
-            .and_then(|io| io.query(&profile, &sql, &[]).map_err(guest))
-        {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(Ok(self.table.push(t)?))
+            .and_then(|io| io.query(&profile, &sql, &[]).map_err(guest));
+        self.hand_over(made)
     }
 
     fn available(

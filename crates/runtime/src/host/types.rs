@@ -9,10 +9,8 @@ impl Host for HostState {}
 
 impl HostTable for HostState {
     fn from_ipc(&mut self, data: Vec<u8>) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
-        match Table::from_ipc(data) {
-            Ok(t) => Ok(Ok(self.table.push(t)?)),
-            Err(e) => Ok(Err(GuestError::InvalidInput(e.to_string()))),
-        }
+        let made = Table::from_ipc(data).map_err(|e| GuestError::InvalidInput(e.to_string()));
+        self.hand_over(made)
     }
 
     fn num_rows(&mut self, this: Resource<Table>) -> wasmtime::Result<u64> {
@@ -38,10 +36,8 @@ impl HostTable for HostState {
     }
 
     fn from_json(&mut self, rows: String) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
-        match Table::from_json(&rows) {
-            Ok(t) => Ok(Ok(self.table.push(t)?)),
-            Err(e) => Ok(Err(GuestError::InvalidInput(e.to_string()))),
-        }
+        let made = Table::from_json(&rows).map_err(|e| GuestError::InvalidInput(e.to_string()));
+        self.hand_over(made)
     }
 
     fn to_json(
