@@ -1,6 +1,7 @@
 //! End-to-end tests of the `weft` command: real components built from source, real
 //! processes, real SQLite and Postgres state stores.
 
+mod served;
 mod services;
 mod support;
 
@@ -11,6 +12,7 @@ mod init;
 mod io;
 mod postgres;
 mod python;
+mod recovery;
 mod serve;
 mod sql;
 mod taxi;

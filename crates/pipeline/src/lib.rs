@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod backfill;
 mod dag;
 mod error;
 mod model;

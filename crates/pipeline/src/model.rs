@@ -31,6 +31,10 @@ pub struct Pipeline {
     pub description: Option<String>,
     /// How many blocks of one run may execute at once.
     pub concurrency: usize,
+    /// How many runs of this pipeline may be active at once; more wait queued. None: no limit.
+    pub max_active_runs: Option<usize>,
+    /// Webhooks told when a run ends.
+    pub notify: Notify,
     /// Default run variables; `--var` overrides them.
     pub variables: BTreeMap<String, String>,
     /// Blocks, upstream before downstream; ties keep manifest order.
@@ -51,6 +55,15 @@ impl Pipeline {
             .map(|b| b.name.as_str())
             .collect()
     }
+}
+
+/// Where a pipeline's run summaries are POSTed when a run ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notify {
+    /// URL told of every failed run.
+    pub on_failure: Option<String>,
+    /// URL told of every successful run.
+    pub on_success: Option<String>,
 }
 
 /// One block of a pipeline, with every default applied.

@@ -12,7 +12,16 @@ use crate::dag::Dag;
 use crate::error::{closest, ManifestError, ManifestErrors};
 use crate::model::*;
 
-const TOP_FIELDS: &[&str] = &["name", "description", "concurrency", "variables", "blocks"];
+const TOP_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "concurrency",
+    "max_active_runs",
+    "on_failure",
+    "on_success",
+    "variables",
+    "blocks",
+];
 const BLOCK_FIELDS: &[&str] = &[
     "name",
     "kind",
@@ -78,6 +87,12 @@ pub fn parse(
     if concurrency == 0 {
         cx.invalid(None, "concurrency", "must be at least 1".into());
     }
+    let max_active_runs = cx.field::<usize>(&top, "max_active_runs", None);
+    if max_active_runs == Some(0) {
+        cx.invalid(None, "max_active_runs", "must be at least 1".into());
+    }
+    let on_failure = cx.webhook(&top, "on_failure");
+    let on_success = cx.webhook(&top, "on_success");
     let variables = cx.variables(&top);
     let blocks = match top.get("blocks") {
         None => {
@@ -107,6 +122,11 @@ pub fn parse(
         file: file.to_path_buf(),
         description,
         concurrency,
+        max_active_runs,
+        notify: Notify {
+            on_failure,
+            on_success,
+        },
         variables,
         blocks,
     })
@@ -134,6 +154,21 @@ impl Cx {
             field: field.to_string(),
             reason,
         });
+    }
+
+    /// An optional `http(s)://` URL to POST run summaries to.
+    fn webhook(&mut self, top: &Mapping, field: &str) -> Option<String> {
+        let url = self.field::<String>(top, field, None)?;
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Some(url)
+        } else {
+            self.invalid(
+                None,
+                field,
+                format!("`{url}` is not an http:// or https:// URL"),
+            );
+            None
+        }
     }
 
     fn unknown_fields(&mut self, map: &Mapping, valid: &[&str], block: Option<&str>) {

@@ -37,15 +37,19 @@ pub(crate) struct BlockJob {
     pub(crate) log: Arc<RunLog>,
     pub(crate) observer: Arc<dyn Observer>,
     pub(crate) cancel: CancellationToken,
+    /// Attempts an earlier process already started (an interrupted run, a retried one); the
+    /// next attempt is numbered after them.
+    pub(crate) prior_attempts: u32,
 }
 
 /// Run a block with its retries; never fails: every problem ends in the summary.
 pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
     let started = Instant::now();
     let name = job.block.name.clone();
-    let attempts = job.block.retries + 1;
+    let first = job.prior_attempts + 1;
+    let attempts = job.prior_attempts + job.block.retries + 1;
     let mut last_error = String::new();
-    for attempt in 1..=attempts {
+    for attempt in first..=attempts {
         if job.cancel.is_cancelled() {
             return finish_failed(
                 &job,

@@ -43,11 +43,42 @@ pub struct RunRequest {
     pub trigger: String,
     /// Use this id instead of a new one.
     pub run_id: Option<String>,
-    /// The run was already recorded with [`Executor::record`] under `run_id`.
+    /// The run already exists in the store under `run_id`: recorded with
+    /// [`Executor::record`], interrupted by a crash, or reopened for a retry. Its blocks that
+    /// succeeded keep their stored outputs and are not run again; the others run as new
+    /// attempts.
     pub recorded: bool,
     /// Cancelling it stops the run: running blocks are interrupted within one epoch tick,
     /// blocks not started are marked cancelled.
     pub cancel: CancellationToken,
+}
+
+/// A run ready to be recorded (see [`Executor::prepare`]).
+#[derive(Debug, Clone)]
+pub struct PreparedRun {
+    /// Run id.
+    pub id: String,
+    pipeline: String,
+    trigger: String,
+    variables: String,
+    created_at: i64,
+    blocks: Vec<String>,
+    owner: Option<String>,
+}
+
+impl PreparedRun {
+    /// The row as the store takes it.
+    pub fn as_new_run(&self) -> NewRun<'_> {
+        NewRun {
+            id: &self.id,
+            pipeline: &self.pipeline,
+            trigger: &self.trigger,
+            variables: &self.variables,
+            created_at: self.created_at,
+            blocks: &self.blocks,
+            owner: self.owner.as_deref(),
+        }
+    }
 }
 
 /// The outcome of a run.
@@ -68,6 +99,7 @@ pub struct Executor {
     store: Store,
     outputs: Outputs,
     io: Option<Arc<IoContext>>,
+    owner: Option<String>,
 }
 
 impl Executor {
@@ -78,6 +110,7 @@ impl Executor {
             store,
             outputs,
             io: None,
+            owner: None,
         }
     }
 
@@ -98,35 +131,47 @@ impl Executor {
     }
 
     /// Record `req` as a queued run and return its id, so callers can answer with the id
-    /// before the run starts; run it later with `recorded: true` and that `run_id`.
+    /// before the run starts; then [`Executor::run`] it (`req` is marked recorded).
     ///
     /// # Errors
     /// [`ScheduleError::Store`] when the run cannot be recorded.
-    pub async fn record(&self, req: &RunRequest) -> Result<String, ScheduleError> {
-        let run_id = req.run_id.clone().unwrap_or_else(new_run_id);
-        self.record_as(req, &run_id).await?;
-        Ok(run_id)
+    pub async fn record(&self, req: &mut RunRequest) -> Result<String, ScheduleError> {
+        let prepared = self.prepare(req);
+        self.store.create_run(&prepared.as_new_run()).await?;
+        Ok(prepared.id)
     }
 
-    async fn record_as(&self, req: &RunRequest, run_id: &str) -> Result<(), ScheduleError> {
-        let names: Vec<&str> = req
-            .pipeline
-            .blocks
-            .iter()
-            .map(|b| b.name.as_str())
-            .collect();
-        let vars_json = serde_json::to_string(&req.variables).unwrap_or_else(|_| "{}".into());
-        self.store
-            .create_run(&NewRun {
-                id: run_id,
-                pipeline: &req.pipeline.name,
-                trigger: &req.trigger,
-                variables: &vars_json,
-                created_at: now_ms(),
-                blocks: &names,
-            })
-            .await?;
-        Ok(())
+    /// Fix `req`'s id and `execution_date` (so a resumed run sees the same one) and mark it
+    /// recorded; returns the row to record, for callers that record runs in their own
+    /// transaction (see `Store::fire_schedule`).
+    pub fn prepare(&self, req: &mut RunRequest) -> PreparedRun {
+        let id = req.run_id.clone().unwrap_or_else(new_run_id);
+        req.variables
+            .entry("execution_date".into())
+            .or_insert_with(now_rfc3339);
+        req.run_id = Some(id.clone());
+        req.recorded = true;
+        PreparedRun {
+            id,
+            pipeline: req.pipeline.name.clone(),
+            trigger: req.trigger.clone(),
+            variables: serde_json::to_string(&req.variables).unwrap_or_else(|_| "{}".into()),
+            created_at: now_ms(),
+            blocks: req.pipeline.blocks.iter().map(|b| b.name.clone()).collect(),
+            owner: self.owner.clone(),
+        }
+    }
+
+    /// The new runs this executor records belong to instance `owner` (see
+    /// [`crate::Instance`]), so a crash of this process can be told from a live run.
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// The instance this executor's runs belong to.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
     }
 
     /// Run a pipeline to completion. Block failures are part of the summary; only failures of
@@ -139,6 +184,12 @@ impl Executor {
         req: RunRequest,
         observer: Arc<dyn Observer>,
     ) -> Result<RunSummary, ScheduleError> {
+        let mut req = req;
+        let first_run = !req.recorded;
+        if first_run {
+            let prepared = self.prepare(&mut req);
+            self.store.create_run(&prepared.as_new_run()).await?;
+        }
         let pipeline = req.pipeline.clone();
         let run_id = req.run_id.clone().unwrap_or_else(new_run_id);
         let mut variables = pipeline.variables.clone();
@@ -149,9 +200,7 @@ impl Executor {
         variables.insert("run_id".into(), run_id.clone());
         variables.insert("pipeline".into(), pipeline.name.clone());
         let names: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
-        if !req.recorded {
-            self.record_as(&req, &run_id).await?;
-        }
+
         self.store
             .set_run_status(&run_id, RunStatus::Running, now_ms(), None)
             .await?;
@@ -160,9 +209,15 @@ impl Executor {
             blocks: names.iter().map(|s| s.to_string()).collect(),
         });
 
+        let first_seq = if !first_run {
+            self.store.next_log_seq(&run_id).await?
+        } else {
+            0
+        };
         let log = Arc::new(RunLog::start(
             self.store.clone(),
             run_id.clone(),
+            first_seq,
             observer.clone(),
             self.io
                 .as_ref()
@@ -176,6 +231,12 @@ impl Executor {
         let mut outputs: HashMap<String, Option<Table>> = HashMap::new();
         let mut summaries: HashMap<String, BlockSummary> = HashMap::new();
         let mut store_error = None;
+        let prior_attempts = if !first_run {
+            self.restore(&run_id, &mut plan, &mut outputs, &mut summaries, &observer)
+                .await?
+        } else {
+            HashMap::new()
+        };
 
         let cancel = req.cancel.clone();
         loop {
@@ -206,8 +267,13 @@ impl Executor {
                     log: log.clone(),
                     observer: observer.clone(),
                     cancel: cancel.clone(),
+                    prior_attempts: 0,
                 };
                 let name = job.block.name.clone();
+                let job = BlockJob {
+                    prior_attempts: prior_attempts.get(&name).copied().unwrap_or(0),
+                    ..job
+                };
                 let handle = running.spawn(run_block(job));
                 tasks.insert(handle.id(), name);
             }
@@ -326,11 +392,103 @@ impl Executor {
         self.store
             .set_run_status(&run_id, status, now_ms(), error.as_deref())
             .await?;
-        Ok(RunSummary {
+        let summary = RunSummary {
             run_id,
             status,
             blocks,
-        })
+        };
+        if let Some(url) = crate::notify::target(&pipeline, status) {
+            let body = crate::notify::payload(&pipeline, &req.trigger, &summary, error.as_deref());
+            match crate::notify::deliver(url, &body).await {
+                Ok(_) => tracing::info!("run {}: told {url}", summary.run_id),
+                Err(e) => tracing::warn!("run {}: webhook {e}", summary.run_id),
+            }
+        }
+        Ok(summary)
+    }
+}
+
+impl Executor {
+    /// Bring a recorded run's blocks into `plan`: those that succeeded are done (their
+    /// outputs read back when a block still to run needs them), those that failed stay
+    /// failed, the rest wait to run. Returns the attempts already started per block.
+    async fn restore(
+        &self,
+        run_id: &str,
+        plan: &mut Plan,
+        outputs: &mut HashMap<String, Option<Table>>,
+        summaries: &mut HashMap<String, BlockSummary>,
+        observer: &Arc<dyn Observer>,
+    ) -> Result<HashMap<String, u32>, ScheduleError> {
+        let records = self.store.block_runs(run_id).await?;
+        let mut attempts = HashMap::new();
+        let mut stored = Vec::new();
+        for r in &records {
+            if !plan.index.contains_key(&r.block) {
+                continue;
+            }
+            attempts.insert(r.block.clone(), r.attempt.max(0) as u32);
+            let summary = BlockSummary {
+                block: r.block.clone(),
+                status: r.status,
+                attempts: r.attempt.max(0) as u32,
+                rows: r.rows.map(|n| n as u64),
+                bytes: r.bytes.map(|n| n as u64),
+                duration: std::time::Duration::from_millis(
+                    r.finished_at
+                        .zip(r.started_at)
+                        .map_or(0, |(f, s)| (f - s).max(0) as u64),
+                ),
+                error: r.error.clone(),
+            };
+            match r.status {
+                BlockStatus::Success => {
+                    plan.succeeded(&r.block);
+                    stored.push((r.block.clone(), r.output.clone()));
+                    summaries.insert(r.block.clone(), summary);
+                }
+                s if s.is_final() => {
+                    if plan.is_waiting(&r.block) {
+                        let skipped = plan.failed(&r.block);
+                        let reason = format!("upstream block \"{}\" failed", r.block);
+                        self.store
+                            .skip_blocks(run_id, &skipped, BlockStatus::UpstreamFailed, &reason)
+                            .await?;
+                    }
+                    summaries.insert(r.block.clone(), summary);
+                }
+                _ => {}
+            }
+        }
+        // Blocks skipped above because of a failure recorded before the crash.
+        for name in plan.names.clone() {
+            if !plan.is_waiting(&name) && !summaries.contains_key(&name) {
+                let summary = BlockSummary {
+                    block: name.clone(),
+                    status: BlockStatus::UpstreamFailed,
+                    attempts: 0,
+                    rows: None,
+                    bytes: None,
+                    duration: Default::default(),
+                    error: Some("an upstream block failed".into()),
+                };
+                observer.event(&Event::BlockFinished {
+                    summary: summary.clone(),
+                });
+                summaries.insert(name, summary);
+            }
+        }
+        for (name, path) in stored {
+            if !plan.still_needed(&name) {
+                continue;
+            }
+            let table = match path {
+                Some(p) => Some(self.outputs.get(&p).await?),
+                None => None,
+            };
+            outputs.insert(name, table);
+        }
+        Ok(attempts)
     }
 }
 
@@ -431,6 +589,11 @@ impl Plan {
         }
         skipped.sort_by_key(|n| self.index[n]);
         skipped
+    }
+
+    /// True while `name` has not started.
+    fn is_waiting(&self, name: &str) -> bool {
+        self.state[self.index[name]] == Slot::Waiting
     }
 
     /// Blocks that never started, in pipeline order.

@@ -28,6 +28,7 @@ impl RunLog {
     pub(crate) fn start(
         store: Store,
         run_id: String,
+        first_seq: i64,
         observer: Arc<dyn Observer>,
         redactor: Redactor,
     ) -> RunLog {
@@ -42,7 +43,7 @@ impl RunLog {
         });
         RunLog {
             tx,
-            seq: Arc::new(AtomicI64::new(0)),
+            seq: Arc::new(AtomicI64::new(first_seq)),
             writer,
             observer,
             redactor,

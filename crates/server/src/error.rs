@@ -17,6 +17,9 @@ pub enum ApiError {
     /// A malformed request (body, header, query); the message names the problem.
     #[error("{0}")]
     BadRequest(String),
+    /// The request conflicts with the resource's state (retrying a run that succeeded).
+    #[error("{0}")]
+    Conflict(String),
     /// A body over the size limit.
     #[error("{0}")]
     TooLarge(String),
@@ -35,6 +38,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

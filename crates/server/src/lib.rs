@@ -22,14 +22,16 @@
 // The server spawns its scheduler and the runs it starts (see clippy.toml).
 #![allow(clippy::disallowed_methods)]
 
+mod api;
 mod error;
+pub mod recovery;
 mod routes;
 pub mod scheduler;
 mod state;
 
 pub use error::ApiError;
-pub use routes::{router, MAX_BODY, MAX_WAIT};
-pub use state::{AppState, Loaded};
+pub use routes::{router, ApiDoc, MAX_BODY, MAX_WAIT};
+pub use state::{AppState, Cancelled, Loaded};
 
 use tokio_util::sync::CancellationToken;
 

@@ -11,13 +11,23 @@ use weft_pipeline::TriggerKind;
 
 use crate::state::AppState;
 
-/// A tick at most this old when the loop sees it is on time, not missed.
+/// A tick at most this old when the loop sees it is on time, not missed (less for
+/// schedules that tick more often: a tick is missed once the next one is due).
 const GRACE: Duration = Duration::from_secs(10);
 /// Longest sleep between two looks at the schedules.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
+}
+
+/// How late a tick of `schedule` may be seen and still count as on time.
+fn grace(schedule: &weft_pipeline::Schedule, now: DateTime<Utc>) -> chrono::Duration {
+    let max = chrono::Duration::from_std(GRACE).unwrap_or_default();
+    let period = schedule
+        .next_after(now)
+        .and_then(|a| schedule.next_after(a).map(|b| b - a));
+    period.map_or(max, |p| p.min(max))
 }
 
 /// Fire due ticks until `stop` is cancelled.
@@ -61,29 +71,33 @@ async fn tick(state: &AppState) -> Result<(), crate::error::ApiError> {
                 .find(|r| r.name == t.name)
                 .and_then(|r| r.last_tick);
             let last = last_ms.and_then(|m| Utc.timestamp_millis_opt(m).single());
-            let due = schedule.due(
-                last,
-                now,
-                chrono::Duration::from_std(GRACE).unwrap_or_default(),
-            );
+            let due = schedule.due(last, now, grace(schedule, now));
             if last == Some(due.last) {
                 continue;
             }
-            // Only the caller that moves the tick fires: never twice.
+            // The tick moves and its runs are recorded in one transaction, and only by the
+            // caller that moves it: a tick never fires twice, and a crash right after leaves
+            // queued runs that the next start picks up.
+            let mut reqs = Vec::with_capacity(due.fire.len());
+            for at in &due.fire {
+                let mut variables = t.variables.clone();
+                variables.insert("execution_date".into(), at.to_rfc3339());
+                reqs.push(state.request(name, &t.name, variables, None)?);
+            }
+            let rows: Vec<_> = reqs
+                .iter_mut()
+                .map(|r| state.executor().prepare(r))
+                .collect();
+            let new: Vec<_> = rows.iter().map(|r| r.as_new_run()).collect();
             if !store
-                .advance_tick(name, &t.name, last_ms, ms(due.last))
+                .fire_schedule(name, &t.name, last_ms, ms(due.last), &new)
                 .await?
             {
                 continue;
             }
-            for at in due.fire {
-                let mut variables = t.variables.clone();
-                variables.insert("execution_date".into(), at.to_rfc3339());
-                let id = state.new_run_id();
-                match state.start_run(name, &t.name, variables, id).await {
-                    Ok(id) => tracing::info!("{name}/{}: tick {at} started run {id}", t.name),
-                    Err(e) => tracing::error!("{name}/{}: tick {at}: {e}", t.name),
-                }
+            for (req, row) in reqs.into_iter().zip(&rows) {
+                tracing::info!("{name}/{}: started run {}", t.name, row.id);
+                state.launch(req, None);
             }
         }
     }

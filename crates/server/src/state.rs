@@ -1,13 +1,18 @@
-//! What the server holds: the built pipelines, the executor, and the runs in flight (tracked
-//! so a shutdown can wait for them).
+//! What the server holds: the built pipelines, the executor, and the runs in flight —
+//! tracked so they can be cancelled, limited per pipeline (`max_active_runs`), waited for at
+//! shutdown, and picked up again after a crash.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use weft_pipeline::{Pipeline, Trigger};
-use weft_schedule::{new_run_id, ComponentRef, Executor, Quiet, RunRequest};
+use weft_schedule::{
+    new_run_id, now_ms, ComponentRef, Executor, Instance, PreparedRun, Quiet, RunRequest,
+};
+use weft_store::{RunRecord, RunStatus};
 
 use crate::error::ApiError;
 
@@ -33,19 +38,62 @@ struct Inner {
     runs: TaskTracker,
     /// Cancelled when runs must stop now (a second shutdown signal).
     abort: CancellationToken,
+    /// Runs this process drives (waiting for a slot or running), by id.
+    active: Mutex<HashMap<String, CancellationToken>>,
+    /// Slots of pipelines with `max_active_runs`.
+    limits: HashMap<String, Arc<Semaphore>>,
+    /// The token every non-trigger route needs, if set.
+    api_token: Option<String>,
+}
+
+/// What happened to a cancel request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The run was told to stop; running blocks stop within one epoch tick.
+    Stopping,
+    /// The run was not driven by any live process and is now recorded cancelled.
+    Recorded,
+    /// The run had already ended.
+    AlreadyEnded(RunStatus),
 }
 
 impl AppState {
-    /// State over `executor` and the `pipelines` it may run.
+    /// State over `executor` (whose owner should be this process's [`Instance`]) and the
+    /// `pipelines` it may run.
     pub fn new(executor: Executor, pipelines: BTreeMap<String, Loaded>) -> Self {
+        let limits = pipelines
+            .iter()
+            .filter_map(|(name, l)| {
+                l.pipeline
+                    .max_active_runs
+                    .map(|n| (name.clone(), Arc::new(Semaphore::new(n))))
+            })
+            .collect();
         AppState {
             inner: Arc::new(Inner {
                 executor,
                 pipelines,
                 runs: TaskTracker::new(),
                 abort: CancellationToken::new(),
+                active: Mutex::new(HashMap::new()),
+                limits,
+                api_token: None,
             }),
         }
+    }
+
+    /// Require `Authorization: Bearer <token>` on every route but health, the OpenAPI
+    /// document and API triggers. Call before the state is shared.
+    pub fn with_api_token(mut self, token: Option<String>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.api_token = token.filter(|t| !t.is_empty());
+        }
+        self
+    }
+
+    /// The API token, if the server has one.
+    pub fn api_token(&self) -> Option<&str> {
+        self.inner.api_token.as_deref()
     }
 
     /// The executor (and through it the store and outputs).
@@ -81,6 +129,38 @@ impl AppState {
         new_run_id()
     }
 
+    fn open(&self) -> Result<(), ApiError> {
+        if self.inner.runs.is_closed() {
+            return Err(ApiError::Unavailable(
+                "weft is shutting down; no new runs".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A request to run `pipeline`, not yet recorded.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown pipeline.
+    pub fn request(
+        &self,
+        pipeline: &str,
+        trigger: &str,
+        variables: BTreeMap<String, String>,
+        run_id: Option<String>,
+    ) -> Result<RunRequest, ApiError> {
+        let loaded = self.pipeline(pipeline)?;
+        Ok(RunRequest {
+            pipeline: loaded.pipeline.clone(),
+            components: loaded.components.clone(),
+            variables,
+            trigger: trigger.to_string(),
+            run_id,
+            recorded: false,
+            cancel: self.inner.abort.child_token(),
+        })
+    }
+
     /// Record a run of `pipeline` started by `trigger` and start it in the background;
     /// returns its id at once.
     ///
@@ -94,29 +174,150 @@ impl AppState {
         variables: BTreeMap<String, String>,
         run_id: String,
     ) -> Result<String, ApiError> {
-        if self.inner.runs.is_closed() {
-            return Err(ApiError::Unavailable(
-                "weft is shutting down; no new runs".into(),
-            ));
-        }
-        let loaded = self.pipeline(pipeline)?;
-        let req = RunRequest {
-            pipeline: loaded.pipeline.clone(),
-            components: loaded.components.clone(),
-            variables,
-            trigger: trigger.to_string(),
-            run_id: Some(run_id),
-            recorded: true,
-            cancel: self.inner.abort.child_token(),
-        };
-        let id = self.inner.executor.record(&req).await?;
-        let executor = self.inner.executor.clone();
-        self.inner.runs.spawn(async move {
-            if let Err(e) = executor.run(req, Arc::new(Quiet)).await {
-                tracing::error!("run failed to record its outcome: {e}");
-            }
-        });
+        self.open()?;
+        let mut req = self.request(pipeline, trigger, variables, Some(run_id))?;
+        let id = self.inner.executor.record(&mut req).await?;
+        self.launch(req, None);
         Ok(id)
+    }
+
+    /// Record many runs of `pipeline` in one transaction and start them, at most
+    /// `concurrency` at a time (and within the pipeline's `max_active_runs`).
+    ///
+    /// # Errors
+    /// [`ApiError::Unavailable`] while shutting down; [`ApiError::Internal`] when the runs
+    /// cannot be recorded (then none is).
+    pub async fn start_runs(
+        &self,
+        pipeline: &str,
+        trigger: &str,
+        variables: Vec<BTreeMap<String, String>>,
+        concurrency: usize,
+    ) -> Result<Vec<String>, ApiError> {
+        self.open()?;
+        let mut reqs = Vec::with_capacity(variables.len());
+        let mut rows: Vec<PreparedRun> = Vec::with_capacity(variables.len());
+        for v in variables {
+            let mut req = self.request(pipeline, trigger, v, None)?;
+            rows.push(self.inner.executor.prepare(&mut req));
+            reqs.push(req);
+        }
+        let new: Vec<_> = rows.iter().map(PreparedRun::as_new_run).collect();
+        self.inner.executor.store().create_runs(&new).await?;
+        let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+        for req in reqs {
+            self.launch(req, Some(slots.clone()));
+        }
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    }
+
+    /// Start a recorded run in the background: it waits for a slot of its pipeline (and of
+    /// `slots`, if given), then runs; it can be cancelled while it waits.
+    pub fn launch(&self, req: RunRequest, slots: Option<Arc<Semaphore>>) {
+        let id = req.run_id.clone().unwrap_or_default();
+        let cancel = req.cancel.clone();
+        self.active().insert(id.clone(), cancel.clone());
+        let limit = self.inner.limits.get(&req.pipeline.name).cloned();
+        let state = self.clone();
+        self.inner.runs.spawn(async move {
+            // A run cancelled while it waits runs at once: every block ends cancelled.
+            let _slot = match slots {
+                Some(s) => tokio::select! {
+                    p = s.acquire_owned() => p.ok(),
+                    _ = cancel.cancelled() => None,
+                },
+                None => None,
+            };
+            let _limit = match limit {
+                Some(s) => tokio::select! {
+                    p = s.acquire_owned() => p.ok(),
+                    _ = cancel.cancelled() => None,
+                },
+                None => None,
+            };
+            if let Err(e) = state.inner.executor.run(req, Arc::new(Quiet)).await {
+                tracing::error!("run {id} failed to record its outcome: {e}");
+            }
+            state.active().remove(&id);
+        });
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.inner
+            .active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Continue a recorded run (interrupted by a crash, or reopened for a retry): blocks
+    /// that succeeded keep their outputs, the others run as new attempts.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] when its pipeline is not loaded.
+    pub fn resume(&self, run: &RunRecord) -> Result<(), ApiError> {
+        self.open()?;
+        let variables: BTreeMap<String, String> =
+            serde_json::from_str(&run.variables).unwrap_or_default();
+        let mut req = self.request(&run.pipeline, &run.trigger, variables, Some(run.id.clone()))?;
+        req.recorded = true;
+        self.launch(req, None);
+        Ok(())
+    }
+
+    /// Stop run `id`: at once if this process drives it; if no live process does, it is
+    /// recorded cancelled.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown run.
+    pub async fn cancel(&self, id: &str) -> Result<Cancelled, ApiError> {
+        if let Some(token) = self.active().get(id) {
+            token.cancel();
+            return Ok(Cancelled::Stopping);
+        }
+        let store = self.inner.executor.store();
+        let run = store.run(id).await?;
+        if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
+            return Ok(Cancelled::AlreadyEnded(run.status));
+        }
+        let open = store.open_runs().await?;
+        let now = now_ms();
+        let live = open
+            .iter()
+            .find(|o| o.run.id == id)
+            .and_then(|o| o.instance.as_ref())
+            .is_some_and(|i| Instance::is_alive(i, now));
+        if live {
+            return Err(ApiError::Conflict(format!(
+                "run {id} is driven by another live weft process; cancel it there"
+            )));
+        }
+        store
+            .abandon_run(id, RunStatus::Cancelled, "cancelled", now)
+            .await?;
+        Ok(Cancelled::Recorded)
+    }
+
+    /// Run again the blocks of failed or cancelled run `id` that did not succeed, as new
+    /// attempts of the same run; returns them.
+    ///
+    /// # Errors
+    /// [`ApiError::Conflict`] when the run is not failed or cancelled.
+    pub async fn retry(&self, id: &str) -> Result<Vec<String>, ApiError> {
+        self.open()?;
+        let store = self.inner.executor.store();
+        let run = store.run(id).await?;
+        self.pipeline(&run.pipeline)?;
+        let blocks = store
+            .reopen_run(id, self.inner.executor.owner())
+            .await?
+            .ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "run {id} is {}; only failed or cancelled runs can be retried",
+                    run.status
+                ))
+            })?;
+        self.resume(&store.run(id).await?)?;
+        Ok(blocks)
     }
 
     /// Stop taking runs and wait for those in flight; `abort` stops them at once instead.

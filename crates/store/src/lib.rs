@@ -14,11 +14,15 @@
 #![deny(missing_docs)]
 
 mod error;
+mod history;
 mod model;
+mod recovery;
 mod store;
 mod triggers;
 
 pub use error::StoreError;
 pub use model::*;
 pub use store::{Backend, NewRun, Store};
+pub use history::RunFilter;
+pub use recovery::{InstanceRecord, OpenRun};
 pub use triggers::{TriggerRecord, TriggerSpec};

@@ -39,7 +39,9 @@ pub struct NewRun<'a> {
     /// Creation time, Unix ms.
     pub created_at: i64,
     /// Block names in topological order.
-    pub blocks: &'a [&'a str],
+    pub blocks: &'a [String],
+    /// The instance driving it (see [`Store::register_instance`]), if any.
+    pub owner: Option<&'a str>,
 }
 
 /// Attempts at migrating a database another process is migrating too.
@@ -129,29 +131,19 @@ impl Store {
     pub async fn create_run(&self, run: &NewRun<'_>) -> Result<(), StoreError> {
         let action = || format!("create run {}", run.id);
         let mut tx = self.pool.begin().await.during(action)?;
-        sqlx::query(
-            "INSERT INTO weft_runs (id, pipeline, status, trigger, variables, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(run.id)
-        .bind(run.pipeline)
-        .bind(RunStatus::Queued.as_str())
-        .bind(run.trigger)
-        .bind(run.variables)
-        .bind(run.created_at)
-        .execute(&mut *tx)
-        .await
-        .during(action)?;
-        for (i, block) in run.blocks.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO weft_block_runs (run_id, block, position, status, attempt) VALUES ($1, $2, $3, $4, 0)",
-            )
-            .bind(run.id)
-            .bind(*block)
-            .bind(i as i64)
-            .bind(BlockStatus::Pending.as_str())
-            .execute(&mut *tx)
-            .await
-            .during(action)?;
+        insert_run(&mut tx, run).await.during(action)?;
+        tx.commit().await.during(action)
+    }
+
+    /// Record many queued runs in one transaction: all of them or none.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn create_runs(&self, runs: &[NewRun<'_>]) -> Result<(), StoreError> {
+        let action = || format!("create {} runs", runs.len());
+        let mut tx = self.pool.begin().await.during(action)?;
+        for run in runs {
+            insert_run(&mut tx, run).await.during(action)?;
         }
         tx.commit().await.during(action)
     }
@@ -169,7 +161,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = match status {
             RunStatus::Running => {
-                "UPDATE weft_runs SET status = $1, started_at = $2, error = $3 WHERE id = $4"
+                "UPDATE weft_runs SET status = $1, started_at = COALESCE(started_at, $2), finished_at = NULL, error = $3 WHERE id = $4"
             }
             _ => "UPDATE weft_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4",
         };
@@ -409,7 +401,38 @@ impl Store {
     }
 }
 
-const RUN_COLUMNS: &str =
+/// Insert a queued run and its pending blocks within `tx`.
+pub(crate) async fn insert_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    run: &NewRun<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO weft_runs (id, pipeline, status, trigger, variables, created_at, owner) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(run.id)
+    .bind(run.pipeline)
+    .bind(RunStatus::Queued.as_str())
+    .bind(run.trigger)
+    .bind(run.variables)
+    .bind(run.created_at)
+    .bind(run.owner)
+    .execute(&mut **tx)
+    .await?;
+    for (i, block) in run.blocks.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO weft_block_runs (run_id, block, position, status, attempt) VALUES ($1, $2, $3, $4, 0)",
+        )
+        .bind(run.id)
+        .bind(block.as_str())
+        .bind(i as i64)
+        .bind(BlockStatus::Pending.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) const RUN_COLUMNS: &str =
     "SELECT id, pipeline, status, trigger, variables, created_at, started_at, finished_at, error FROM weft_runs";
 
 fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
@@ -420,7 +443,7 @@ where
         .during(|| format!("read column {column}"))
 }
 
-fn run_record(r: &AnyRow) -> Result<RunRecord, StoreError> {
+pub(crate) fn run_record(r: &AnyRow) -> Result<RunRecord, StoreError> {
     let status: String = get(r, "status")?;
     Ok(RunRecord {
         id: get(r, "id")?,

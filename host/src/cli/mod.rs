@@ -2,6 +2,7 @@
 //! own file with its arguments and `run`. Human output goes to stderr; `--json` to stdout.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod backfill;
 mod build;
 mod generate;
 mod init;
@@ -48,6 +49,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Run a pipeline now, with live progress; exits 0 only if every block succeeded.
     Run(run::Args),
+    /// Run a pipeline once per interval between two dates, each with its execution_date.
+    Backfill(backfill::Args),
     /// List recorded runs, newest first.
     Runs(runs::Args),
     /// Print the log of a run.
@@ -98,6 +101,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
         Command::Generate(a) => generate::run(a),
         Command::Triggers(a) => triggers::run(&Project::open(&cli.project)?, a),
+        Command::Backfill(a) => backfill::run(&Project::open(&cli.project)?, a),
         Command::Serve(a) => serve::run(&Project::open(&cli.project)?, a),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use weft_runtime::{Runtime, RuntimeConfig};
-use weft_schedule::{Executor, Outputs, RunRequest};
+use weft_schedule::{Executor, Instance, Outputs, RunRequest};
 use weft_store::{RunStatus, Store};
 
 use super::progress::{BuildProgress, RunProgress};
@@ -28,7 +28,7 @@ pub struct Args {
     pub json: bool,
 }
 
-fn parse_var(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not NAME=VALUE")),
@@ -47,7 +47,12 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let summary = super::tokio()?.block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let outputs = Outputs::local(&project.objects_dir())?;
-        let executor = Executor::new(runtime.clone(), store.clone(), outputs).with_io(io);
+        let instance = Instance::register(&store, "run").await?;
+        let beating = CancellationToken::new();
+        instance.keep_alive(beating.clone());
+        let executor = Executor::new(runtime.clone(), store.clone(), outputs)
+            .with_io(io)
+            .with_owner(instance.id());
         let progress = Arc::new(RunProgress::new(&pipeline));
         let cancel = CancellationToken::new();
         weft_schedule::cancel_on_ctrl_c(
@@ -71,6 +76,8 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             )
             .await?;
         progress.finish();
+        beating.cancel();
+        instance.retire().await;
         store.close().await;
         Ok::<_, CliError>(summary)
     })?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 use weft_runtime::{Runtime, RuntimeConfig};
-use weft_schedule::{Executor, Outputs};
+use weft_schedule::{Executor, Instance, Outputs};
 use weft_server::{AppState, Loaded};
 use weft_store::Store;
 
@@ -46,8 +46,34 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let store = Store::connect(&project.state_url()).await?;
         super::triggers::synced(project, &store).await?;
         let outputs = Outputs::local(&project.objects_dir())?;
-        let executor = Executor::new(runtime.clone(), store.clone(), outputs).with_io(io);
-        let state = AppState::new(executor, pipelines);
+        let instance = Instance::register(&store, "serve").await?;
+        let beating = CancellationToken::new();
+        instance.keep_alive(beating.clone());
+        let executor = Executor::new(runtime.clone(), store.clone(), outputs)
+            .with_io(io)
+            .with_owner(instance.id());
+        let state = AppState::new(executor, pipelines)
+            .with_api_token(std::env::var("WEFT_API_TOKEN").ok());
+        if state.api_token().is_none() && !args.bind.ip().is_loopback() {
+            eprintln!(
+                "weft serve: warning: listening on {} without WEFT_API_TOKEN: anyone who reaches it can start and cancel runs",
+                args.bind
+            );
+        }
+        // Runs a crashed server left behind continue (or end failed, with the reason).
+        let recovered = weft_server::recovery::recover(&state)
+            .await
+            .map_err(|e| CliError::Usage(format!("recovering interrupted runs: {e}")))?;
+        if !recovered.resumed.is_empty() {
+            eprintln!(
+                "weft serve: resuming {} interrupted run(s): {}",
+                recovered.resumed.len(),
+                recovered.resumed.join(", ")
+            );
+        }
+        for (id, reason) in &recovered.failed {
+            eprintln!("weft serve: run {id} failed: {reason}");
+        }
         let listener = tokio::net::TcpListener::bind(args.bind)
             .await
             .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", args.bind)))?;
@@ -65,6 +91,8 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                 path: "<server>".into(),
                 source: e,
             })?;
+        beating.cancel();
+        instance.retire().await;
         eprintln!("weft serve: stopped");
         store.close().await;
         Ok(0)

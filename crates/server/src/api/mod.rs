@@ -1,0 +1,6 @@
+//! The HTTP API's handlers, one module per resource.
+
+pub mod body;
+pub mod pipelines;
+pub mod runs;
+pub mod trigger;

@@ -1,0 +1,159 @@
+//! Pipelines: list, one with its DAG, start a run, start a backfill.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use weft_pipeline::backfill::backfill_dates;
+
+use super::body::variables_from;
+use crate::error::ApiError;
+use crate::state::{AppState, Loaded};
+
+/// Runs a backfill starts at once unless it says otherwise.
+const DEFAULT_BACKFILL_CONCURRENCY: usize = 2;
+
+fn summary(name: &str, l: &Loaded) -> Value {
+    json!({
+        "name": name,
+        "description": l.pipeline.description,
+        "blocks": l.pipeline.blocks.len(),
+        "max_active_runs": l.pipeline.max_active_runs,
+        "triggers": l.triggers.iter().map(|t| json!({"name": t.name, "type": match t.kind {
+            weft_pipeline::TriggerKind::Api => "api",
+            weft_pipeline::TriggerKind::Schedule(_) => "schedule",
+        }})).collect::<Vec<_>>(),
+    })
+}
+
+/// Every pipeline the server runs.
+#[utoipa::path(get, path = "/api/pipelines", tag = "pipelines",
+    responses((status = 200, description = "`{pipelines: [{name, description, blocks, max_active_runs, triggers}]}`")))]
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    let all: Vec<Value> = state
+        .pipelines()
+        .iter()
+        .map(|(n, l)| summary(n, l))
+        .collect();
+    Json(json!({ "pipelines": all }))
+}
+
+/// One pipeline with its DAG: blocks (with upstream and downstream), edges and triggers.
+#[utoipa::path(get, path = "/api/pipelines/{pipeline}", tag = "pipelines",
+    params(("pipeline" = String, Path, description = "Pipeline name")),
+    responses((status = 200, description = "The pipeline, its blocks, `edges: [{from, to}]` and triggers"),
+        (status = 404, description = "No such pipeline")))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(pipeline): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let l = state.pipeline(&pipeline)?;
+    let p = &l.pipeline;
+    let blocks: Vec<Value> = p
+        .blocks
+        .iter()
+        .map(|b| {
+            json!({
+                "name": b.name,
+                "kind": b.kind,
+                "upstream": b.upstream,
+                "downstream": p.downstream(&b.name),
+                "retries": b.retries,
+                "timeout_ms": b.timeout.as_millis() as u64,
+                "grants": b.grants,
+            })
+        })
+        .collect();
+    let edges: Vec<Value> = p
+        .blocks
+        .iter()
+        .flat_map(|b| b.upstream.iter().map(|u| json!({"from": u, "to": b.name})))
+        .collect();
+    Ok(Json(json!({
+        "name": p.name,
+        "description": p.description,
+        "concurrency": p.concurrency,
+        "max_active_runs": p.max_active_runs,
+        "variables": p.variables,
+        "notify": p.notify,
+        "blocks": blocks,
+        "edges": edges,
+        "triggers": l.triggers,
+    })))
+}
+
+/// Start a run now; the JSON body (an object) becomes its variables.
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/runs", tag = "runs",
+    params(("pipeline" = String, Path, description = "Pipeline name")),
+    request_body(content = Object, description = "Run variables, e.g. `{\"day\": \"2021-01-01\"}`"),
+    responses((status = 202, description = "`{run_id}`"), (status = 400, description = "Malformed body"),
+        (status = 404, description = "No such pipeline")))]
+pub async fn start(
+    State(state): State<AppState>,
+    Path(pipeline): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.pipeline(&pipeline)?;
+    let variables = variables_from(&body)?;
+    let id = state.new_run_id();
+    let id = state.start_run(&pipeline, "manual", variables, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": id }))))
+}
+
+/// A backfill request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Backfill {
+    /// First execution date: `2021-01-01` or an RFC 3339 time.
+    start: String,
+    /// Last execution date (included).
+    end: String,
+    /// Interval: `1d`, `6h`, `1w`, `1mo`...
+    every: String,
+    /// Runs of this backfill at the same time (default 2).
+    concurrency: Option<usize>,
+    /// Variables every run gets.
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+}
+
+/// One run per interval from `start` to `end`, each with its `execution_date`, at most
+/// `concurrency` at a time.
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/backfills", tag = "runs",
+    params(("pipeline" = String, Path, description = "Pipeline name")),
+    request_body = Backfill,
+    responses((status = 202, description = "`{runs: n, run_ids: [...]}`"),
+        (status = 400, description = "A field that cannot be read, named")))]
+pub async fn backfill(
+    State(state): State<AppState>,
+    Path(pipeline): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.pipeline(&pipeline)?;
+    let req: Backfill = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("backfill body: {e}")))?;
+    let dates = backfill_dates(&req.start, &req.end, &req.every).map_err(ApiError::BadRequest)?;
+    let concurrency = req.concurrency.unwrap_or(DEFAULT_BACKFILL_CONCURRENCY);
+    if concurrency == 0 {
+        return Err(ApiError::BadRequest("concurrency: must be at least 1".into()));
+    }
+    let variables = dates
+        .iter()
+        .map(|d| {
+            let mut v = req.variables.clone();
+            v.insert("execution_date".into(), d.to_rfc3339());
+            v
+        })
+        .collect();
+    let ids = state
+        .start_runs(&pipeline, "backfill", variables, concurrency)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "runs": ids.len(), "run_ids": ids })),
+    ))
+}

@@ -1,0 +1,325 @@
+//! Runs: list with filters, one run, cancel, retry its failed blocks, its block runs, its
+//! logs (a page, or a live SSE stream) and a preview of a block's output.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures::Stream;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use weft_store::{RunFilter, RunStatus};
+
+use crate::error::ApiError;
+use crate::state::{AppState, Cancelled};
+
+/// Most runs or log lines one page holds.
+const MAX_PAGE: i64 = 1000;
+/// Most rows an output preview shows.
+const MAX_PREVIEW: u64 = 1000;
+/// How often a live log stream looks for new lines.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Filters of `GET /api/runs`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Runs of this pipeline.
+    pipeline: Option<String>,
+    /// Runs in this status: queued, running, success, failed, cancelled.
+    status: Option<String>,
+    /// Runs started by this trigger (`manual`, `backfill`, a trigger name).
+    trigger: Option<String>,
+    /// At most this many (default 50, at most 1000).
+    limit: Option<i64>,
+    /// Runs created before this time (Unix ms): the `next_before` of the previous page.
+    before: Option<i64>,
+}
+
+/// Runs, newest first.
+#[utoipa::path(get, path = "/api/runs", tag = "runs", params(ListQuery),
+    responses((status = 200, description = "`{runs: [...], next_before}`"),
+        (status = 400, description = "A filter that cannot be read, named")))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(RunStatus::parse(s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status: `{s}` is not one of queued, running, success, failed, cancelled"
+            ))
+        })?),
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit: {limit} is not from 1 to {MAX_PAGE}"
+        )));
+    }
+    let runs = state
+        .executor()
+        .store()
+        .find_runs(&RunFilter {
+            pipeline: q.pipeline,
+            status,
+            trigger: q.trigger,
+            before: q.before,
+            limit,
+        })
+        .await?;
+    let next = (runs.len() as i64 == limit)
+        .then(|| runs.last().map(|r| r.created_at))
+        .flatten();
+    Ok(Json(json!({ "runs": runs, "next_before": next })))
+}
+
+/// One run with its status and block runs.
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    responses((status = 200, description = "The run and its `blocks`"), (status = 404, description = "No such run")))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(run_json(&state, &id).await?))
+}
+
+/// The run with its block runs, as JSON.
+pub async fn run_json(state: &AppState, id: &str) -> Result<Value, ApiError> {
+    let store = state.executor().store();
+    let run = store.run(id).await?;
+    let blocks = store.block_runs(id).await?;
+    let mut v = serde_json::to_value(&run).map_err(|e| ApiError::Internal(e.to_string()))?;
+    v["blocks"] = serde_json::to_value(&blocks).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(v)
+}
+
+/// The block runs of a run, in pipeline order.
+#[utoipa::path(get, path = "/api/runs/{id}/blocks", tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    responses((status = 200, description = "`{blocks: [...]}`"), (status = 404, description = "No such run")))]
+pub async fn blocks(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.executor().store();
+    store.run(&id).await?;
+    Ok(Json(json!({ "blocks": store.block_runs(&id).await? })))
+}
+
+/// Stop a run: blocks not started are cancelled, running ones stop within a tick.
+#[utoipa::path(post, path = "/api/runs/{id}/cancel", tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    responses((status = 202, description = "`{run_id, status: cancelling}`"),
+        (status = 200, description = "`{run_id, status: cancelled}`: no process drove it"),
+        (status = 409, description = "The run had already ended"), (status = 404, description = "No such run")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match state.cancel(&id).await? {
+        Cancelled::Stopping => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"run_id": id, "status": "cancelling"})),
+        )),
+        Cancelled::Recorded => Ok((
+            StatusCode::OK,
+            Json(json!({"run_id": id, "status": "cancelled"})),
+        )),
+        Cancelled::AlreadyEnded(s) => Err(ApiError::Conflict(format!(
+            "run {id} already ended: {s}"
+        ))),
+    }
+}
+
+/// Run again the blocks of a failed or cancelled run that did not succeed (a new attempt
+/// each); blocks that succeeded keep their outputs.
+#[utoipa::path(post, path = "/api/runs/{id}/retry", tag = "runs",
+    params(("id" = String, Path, description = "Run id")),
+    responses((status = 202, description = "`{run_id, blocks: [retried blocks]}`"),
+        (status = 409, description = "The run is not failed or cancelled"), (status = 404, description = "No such run")))]
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let blocks = state.retry(&id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": id, "blocks": blocks})),
+    ))
+}
+
+/// Which log lines.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// Lines of this block only.
+    block: Option<String>,
+    /// Lines after this position (`seq`); the `next_after` of the previous page.
+    after: Option<i64>,
+    /// At most this many (default 1000).
+    limit: Option<i64>,
+}
+
+/// Log lines of a run, in order.
+#[utoipa::path(get, path = "/api/runs/{id}/logs", tag = "logs",
+    params(("id" = String, Path, description = "Run id"), LogQuery),
+    responses((status = 200, description = "`{logs: [{seq, block, attempt, at, level, message}], next_after}`"),
+        (status = 404, description = "No such run")))]
+pub async fn logs(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.executor().store();
+    store.run(&id).await?;
+    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let lines = store
+        .logs_after(&id, q.block.as_deref(), q.after.unwrap_or(-1), limit)
+        .await?;
+    let next = lines.last().map(|l| l.seq).or(q.after);
+    Ok(Json(json!({ "logs": lines, "next_after": next })))
+}
+
+/// Log lines as they are written, over Server-Sent Events: one `log` event per line (its
+/// `id` the line's `seq`, so a reconnect resumes with `after`), then one `end` event with
+/// the run's final status.
+#[utoipa::path(get, path = "/api/runs/{id}/logs/stream", tag = "logs",
+    params(("id" = String, Path, description = "Run id"), LogQuery),
+    responses((status = 200, description = "`text/event-stream`: `log` events, then `end`", content_type = "text/event-stream"),
+        (status = 404, description = "No such run")))]
+pub async fn stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    state.executor().store().run(&id).await?;
+    let start = Tail {
+        state,
+        id,
+        block: q.block,
+        after: q.after.unwrap_or(-1),
+        pending: Vec::new(),
+        ended: false,
+    };
+    let events = futures::stream::unfold(start, |mut t| async move {
+        loop {
+            if let Some(event) = t.pending.pop() {
+                return Some((Ok(event), t));
+            }
+            if t.ended {
+                return None;
+            }
+            t.poll().await;
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// A live log stream's position.
+struct Tail {
+    state: AppState,
+    id: String,
+    block: Option<String>,
+    after: i64,
+    /// Events to send, last first.
+    pending: Vec<Event>,
+    ended: bool,
+}
+
+impl Tail {
+    /// Queue the lines written since the last look, or the end once the run is over and
+    /// every line is sent.
+    async fn poll(&mut self) {
+        let store = self.state.executor().store();
+        // Read the status first: lines written before a run ends are all seen below.
+        let status = store.run(&self.id).await.map(|r| r.status).ok();
+        let lines = store
+            .logs_after(&self.id, self.block.as_deref(), self.after, MAX_PAGE)
+            .await
+            .unwrap_or_default();
+        if let Some(last) = lines.last() {
+            self.after = last.seq;
+        }
+        let full_page = lines.len() as i64 == MAX_PAGE;
+        for l in lines.iter().rev() {
+            let data = serde_json::to_string(l).unwrap_or_default();
+            self.pending
+                .push(Event::default().event("log").id(l.seq.to_string()).data(data));
+        }
+        let over = !matches!(status, Some(RunStatus::Queued | RunStatus::Running));
+        if over && !full_page {
+            let end = json!({ "run_id": self.id, "status": status });
+            self.pending
+                .insert(0, Event::default().event("end").data(end.to_string()));
+            self.ended = true;
+        } else if self.pending.is_empty() {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// How many rows of an output.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewQuery {
+    /// Rows to show (default 20, at most 1000).
+    limit: Option<u64>,
+}
+
+/// The first rows of a block's stored output, as JSON records.
+#[utoipa::path(get, path = "/api/runs/{id}/blocks/{block}/output", tag = "runs",
+    params(("id" = String, Path, description = "Run id"), ("block" = String, Path, description = "Block name"), PreviewQuery),
+    responses((status = 200, description = "`{block, rows, columns: [{name, type}], head: [...]}`"),
+        (status = 404, description = "No such run or block, or the block stored no output")))]
+pub async fn output(
+    State(state): State<AppState>,
+    Path((id, block)): Path<(String, String)>,
+    Query(q): Query<PreviewQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=MAX_PREVIEW).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit: {limit} is not from 1 to {MAX_PREVIEW}"
+        )));
+    }
+    preview(&state, &id, &block, limit).await
+}
+
+/// `{block, rows, columns, head}` of `block`'s output in run `id`.
+pub async fn preview(state: &AppState, id: &str, block: &str, limit: u64) -> Result<Json<Value>, ApiError> {
+    let blocks = state.executor().store().block_runs(id).await?;
+    if blocks.is_empty() {
+        state.executor().store().run(id).await?;
+    }
+    let b = blocks.iter().find(|b| b.block == block).ok_or_else(|| {
+        ApiError::NotFound(format!("run {id} has no block \"{block}\""))
+    })?;
+    let path = b.output.clone().ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "block \"{block}\" of run {id} stored no output (status {})",
+            b.status
+        ))
+    })?;
+    let table = state.executor().outputs().get(&path).await?;
+    let head = table
+        .to_json(Some(limit))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let columns: Vec<Value> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
+        .collect();
+    Ok(Json(json!({
+        "block": block,
+        "rows": table.num_rows(),
+        "columns": columns,
+        "head": serde_json::from_str::<Value>(&head).unwrap_or(Value::Null),
+    })))
+}

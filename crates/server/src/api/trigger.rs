@@ -1,0 +1,216 @@
+//! API triggers: bearer tokens checked against stored hashes, JSON bodies as run
+//! variables, idempotency keys, and `?wait` for the outcome.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use weft_pipeline::TriggerKind;
+use weft_store::RunStatus;
+
+use super::body::variables_from;
+use super::runs::{preview, run_json};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest accepted request body (1 MiB).
+pub const MAX_BODY: usize = 1 << 20;
+/// Longest `?wait=` accepted, in seconds.
+pub const MAX_WAIT: u64 = 300;
+/// Rows of the last block's output shown by `?wait=`.
+const PREVIEW_ROWS: u64 = 10;
+
+#[derive(Deserialize)]
+/// `?wait=<seconds>`.
+pub struct WaitQuery {
+    /// Seconds to wait for the run to end.
+    wait: Option<String>,
+}
+
+/// Start a run of an API trigger. `Authorization: Bearer <token>` (see `weft triggers
+/// token`); the JSON body becomes run variables; an `Idempotency-Key` header makes a retried
+/// call start nothing new. With `?wait=<seconds>`, answers when the run ends (or the time is
+/// up) with its status and a preview of the last block's output.
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/triggers/{trigger}/runs", tag = "triggers",
+    params(("pipeline" = String, Path, description = "Pipeline name"), ("trigger" = String, Path, description = "API trigger name"),
+        ("wait" = Option<u64>, Query, description = "Seconds to wait for the run to end (at most 300)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Calls with the same key start one run")),
+    request_body(content = Object, description = "Run variables"),
+    security(("trigger_token" = [])),
+    responses((status = 202, description = "`{run_id, replayed}`"),
+        (status = 200, description = "With `?wait`: the finished run, its blocks and `preview`"),
+        (status = 400, description = "Malformed body or header, named"), (status = 401, description = "Missing or wrong token; nothing ran"),
+        (status = 413, description = "Body over 1 MiB")))]
+pub async fn trigger_run(
+    State(state): State<AppState>,
+    Path((pipeline, trigger)): Path<(String, String)>,
+    Query(query): Query<WaitQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let loaded = state.pipeline(&pipeline)?;
+    let found =
+        loaded
+            .triggers
+            .iter()
+            .find(|t| t.name == trigger && t.kind == TriggerKind::Api)
+            .ok_or_else(|| {
+                let apis: Vec<&str> = loaded
+                    .triggers
+                    .iter()
+                    .filter(|t| t.kind == TriggerKind::Api)
+                    .map(|t| t.name.as_str())
+                    .collect();
+                ApiError::NotFound(format!(
+                "pipeline \"{pipeline}\" has no API trigger \"{trigger}\"; its API triggers: {}",
+                if apis.is_empty() { "none".to_string() } else { apis.join(", ") }
+            ))
+            })?;
+    authorize(&state, &pipeline, &trigger, &headers).await?;
+    let wait = match query.wait.as_deref() {
+        None => None,
+        Some(w) => Some(
+            w.parse::<u64>()
+                .ok()
+                .filter(|s| *s <= MAX_WAIT)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "wait: `{w}` is not a number of seconds from 0 to {MAX_WAIT}"
+                    ))
+                })?,
+        ),
+    };
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "Idempotency-Key must be 1 to 255 visible characters".into(),
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::TooLarge(format!("the body is larger than {} KiB", MAX_BODY >> 10))
+    })?;
+    let mut variables = found.variables.clone();
+    variables.extend(variables_from(&bytes)?);
+
+    let run_id = state.new_run_id();
+    let existing = match &key {
+        Some(k) => {
+            state
+                .executor()
+                .store()
+                .claim_idempotency_key(&pipeline, &trigger, k, &run_id, weft_schedule::now_ms())
+                .await?
+        }
+        None => None,
+    };
+    let (run_id, replayed) = match existing {
+        Some(id) => (id, true),
+        None => (
+            state
+                .start_run(&pipeline, &trigger, variables, run_id)
+                .await?,
+            false,
+        ),
+    };
+    match wait {
+        None | Some(0) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"run_id": run_id, "replayed": replayed})),
+        )
+            .into_response()),
+        Some(seconds) => {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+            loop {
+                let run = state.executor().store().run(&run_id).await?;
+                let done = !matches!(run.status, RunStatus::Queued | RunStatus::Running);
+                if done || tokio::time::Instant::now() >= deadline {
+                    let mut body = run_json(&state, &run_id).await?;
+                    body["replayed"] = json!(replayed);
+                    if done {
+                        body["preview"] = last_output(&state, &run_id).await;
+                    }
+                    let status = if done {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::ACCEPTED
+                    };
+                    return Ok((status, Json(body)).into_response());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Check the bearer token against the stored hash.
+async fn authorize(
+    state: &AppState,
+    pipeline: &str,
+    trigger: &str,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
+        })?;
+    let stored = state
+        .executor()
+        .store()
+        .token_hash(pipeline, trigger)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(format!(
+                "trigger {pipeline}/{trigger} has no token yet: issue one with `weft triggers token {trigger} --pipeline {pipeline}`"
+            ))
+        })?;
+    if !same(&sha256_hex(given), &stored) {
+        return Err(ApiError::Unauthorized("wrong token".into()));
+    }
+    Ok(())
+}
+
+
+/// The first rows of the last block (in pipeline order) that stored an output.
+async fn last_output(state: &AppState, id: &str) -> Value {
+    let Ok(blocks) = state.executor().store().block_runs(id).await else {
+        return Value::Null;
+    };
+    let Some(block) = blocks.iter().rev().find(|b| b.output.is_some()) else {
+        return Value::Null;
+    };
+    match preview(state, id, &block.block, PREVIEW_ROWS).await {
+        Ok(Json(v)) => v,
+        Err(_) => Value::Null,
+    }
+}
+
+/// Hex SHA-256 of `text`.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Equal strings, compared in constant time.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
