@@ -5,6 +5,7 @@ mod served;
 mod services;
 mod support;
 
+mod api;
 mod cloud;
 mod dag;
 mod faults;

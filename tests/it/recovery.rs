@@ -97,7 +97,9 @@ fn crash_and_recover(p: Project) {
         "the restart does not mention resuming {id}: {}",
         s.stderr()
     );
-    let run = s.wait_run(&id, "finished", |r| r["status"] != "running" && r["status"] != "queued");
+    let run = s.wait_run(&id, "finished", |r| {
+        r["status"] != "running" && r["status"] != "queued"
+    });
     assert_eq!(run["status"], "success", "{run}\n{}", s.stderr());
     let blocks = run["blocks"].as_array().unwrap();
     // `first` had finished: not run again, its output read back for `third`.
@@ -121,7 +123,11 @@ fn crash_and_recover(p: Project) {
     for (trigger, t) in [("all", ticks(&p, "all")), ("skip", ticks(&p, "skip"))] {
         let mut unique = t.clone();
         unique.dedup();
-        assert_eq!(unique.len(), t.len(), "{trigger}: a tick fired twice: {t:?}");
+        assert_eq!(
+            unique.len(),
+            t.len(),
+            "{trigger}: a tick fired twice: {t:?}"
+        );
         assert!(
             t.len() > before[trigger].len(),
             "{trigger} never fired after the restart"

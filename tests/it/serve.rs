@@ -114,9 +114,15 @@ fn exercise(p: Project) {
     assert_eq!(body["preview"]["block"], "src");
     assert_eq!(body["preview"]["rows"], 4);
     let vars: Value = serde_json::from_str(body["variables"].as_str().unwrap()).unwrap();
-    assert_eq!((&vars["day"], &vars["n"]), (&json!("2021-01-01"), &json!("3")));
+    assert_eq!(
+        (&vars["day"], &vars["n"]),
+        (&json!("2021-01-01"), &json!("3"))
+    );
     // The execution date is fixed when the run is recorded, so a resumed run keeps it.
-    assert!(vars["execution_date"].as_str().unwrap().starts_with("20"), "{vars}");
+    assert!(
+        vars["execution_date"].as_str().unwrap().starts_with("20"),
+        "{vars}"
+    );
     let (status, run) = call(
         "GET",
         &format!("{}/api/runs/{}", s.base, body["id"].as_str().unwrap()),

@@ -24,8 +24,14 @@ impl Drop for Served {
 
 /// Start `weft serve` for `p` and wait until it answers; its stderr goes to `log`.
 pub fn serve(p: &Project) -> Served {
+    serve_env(p, &[])
+}
+
+/// [`serve`] with extra environment variables.
+pub fn serve_env(p: &Project, env: &[(&str, &str)]) -> Served {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
+    cmd.envs(env.iter().copied());
     cmd.env_remove("WEFT_STATE_URL");
     if let Some(url) = &p.state_url {
         cmd.env("WEFT_STATE_URL", url);
@@ -69,7 +75,12 @@ pub fn rt() -> tokio::runtime::Runtime {
 }
 
 /// One request: `(status, JSON body)`.
-pub fn call(method: &str, url: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> (u16, Value) {
+pub fn call(
+    method: &str,
+    url: &str,
+    body: Option<Vec<u8>>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
     rt().block_on(async {
         let mut req = reqwest::Client::new().request(method.parse().unwrap(), url);
         for (k, v) in headers {
@@ -142,14 +153,22 @@ impl Served {
     /// SIGKILL the server and wait for it to be gone.
     pub fn kill_9(&mut self) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+        assert!(Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success());
         let _ = self.child.wait();
     }
 
     /// SIGTERM the server and wait for its clean exit.
     pub fn terminate(&mut self) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
             if let Some(st) = self.child.try_wait().unwrap() {

@@ -23,9 +23,7 @@ impl Every {
     pub fn parse(text: &str) -> Result<Every, String> {
         let t = text.trim();
         let bad = || {
-            format!(
-                "every: `{text}` is not an interval; use e.g. 1d, 6h, 15m, 1w or 1mo (months)"
-            )
+            format!("every: `{text}` is not an interval; use e.g. 1d, 6h, 15m, 1w or 1mo (months)")
         };
         if let Some(n) = t
             .strip_suffix("months")
@@ -33,7 +31,11 @@ impl Every {
             .or_else(|| t.strip_suffix("mo"))
         {
             let n: u32 = n.trim().parse().map_err(|_| bad())?;
-            return if n == 0 { Err(bad()) } else { Ok(Every::Months(n)) };
+            return if n == 0 {
+                Err(bad())
+            } else {
+                Ok(Every::Months(n))
+            };
         }
         let d = humantime::parse_duration(t).map_err(|_| bad())?;
         let d = chrono::Duration::from_std(d).map_err(|_| bad())?;
@@ -127,11 +129,21 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_field() {
-        assert!(backfill_dates("yesterday", "2021-01-02", "1d").unwrap_err().starts_with("start:"));
-        assert!(backfill_dates("2021-01-01", "2021-13-02", "1d").unwrap_err().starts_with("end:"));
-        assert!(backfill_dates("2021-01-02", "2021-01-01", "1d").unwrap_err().contains("before"));
-        assert!(backfill_dates("2021-01-01", "2021-01-02", "daily").unwrap_err().starts_with("every:"));
-        assert!(backfill_dates("2000-01-01", "2021-01-01", "1m").unwrap_err().contains("more than"));
+        assert!(backfill_dates("yesterday", "2021-01-02", "1d")
+            .unwrap_err()
+            .starts_with("start:"));
+        assert!(backfill_dates("2021-01-01", "2021-13-02", "1d")
+            .unwrap_err()
+            .starts_with("end:"));
+        assert!(backfill_dates("2021-01-02", "2021-01-01", "1d")
+            .unwrap_err()
+            .contains("before"));
+        assert!(backfill_dates("2021-01-01", "2021-01-02", "daily")
+            .unwrap_err()
+            .starts_with("every:"));
+        assert!(backfill_dates("2000-01-01", "2021-01-01", "1m")
+            .unwrap_err()
+            .contains("more than"));
         assert!(backfill_dates("2021-01-01", "2021-01-02", "0mo").is_err());
     }
 }

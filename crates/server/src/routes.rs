@@ -54,7 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/pipelines", get(pipelines::list))
         .route("/api/pipelines/{pipeline}", get(pipelines::get))
         .route("/api/pipelines/{pipeline}/runs", post(pipelines::start))
-        .route("/api/pipelines/{pipeline}/backfills", post(pipelines::backfill))
+        .route(
+            "/api/pipelines/{pipeline}/backfills",
+            post(pipelines::backfill),
+        )
         .route("/api/runs", get(runs::list))
         .route("/api/runs/{id}", get(runs::get))
         .route("/api/runs/{id}/blocks", get(runs::blocks))

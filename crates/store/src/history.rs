@@ -15,8 +15,8 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     /// Runs started by this trigger (`manual`, `backfill`, a trigger name).
     pub trigger: Option<String>,
-    /// Runs created before this time (Unix ms), for paging.
-    pub before: Option<i64>,
+    /// Runs listed after this run (newest first), for paging: the last id of a page.
+    pub before: Option<String>,
     /// At most this many, newest first.
     pub limit: i64,
 }
@@ -28,12 +28,12 @@ impl Store {
     /// [`StoreError::Query`] when the database refuses.
     pub async fn find_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{RUN_COLUMNS} WHERE ($1 = '' OR pipeline = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR trigger = $3) AND created_at < $4 ORDER BY created_at DESC, id DESC LIMIT $5"
+            "{RUN_COLUMNS} WHERE ($1 = '' OR pipeline = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR trigger = $3) AND ($4 = '' OR created_at < (SELECT created_at FROM weft_runs WHERE id = $4) OR (created_at = (SELECT created_at FROM weft_runs WHERE id = $4) AND id < $4)) ORDER BY created_at DESC, id DESC LIMIT $5"
         ))
         .bind(filter.pipeline.as_deref().unwrap_or(""))
         .bind(filter.status.map(|s| s.as_str()).unwrap_or(""))
         .bind(filter.trigger.as_deref().unwrap_or(""))
-        .bind(filter.before.unwrap_or(i64::MAX))
+        .bind(filter.before.as_deref().unwrap_or(""))
         .bind(filter.limit)
         .fetch_all(&self.pool)
         .await

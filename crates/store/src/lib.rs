@@ -21,8 +21,8 @@ mod store;
 mod triggers;
 
 pub use error::StoreError;
-pub use model::*;
-pub use store::{Backend, NewRun, Store};
 pub use history::RunFilter;
+pub use model::*;
 pub use recovery::{InstanceRecord, OpenRun};
+pub use store::{Backend, NewRun, Store};
 pub use triggers::{TriggerRecord, TriggerSpec};

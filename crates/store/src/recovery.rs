@@ -99,22 +99,21 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .during(action)?;
-        let instances: Vec<InstanceRecord> = sqlx::query(
-            "SELECT id, host, pid, kind, started_at, heartbeat_at FROM weft_instances",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .during(action)?
-        .iter()
-        .map(|r| InstanceRecord {
-            id: r.get(0),
-            host: r.get(1),
-            pid: r.get(2),
-            kind: r.get(3),
-            started_at: r.get(4),
-            heartbeat_at: r.get(5),
-        })
-        .collect();
+        let instances: Vec<InstanceRecord> =
+            sqlx::query("SELECT id, host, pid, kind, started_at, heartbeat_at FROM weft_instances")
+                .fetch_all(&self.pool)
+                .await
+                .during(action)?
+                .iter()
+                .map(|r| InstanceRecord {
+                    id: r.get(0),
+                    host: r.get(1),
+                    pid: r.get(2),
+                    kind: r.get(3),
+                    started_at: r.get(4),
+                    heartbeat_at: r.get(5),
+                })
+                .collect();
         rows.iter()
             .map(|r| {
                 let owner: Option<String> = r.try_get("owner").during(action)?;

@@ -115,7 +115,11 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                             RunStatus::Failed
                         }
                     };
-                    let counter = if status == RunStatus::Success { ok } else { failed };
+                    let counter = if status == RunStatus::Success {
+                        ok
+                    } else {
+                        failed
+                    };
                     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     bar.set_message(format!(
                         "{} ok, {} failed",
@@ -147,10 +151,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             .collect();
         println!("{}", serde_json::Value::from(runs));
     }
-    let bad = results
-        .iter()
-        .filter(|r| r.2 != RunStatus::Success)
-        .count();
+    let bad = results.iter().filter(|r| r.2 != RunStatus::Success).count();
     eprintln!(
         "backfill of {}: {} runs, {} succeeded, {bad} did not, in {}",
         pipeline.name,

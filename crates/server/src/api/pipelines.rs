@@ -139,7 +139,9 @@ pub async fn backfill(
     let dates = backfill_dates(&req.start, &req.end, &req.every).map_err(ApiError::BadRequest)?;
     let concurrency = req.concurrency.unwrap_or(DEFAULT_BACKFILL_CONCURRENCY);
     if concurrency == 0 {
-        return Err(ApiError::BadRequest("concurrency: must be at least 1".into()));
+        return Err(ApiError::BadRequest(
+            "concurrency: must be at least 1".into(),
+        ));
     }
     let variables = dates
         .iter()

@@ -35,8 +35,8 @@ pub struct ListQuery {
     trigger: Option<String>,
     /// At most this many (default 50, at most 1000).
     limit: Option<i64>,
-    /// Runs created before this time (Unix ms): the `next_before` of the previous page.
-    before: Option<i64>,
+    /// Runs listed after this run id: the `next_before` of the previous page.
+    before: Option<String>,
 }
 
 /// Runs, newest first.
@@ -73,7 +73,7 @@ pub async fn list(
         })
         .await?;
     let next = (runs.len() as i64 == limit)
-        .then(|| runs.last().map(|r| r.created_at))
+        .then(|| runs.last().map(|r| r.id.clone()))
         .flatten();
     Ok(Json(json!({ "runs": runs, "next_before": next })))
 }
@@ -131,9 +131,9 @@ pub async fn cancel(
             StatusCode::OK,
             Json(json!({"run_id": id, "status": "cancelled"})),
         )),
-        Cancelled::AlreadyEnded(s) => Err(ApiError::Conflict(format!(
-            "run {id} already ended: {s}"
-        ))),
+        Cancelled::AlreadyEnded(s) => {
+            Err(ApiError::Conflict(format!("run {id} already ended: {s}")))
+        }
     }
 }
 
@@ -249,8 +249,12 @@ impl Tail {
         let full_page = lines.len() as i64 == MAX_PAGE;
         for l in lines.iter().rev() {
             let data = serde_json::to_string(l).unwrap_or_default();
-            self.pending
-                .push(Event::default().event("log").id(l.seq.to_string()).data(data));
+            self.pending.push(
+                Event::default()
+                    .event("log")
+                    .id(l.seq.to_string())
+                    .data(data),
+            );
         }
         let over = !matches!(status, Some(RunStatus::Queued | RunStatus::Running));
         if over && !full_page {
@@ -292,14 +296,20 @@ pub async fn output(
 }
 
 /// `{block, rows, columns, head}` of `block`'s output in run `id`.
-pub async fn preview(state: &AppState, id: &str, block: &str, limit: u64) -> Result<Json<Value>, ApiError> {
+pub async fn preview(
+    state: &AppState,
+    id: &str,
+    block: &str,
+    limit: u64,
+) -> Result<Json<Value>, ApiError> {
     let blocks = state.executor().store().block_runs(id).await?;
     if blocks.is_empty() {
         state.executor().store().run(id).await?;
     }
-    let b = blocks.iter().find(|b| b.block == block).ok_or_else(|| {
-        ApiError::NotFound(format!("run {id} has no block \"{block}\""))
-    })?;
+    let b = blocks
+        .iter()
+        .find(|b| b.block == block)
+        .ok_or_else(|| ApiError::NotFound(format!("run {id} has no block \"{block}\"")))?;
     let path = b.output.clone().ok_or_else(|| {
         ApiError::NotFound(format!(
             "block \"{block}\" of run {id} stored no output (status {})",

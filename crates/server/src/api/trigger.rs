@@ -187,7 +187,6 @@ async fn authorize(
     Ok(())
 }
 
-
 /// The first rows of the last block (in pipeline order) that stored an output.
 async fn last_output(state: &AppState, id: &str) -> Value {
     let Ok(blocks) = state.executor().store().block_runs(id).await else {
@@ -212,5 +211,9 @@ pub(crate) fn sha256_hex(text: &str) -> String {
 
 /// Equal strings, compared in constant time.
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -322,15 +322,36 @@ async fn recovery(store: &Store) {
         blocks: &[],
         owner,
     };
-    let t1 = NewRun { blocks: &blocks, ..run("t1", Some("serve-a")) };
-    assert!(store.fire_schedule("tick", "every", None, 1_000, &[t1]).await.unwrap());
+    let t1 = NewRun {
+        blocks: &blocks,
+        ..run("t1", Some("serve-a"))
+    };
+    assert!(store
+        .fire_schedule("tick", "every", None, 1_000, &[t1])
+        .await
+        .unwrap());
     // A second server that read the same last tick loses, and records nothing.
-    let t1b = NewRun { blocks: &blocks, ..run("t1b", Some("serve-b")) };
-    assert!(!store.fire_schedule("tick", "every", None, 1_000, &[t1b]).await.unwrap());
-    assert!(matches!(store.run("t1b").await, Err(StoreError::NoSuchRun(_))));
+    let t1b = NewRun {
+        blocks: &blocks,
+        ..run("t1b", Some("serve-b"))
+    };
+    assert!(!store
+        .fire_schedule("tick", "every", None, 1_000, &[t1b])
+        .await
+        .unwrap());
+    assert!(matches!(
+        store.run("t1b").await,
+        Err(StoreError::NoSuchRun(_))
+    ));
     // A failing insert rolls the tick back.
-    let dup = NewRun { blocks: &blocks, ..run("t1", Some("serve-a")) };
-    assert!(store.fire_schedule("tick", "every", Some(1_000), 2_000, &[dup]).await.is_err());
+    let dup = NewRun {
+        blocks: &blocks,
+        ..run("t1", Some("serve-a"))
+    };
+    assert!(store
+        .fire_schedule("tick", "every", Some(1_000), 2_000, &[dup])
+        .await
+        .is_err());
     let t = store.triggers(Some("tick")).await.unwrap();
     assert_eq!(t[0].last_tick, Some(1_000));
 
@@ -347,46 +368,127 @@ async fn recovery(store: &Store) {
         .unwrap();
     store.heartbeat("serve-a", 4_000).await.unwrap();
     store.block_started("t1", "only", 1, 4_100).await.unwrap();
-    store.set_run_status("t1", RunStatus::Running, 4_100, None).await.unwrap();
+    store
+        .set_run_status("t1", RunStatus::Running, 4_100, None)
+        .await
+        .unwrap();
     let open = store.open_runs().await.unwrap();
     let t1 = open.iter().find(|o| o.run.id == "t1").unwrap();
     assert_eq!(t1.owner.as_deref(), Some("serve-a"));
     assert_eq!(t1.instance.as_ref().unwrap().heartbeat_at, 4_000);
     // Two adopters: one wins.
-    assert!(store.adopt_run("t1", Some("serve-a"), "serve-b").await.unwrap());
-    assert!(!store.adopt_run("t1", Some("serve-a"), "serve-c").await.unwrap());
-    store.append_logs("t1", &[LogRecord { seq: 0, block: Some("only".into()), attempt: Some(1), at: 1, level: "info".into(), message: "one".into() }, LogRecord { seq: 1, block: None, attempt: None, at: 2, level: "info".into(), message: "two".into() }]).await.unwrap();
+    assert!(store
+        .adopt_run("t1", Some("serve-a"), "serve-b")
+        .await
+        .unwrap());
+    assert!(!store
+        .adopt_run("t1", Some("serve-a"), "serve-c")
+        .await
+        .unwrap());
+    store
+        .append_logs(
+            "t1",
+            &[
+                LogRecord {
+                    seq: 0,
+                    block: Some("only".into()),
+                    attempt: Some(1),
+                    at: 1,
+                    level: "info".into(),
+                    message: "one".into(),
+                },
+                LogRecord {
+                    seq: 1,
+                    block: None,
+                    attempt: None,
+                    at: 2,
+                    level: "info".into(),
+                    message: "two".into(),
+                },
+            ],
+        )
+        .await
+        .unwrap();
     assert_eq!(store.next_log_seq("t1").await.unwrap(), 2);
     assert_eq!(store.next_log_seq("nope").await.unwrap(), 0);
     let after = store.logs_after("t1", None, 0, 10).await.unwrap();
-    assert_eq!(after.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(), ["two"]);
-    assert_eq!(store.logs_after("t1", Some("only"), -1, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        after.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
+        ["two"]
+    );
+    assert_eq!(
+        store
+            .logs_after("t1", Some("only"), -1, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Ending an orphan fails its unfinished blocks too, once.
-    assert!(store.abandon_run("t1", RunStatus::Failed, "its process died", 6_000).await.unwrap());
-    assert!(!store.abandon_run("t1", RunStatus::Failed, "again", 7_000).await.unwrap());
+    assert!(store
+        .abandon_run("t1", RunStatus::Failed, "its process died", 6_000)
+        .await
+        .unwrap());
+    assert!(!store
+        .abandon_run("t1", RunStatus::Failed, "again", 7_000)
+        .await
+        .unwrap());
     let b = store.block_runs("t1").await.unwrap();
-    assert_eq!((b[0].status, b[0].error.as_deref()), (BlockStatus::Failed, Some("its process died")));
+    assert_eq!(
+        (b[0].status, b[0].error.as_deref()),
+        (BlockStatus::Failed, Some("its process died"))
+    );
     // Reopened for a retry: queued again, the failed block pending with its attempts kept.
-    assert_eq!(store.reopen_run("t1", Some("serve-b")).await.unwrap(), Some(vec!["only".to_string()]));
-    assert_eq!(store.reopen_run("t1", None).await.unwrap(), None, "only failed runs reopen");
+    assert_eq!(
+        store.reopen_run("t1", Some("serve-b")).await.unwrap(),
+        Some(vec!["only".to_string()])
+    );
+    assert_eq!(
+        store.reopen_run("t1", None).await.unwrap(),
+        None,
+        "only failed runs reopen"
+    );
     let r = store.run("t1").await.unwrap();
-    assert_eq!((r.status, r.error, r.finished_at), (RunStatus::Queued, None, None));
+    assert_eq!(
+        (r.status, r.error, r.finished_at),
+        (RunStatus::Queued, None, None)
+    );
     let b = store.block_runs("t1").await.unwrap();
     assert_eq!((b[0].status, b[0].attempt), (BlockStatus::Pending, 1));
 
-    store.create_runs(&[run("t2", None), run("t3", None)]).await.unwrap();
-    store.set_run_status("t3", RunStatus::Success, 9_000, None).await.unwrap();
-    let filter = |status: Option<RunStatus>, before: Option<i64>| RunFilter {
+    store
+        .create_runs(&[run("t2", None), run("t3", None)])
+        .await
+        .unwrap();
+    store
+        .set_run_status("t3", RunStatus::Success, 9_000, None)
+        .await
+        .unwrap();
+    let filter = |status: Option<RunStatus>, before: Option<String>| RunFilter {
         pipeline: Some("tick".into()),
         status,
         trigger: Some("every".into()),
         before,
         limit: 10,
     };
-    let queued = store.find_runs(&filter(Some(RunStatus::Queued), None)).await.unwrap();
-    assert_eq!(queued.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["t2", "t1"]);
-    assert!(store.find_runs(&filter(None, Some(5_000))).await.unwrap().is_empty());
+    let queued = store
+        .find_runs(&filter(Some(RunStatus::Queued), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["t2", "t1"]
+    );
+    // t1, t2 and t3 were created in the same millisecond: paging by id sees each once.
+    let page = store
+        .find_runs(&filter(None, Some("t2".into())))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["t1"]
+    );
     store.retire_instance("serve-a", 0).await.unwrap();
     let open = store.open_runs().await.unwrap();
     assert!(open.iter().all(|o| o.instance.is_none()));
