@@ -1,5 +1,6 @@
 //! Triggers from `pipelines/<name>/triggers.yaml`: listed with their next tick, followed by the
-//! store (deletes included), API tokens issued once, stored only as hashes, rotated.
+//! store (deletes included), API tokens issued once, stored only as hashes, rotated; and
+//! `weft backfill`.
 
 use crate::support::*;
 
@@ -94,4 +95,68 @@ fn triggers_are_listed_synced_and_tokens_rotate() {
             ran.stderr
         );
     }
+}
+
+/// `weft backfill`: one run per day with its execution date, the block sees it, and bad
+/// arguments are named.
+#[test]
+fn backfill_runs_once_per_interval() {
+    let p = Project::new();
+    p.pipeline(
+        "daily",
+        "blocks:\n  - { name: seen, kind: loader, source: {probe}, config: { mode: vars, names: [execution_date] } }\n",
+    );
+    let ran = p.weft(&[
+        "backfill",
+        "daily",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2021-01-05",
+        "--every",
+        "1d",
+        "--concurrency",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let runs = ran.json();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 5, "{runs:?}");
+    assert!(runs.iter().all(|r| r["status"] == "success"), "{runs:?}");
+    assert_eq!(runs[4]["execution_date"], "2021-01-05T00:00:00+00:00");
+    let id = runs[2]["run_id"].as_str().unwrap();
+    let seen = output_table(&p, id, "seen").to_json(None).unwrap();
+    assert!(seen.contains("2021-01-03T00:00:00+00:00"), "{seen}");
+    let listed = p.weft(&["runs", "--json"]).json();
+    let backfilled = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["trigger"] == "backfill")
+        .count();
+    assert_eq!(backfilled, 5);
+
+    let bad = p.weft(&[
+        "backfill",
+        "daily",
+        "--start",
+        "2021-01-05",
+        "--end",
+        "2021-01-01",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("before start"), "{}", bad.stderr);
+    let bad = p.weft(&[
+        "backfill",
+        "daily",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2021-01-02",
+        "--every",
+        "daily",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("every: `daily`"), "{}", bad.stderr);
 }
