@@ -44,7 +44,7 @@ fn ticks(p: &Project, trigger: &str) -> Vec<DateTime<Utc>> {
 fn crash_and_recover(p: Project) {
     p.pipeline(
         "slow",
-        "blocks:\n  - { name: first, kind: loader, source: {probe}, config: { mode: rows, rows: 5 } }\n  - { name: second, kind: transformer, source: {probe}, upstream: [first], config: { mode: sleep, ms: 2500 } }\n  - { name: third, kind: transformer, source: {probe}, upstream: [first, second], config: { mode: sum } }\n",
+        "blocks:\n  - { name: first, kind: loader, source: {probe}, config: { mode: rows, rows: 5 } }\n  - { name: second, kind: transformer, source: {probe}, upstream: [first], config: { mode: sleep_first, ms: 60000 } }\n  - { name: third, kind: transformer, source: {probe}, upstream: [first, second], config: { mode: sum } }\n",
     );
     write(
         p.path(),
@@ -60,8 +60,20 @@ fn crash_and_recover(p: Project) {
         "pipelines/tick/triggers.yaml",
         "- { name: all, type: schedule, cron: \"* * * * * *\", catch_up: all }\n- { name: skip, type: schedule, cron: \"* * * * * *\", catch_up: skip }\n",
     );
+    p.pipeline(
+        "doomed",
+        "blocks:\n  - { name: nap, kind: loader, source: {probe}, config: { mode: sleep, ms: 60000 } }\n",
+    );
     let bearer = format!("Bearer {}", token(&p, "webhook"));
     let mut s = serve(&p);
+    let (status, body) = call(
+        "POST",
+        &format!("{}/api/pipelines/doomed/runs", s.base),
+        None,
+        &[],
+    );
+    assert_eq!(status, 202, "{body}");
+    let doomed = body["run_id"].as_str().unwrap().to_string();
     let (status, body) = call(
         "POST",
         &format!("{}/api/pipelines/slow/triggers/webhook/runs", s.base),
@@ -89,9 +101,21 @@ fn crash_and_recover(p: Project) {
         .clone();
     assert_eq!(stuck["status"], "running", "{stuck}");
 
-    // Down for a few seconds: per-second ticks are missed.
+    // Down for a few seconds: per-second ticks are missed. Meanwhile one pipeline is deleted.
+    std::fs::remove_dir_all(p.path().join("pipelines/doomed")).unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let s = serve(&p);
+    // Its interrupted run cannot continue: it ends failed, saying why.
+    let run = s.wait_run(&doomed, "ended", |r| r["status"] != "running");
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap()
+            .contains("no longer in the project"),
+        "{run}"
+    );
+    assert_eq!(run["blocks"][0]["status"], "failed", "{run}");
     assert!(
         s.stderr().contains(&id),
         "the restart does not mention resuming {id}: {}",
@@ -149,7 +173,7 @@ fn crash_and_recover(p: Project) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["status"] != "success")
+        .filter(|r| r["status"] != "success" && r["id"] != doomed.as_str())
         .collect();
     assert!(open.is_empty(), "runs not successful: {open:?}");
 }
@@ -163,4 +187,51 @@ fn stuck_output(_stuck: &Value, p: &Project, id: &str) -> Value {
         .collect();
     assert_eq!(files, vec!["1.arrow".to_string()], "first ran once");
     Value::String(format!("runs/{id}/first/1.arrow"))
+}
+
+/// A `weft run` killed while a server is up: the server adopts its run within the orphan
+/// check and finishes it.
+#[test]
+fn a_killed_cli_run_is_finished_by_the_server() {
+    let p = Project::new();
+    p.pipeline(
+        "slow",
+        "blocks:\n  - { name: nap, kind: loader, source: {probe}, config: { mode: sleep_first, ms: 60000 } }\n  - { name: after, kind: transformer, source: {probe}, upstream: [nap], config: { mode: pass } }\n",
+    );
+    let s = serve(&p);
+    let mut cli = weft()
+        .arg("--project")
+        .arg(p.path())
+        .args(["run", "slow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let runs = p.weft(&["runs", "--json"]).json();
+        if let Some(r) = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["status"] == "running")
+        {
+            break r["id"].as_str().unwrap().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CLI run never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    let run = s.wait_run(&id, "finished", |r| {
+        r["status"] == "success" || r["status"] == "failed"
+    });
+    assert_eq!(run["status"], "success", "{run}\n{}", s.stderr());
+    assert_eq!(run["trigger"], "manual");
+    // The interrupted first attempt (a minute long) was re-run by the server as attempt 2.
+    assert_eq!(run["blocks"][0]["attempt"], 2, "{run}");
+    assert_eq!(run["blocks"][1]["attempt"], 1, "{run}");
 }

@@ -100,6 +100,7 @@ pub struct Executor {
     outputs: Outputs,
     io: Option<Arc<IoContext>>,
     owner: Option<String>,
+    notifications: tokio_util::task::TaskTracker,
 }
 
 impl Executor {
@@ -111,6 +112,7 @@ impl Executor {
             outputs,
             io: None,
             owner: None,
+            notifications: tokio_util::task::TaskTracker::new(),
         }
     }
 
@@ -118,6 +120,13 @@ impl Executor {
     pub fn with_io(mut self, io: Arc<IoContext>) -> Self {
         self.io = Some(io);
         self
+    }
+
+    /// Wait for run webhooks still being delivered (each gives up after its retries).
+    pub async fn notified(&self) {
+        self.notifications.close();
+        self.notifications.wait().await;
+        self.notifications.reopen();
     }
 
     /// The state store.
@@ -146,9 +155,11 @@ impl Executor {
     /// transaction (see `Store::fire_schedule`).
     pub fn prepare(&self, req: &mut RunRequest) -> PreparedRun {
         let id = req.run_id.clone().unwrap_or_else(new_run_id);
-        req.variables
-            .entry("execution_date".into())
-            .or_insert_with(now_rfc3339);
+        if !req.pipeline.variables.contains_key("execution_date") {
+            req.variables
+                .entry("execution_date".into())
+                .or_insert_with(now_rfc3339);
+        }
         req.run_id = Some(id.clone());
         req.recorded = true;
         PreparedRun {
@@ -201,9 +212,15 @@ impl Executor {
         variables.insert("pipeline".into(), pipeline.name.clone());
         let names: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
 
-        self.store
-            .set_run_status(&run_id, RunStatus::Running, now_ms(), None)
-            .await?;
+        if !self.store.start_run(&run_id, now_ms()).await? {
+            // Ended while it waited (cancelled, or ended by another process): nothing runs.
+            let status = self.store.run(&run_id).await?.status;
+            return Ok(RunSummary {
+                run_id,
+                status,
+                blocks: Vec::new(),
+            });
+        }
         observer.event(&Event::RunStarted {
             run_id: run_id.clone(),
             blocks: names.iter().map(|s| s.to_string()).collect(),
@@ -399,10 +416,16 @@ impl Executor {
         };
         if let Some(url) = crate::notify::target(&pipeline, status) {
             let body = crate::notify::payload(&pipeline, &req.trigger, &summary, error.as_deref());
-            match crate::notify::deliver(url, &body).await {
-                Ok(_) => tracing::info!("run {}: told {url}", summary.run_id),
-                Err(e) => tracing::warn!("run {}: webhook {e}", summary.run_id),
-            }
+            let (url, id) = (url.to_string(), summary.run_id.clone());
+            // Delivered in the background (retries take a while): the run's slot is free at
+            // once; see [`Executor::notified`].
+            self.notifications.spawn(async move {
+                let shown = crate::notify::shown(&url);
+                match crate::notify::deliver(&url, &body).await {
+                    Ok(_) => tracing::info!("run {id}: told {shown}"),
+                    Err(e) => tracing::warn!("run {id}: webhook to {shown}: {e}"),
+                }
+            });
         }
         Ok(summary)
     }
@@ -422,7 +445,35 @@ impl Executor {
     ) -> Result<HashMap<String, u32>, ScheduleError> {
         let records = self.store.block_runs(run_id).await?;
         let mut attempts = HashMap::new();
-        let mut stored = Vec::new();
+        // Outputs of succeeded blocks that a block still to run reads are read back first: a
+        // block whose output is gone runs again instead of failing the run.
+        let succeeded: std::collections::HashSet<&str> = records
+            .iter()
+            .filter(|r| r.status == BlockStatus::Success)
+            .map(|r| r.block.as_str())
+            .collect();
+        let mut lost = std::collections::HashSet::new();
+        for r in records.iter().filter(|r| r.status == BlockStatus::Success) {
+            let needed = plan.index.contains_key(&r.block)
+                && plan.downstream[plan.index[&r.block]]
+                    .iter()
+                    .any(|&d| !succeeded.contains(plan.names[d].as_str()));
+            if !needed {
+                continue;
+            }
+            let table = match &r.output {
+                Some(p) => match self.outputs.get(p).await {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::warn!("run {run_id}: block \"{}\" runs again: {e}", r.block);
+                        lost.insert(r.block.clone());
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            outputs.insert(r.block.clone(), table);
+        }
         for r in &records {
             if !plan.index.contains_key(&r.block) {
                 continue;
@@ -442,9 +493,9 @@ impl Executor {
                 error: r.error.clone(),
             };
             match r.status {
+                BlockStatus::Success if lost.contains(&r.block) => {}
                 BlockStatus::Success => {
                     plan.succeeded(&r.block);
-                    stored.push((r.block.clone(), r.output.clone()));
                     summaries.insert(r.block.clone(), summary);
                 }
                 s if s.is_final() => {
@@ -477,16 +528,6 @@ impl Executor {
                 });
                 summaries.insert(name, summary);
             }
-        }
-        for (name, path) in stored {
-            if !plan.still_needed(&name) {
-                continue;
-            }
-            let table = match path {
-                Some(p) => Some(self.outputs.get(&p).await?),
-                None => None,
-            };
-            outputs.insert(name, table);
         }
         Ok(attempts)
     }

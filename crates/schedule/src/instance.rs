@@ -19,6 +19,7 @@ pub const STALE: Duration = Duration::from_secs(30);
 pub struct Instance {
     id: String,
     store: Store,
+    record: InstanceRecord,
 }
 
 impl Instance {
@@ -29,19 +30,19 @@ impl Instance {
     pub async fn register(store: &Store, kind: &str) -> Result<Instance, ScheduleError> {
         let now = now_ms();
         let id = format!("{kind}-{}", new_run_id());
-        store
-            .register_instance(&InstanceRecord {
-                id: id.clone(),
-                host: host_name(),
-                pid: i64::from(std::process::id()),
-                kind: kind.to_string(),
-                started_at: now,
-                heartbeat_at: now,
-            })
-            .await?;
+        let record = InstanceRecord {
+            id: id.clone(),
+            host: host_name(),
+            pid: i64::from(std::process::id()),
+            kind: kind.to_string(),
+            started_at: now,
+            heartbeat_at: now,
+        };
+        store.register_instance(&record).await?;
         Ok(Instance {
             id,
             store: store.clone(),
+            record,
         })
     }
 
@@ -59,8 +60,21 @@ impl Instance {
                     _ = tokio::time::sleep(HEARTBEAT) => {}
                     _ = stop.cancelled() => return,
                 }
-                if let Err(e) = me.store.heartbeat(&me.id, now_ms()).await {
-                    tracing::warn!("heartbeat: {e}");
+                let now = now_ms();
+                match me.store.heartbeat(&me.id, now).await {
+                    Ok(true) => {}
+                    // Retired by another process during a long store outage: come back, or
+                    // our runs would look orphaned.
+                    Ok(false) => {
+                        let record = InstanceRecord {
+                            heartbeat_at: now,
+                            ..me.record.clone()
+                        };
+                        if let Err(e) = me.store.register_instance(&record).await {
+                            tracing::warn!("heartbeat: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("heartbeat: {e}"),
                 }
             }
         });
@@ -89,12 +103,17 @@ impl Instance {
     }
 }
 
-/// This machine's name.
+/// This machine's name, with the process-id namespace where there is one: two containers
+/// with the same host name but their own pids must not judge each other's processes.
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+        .unwrap_or_else(|| "localhost".into());
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(ns) => format!("{name}/{}", ns.display()),
+        Err(_) => name,
+    }
 }

@@ -1,7 +1,6 @@
 //! Block log lines: collected from runtime threads, numbered, forwarded to the observer and
 //! written to the state store in batches by one writer task.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -18,7 +17,6 @@ const BATCH: usize = 256;
 /// The run's log: hands out per-attempt sinks and owns the writer task.
 pub(crate) struct RunLog {
     tx: mpsc::UnboundedSender<LogRecord>,
-    seq: Arc<AtomicI64>,
     writer: tokio::task::JoinHandle<Result<(), weft_store::StoreError>>,
     observer: Arc<dyn Observer>,
     redactor: Redactor,
@@ -33,9 +31,16 @@ impl RunLog {
         redactor: Redactor,
     ) -> RunLog {
         let (tx, mut rx) = mpsc::unbounded_channel::<LogRecord>();
+        // Lines are numbered here, in the order they are stored, so a reader that has seen
+        // line n has seen every line before it.
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
+            let mut next = first_seq;
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                for line in &mut batch {
+                    line.seq = next;
+                    next += 1;
+                }
                 store.append_logs(&run_id, &batch).await?;
                 batch.clear();
             }
@@ -43,7 +48,6 @@ impl RunLog {
         });
         RunLog {
             tx,
-            seq: Arc::new(AtomicI64::new(first_seq)),
             writer,
             observer,
             redactor,
@@ -54,7 +58,6 @@ impl RunLog {
     pub(crate) fn sink(&self, block: &str, attempt: u32) -> Arc<dyn LogSink> {
         Arc::new(BlockSink {
             tx: self.tx.clone(),
-            seq: self.seq.clone(),
             block: block.to_string(),
             attempt,
             observer: self.observer.clone(),
@@ -67,7 +70,7 @@ impl RunLog {
     pub(crate) fn note(&self, block: &str, attempt: u32, level: LogLevel, message: String) {
         let message = self.redactor.redact(&message);
         let _ = self.tx.send(LogRecord {
-            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            seq: 0,
             block: Some(block.to_string()),
             attempt: Some(attempt as i64),
             at: now_ms(),
@@ -85,7 +88,6 @@ impl RunLog {
 
 struct BlockSink {
     tx: mpsc::UnboundedSender<LogRecord>,
-    seq: Arc<AtomicI64>,
     block: String,
     attempt: u32,
     observer: Arc<dyn Observer>,
@@ -106,7 +108,7 @@ impl LogSink for BlockSink {
             message: message.clone(),
         });
         let _ = self.tx.send(LogRecord {
-            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            seq: 0,
             block: Some(self.block.clone()),
             attempt: Some(self.attempt as i64),
             at: now_ms(),

@@ -50,6 +50,14 @@ pub(crate) fn payload(
     })
 }
 
+/// `url` as logs show it: scheme and host only, since webhook paths often hold tokens.
+pub(crate) fn shown(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("?")),
+        Err(_) => "<webhook>".into(),
+    }
+}
+
 /// POST `body` to `url` until it answers 2xx or [`ATTEMPTS`] run out. Returns the number
 /// of attempts made, or why the last one failed.
 pub(crate) async fn deliver(url: &str, body: &Value) -> Result<u32, String> {
@@ -68,8 +76,9 @@ pub(crate) async fn deliver(url: &str, body: &Value) -> Result<u32, String> {
             .await
         {
             Ok(r) if r.status().is_success() => return Ok(attempt),
-            Ok(r) => last = format!("{url} answered {}", r.status()),
-            Err(e) => last = format!("{url}: {e}"),
+            Ok(r) => last = format!("answered {}", r.status()),
+            // The URL may hold a token (Slack, Discord): never in messages.
+            Err(e) => last = e.without_url().to_string(),
         }
         if attempt < ATTEMPTS {
             tokio::time::sleep(backoff).await;

@@ -3,12 +3,42 @@
 //! that is impossible, ends failed with the reason. No run stays "running" forever.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 
 use weft_schedule::{now_ms, Instance};
 use weft_store::RunStatus;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Loaded};
+
+/// Adopted runs that run at the same time (besides each pipeline's `max_active_runs`).
+const RESUME_CONCURRENCY: usize = 4;
+
+/// Whether run `id` has exactly the blocks `loaded` has now.
+///
+/// # Errors
+/// [`ApiError::Internal`] when the store fails.
+pub(crate) async fn same_blocks(
+    store: &weft_store::Store,
+    id: &str,
+    loaded: &Loaded,
+) -> Result<bool, ApiError> {
+    let recorded: BTreeSet<String> = store
+        .block_runs(id)
+        .await?
+        .into_iter()
+        .map(|b| b.block)
+        .collect();
+    let now: BTreeSet<String> = loaded
+        .pipeline
+        .blocks
+        .iter()
+        .map(|b| b.name.clone())
+        .collect();
+    Ok(recorded == now)
+}
 
 /// What [`recover`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -28,6 +58,8 @@ pub async fn recover(state: &AppState) -> Result<Recovered, ApiError> {
     let me = state.executor().owner().unwrap_or("serve");
     let now = now_ms();
     let mut done = Recovered::default();
+    // A crash in a backfill can leave thousands of queued runs: they go on a few at a time.
+    let slots = Arc::new(Semaphore::new(RESUME_CONCURRENCY));
     for open in store.open_runs().await? {
         if open.owner.as_deref() == Some(me)
             || open
@@ -50,27 +82,13 @@ pub async fn recover(state: &AppState) -> Result<Recovered, ApiError> {
                 "its weft process stopped, and pipeline \"{}\" is no longer in the project",
                 open.run.pipeline
             )),
-            Some(loaded) => {
-                let recorded: BTreeSet<String> = store
-                    .block_runs(&id)
-                    .await?
-                    .into_iter()
-                    .map(|b| b.block)
-                    .collect();
-                let now: BTreeSet<String> = loaded
-                    .pipeline
-                    .blocks
-                    .iter()
-                    .map(|b| b.name.clone())
-                    .collect();
-                (recorded != now).then(|| {
-                    "its weft process stopped, and the pipeline's blocks changed since it started; start a new run".to_string()
-                })
-            }
+            Some(loaded) => (!same_blocks(&store, &id, loaded).await?).then(|| {
+                "its weft process stopped, and the pipeline's blocks changed since it started; start a new run".to_string()
+            }),
         };
         match reason {
             None => {
-                state.resume(&open.run)?;
+                state.resume(&open.run, Some(slots.clone()))?;
                 tracing::info!("run {id}: resumed after its process stopped");
                 done.resumed.push(id);
             }

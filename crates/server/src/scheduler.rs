@@ -14,6 +14,8 @@ use crate::state::AppState;
 /// A tick at most this old when the loop sees it is on time, not missed (less for
 /// schedules that tick more often: a tick is missed once the next one is due).
 const GRACE: Duration = Duration::from_secs(10);
+/// How often the loop looks for runs whose process died (half the heartbeat staleness).
+const ORPHAN_CHECK: Duration = Duration::from_secs(15);
 /// Longest sleep between two looks at the schedules.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
@@ -30,11 +32,23 @@ fn grace(schedule: &weft_pipeline::Schedule, now: DateTime<Utc>) -> chrono::Dura
     period.map_or(max, |p| p.min(max))
 }
 
-/// Fire due ticks until `stop` is cancelled.
+/// Fire due ticks until `stop` is cancelled; every [`ORPHAN_CHECK`], adopt the runs of
+/// processes that died meanwhile (a killed `weft run`, another server).
 pub async fn run(state: AppState, stop: CancellationToken) {
+    let mut last_check = tokio::time::Instant::now();
     loop {
         if let Err(e) = tick(&state).await {
             tracing::error!("scheduler: {e}");
+        }
+        if last_check.elapsed() >= ORPHAN_CHECK {
+            last_check = tokio::time::Instant::now();
+            match crate::recovery::recover(&state).await {
+                Ok(r) if !r.resumed.is_empty() || !r.failed.is_empty() => {
+                    tracing::warn!("adopted orphaned runs: {r:?}")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("looking for orphaned runs: {e}"),
+            }
         }
         let now = Utc::now();
         let next = state

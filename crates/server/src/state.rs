@@ -38,8 +38,14 @@ struct Inner {
     runs: TaskTracker,
     /// Cancelled when runs must stop now (a second shutdown signal).
     abort: CancellationToken,
-    /// Runs this process drives (waiting for a slot or running), by id.
-    active: Mutex<HashMap<String, CancellationToken>>,
+    /// Cancelled when shutdown starts: runs still waiting for a slot stay queued, for the
+    /// next start to pick up.
+    stopping: CancellationToken,
+    /// Runs this process drives (waiting for a slot or running), by id, with the launch
+    /// that drives them (a retried run is launched again under the same id).
+    active: Mutex<HashMap<String, (u64, CancellationToken)>>,
+    /// Launches so far.
+    launches: std::sync::atomic::AtomicU64,
     /// Slots of pipelines with `max_active_runs`.
     limits: HashMap<String, Arc<Semaphore>>,
     /// The token every non-trigger route needs, if set.
@@ -75,7 +81,9 @@ impl AppState {
                 pipelines,
                 runs: TaskTracker::new(),
                 abort: CancellationToken::new(),
+                stopping: CancellationToken::new(),
                 active: Mutex::new(HashMap::new()),
+                launches: std::sync::atomic::AtomicU64::new(0),
                 limits,
                 api_token: None,
             }),
@@ -216,33 +224,55 @@ impl AppState {
     pub fn launch(&self, req: RunRequest, slots: Option<Arc<Semaphore>>) {
         let id = req.run_id.clone().unwrap_or_default();
         let cancel = req.cancel.clone();
-        self.active().insert(id.clone(), cancel.clone());
+        let launch = self
+            .inner
+            .launches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.active().insert(id.clone(), (launch, cancel.clone()));
         let limit = self.inner.limits.get(&req.pipeline.name).cloned();
         let state = self.clone();
+        let stopping = self.inner.stopping.clone();
         self.inner.runs.spawn(async move {
-            // A run cancelled while it waits runs at once: every block ends cancelled.
-            let _slot = match slots {
-                Some(s) => tokio::select! {
-                    p = s.acquire_owned() => p.ok(),
-                    _ = cancel.cancelled() => None,
-                },
-                None => None,
-            };
-            let _limit = match limit {
-                Some(s) => tokio::select! {
-                    p = s.acquire_owned() => p.ok(),
-                    _ = cancel.cancelled() => None,
-                },
-                None => None,
-            };
-            if let Err(e) = state.inner.executor.run(req, Arc::new(Quiet)).await {
-                tracing::error!("run {id} failed to record its outcome: {e}");
+            // A run cancelled while it waits runs at once: every block ends cancelled. A
+            // shutdown while it waits leaves it queued for the next start.
+            let mut permits = Vec::new();
+            for slots in [slots, limit].into_iter().flatten() {
+                tokio::select! {
+                    biased;
+                    _ = stopping.cancelled() => {
+                        state.done(&id, launch);
+                        return;
+                    }
+                    _ = cancel.cancelled() => break,
+                    p = slots.acquire_owned() => permits.extend(p.ok()),
+                }
             }
-            state.active().remove(&id);
+            if let Err(e) = state.inner.executor.run(req, Arc::new(Quiet)).await {
+                // The store failed under the run: end it rather than leave it running.
+                let reason = format!("the run stopped on a state store error: {e}");
+                tracing::error!("run {id}: {reason}");
+                let store = state.inner.executor.store();
+                if let Err(e) = store
+                    .abandon_run(&id, RunStatus::Failed, &reason, now_ms())
+                    .await
+                {
+                    tracing::error!("run {id}: cannot record its failure either: {e}");
+                }
+            }
+            drop(permits);
+            state.done(&id, launch);
         });
     }
 
-    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+    /// Forget run `id` if `launch` still drives it.
+    fn done(&self, id: &str, launch: u64) {
+        let mut active = self.active();
+        if active.get(id).is_some_and(|(l, _)| *l == launch) {
+            active.remove(id);
+        }
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, CancellationToken)>> {
         self.inner
             .active
             .lock()
@@ -254,13 +284,13 @@ impl AppState {
     ///
     /// # Errors
     /// [`ApiError::NotFound`] when its pipeline is not loaded.
-    pub fn resume(&self, run: &RunRecord) -> Result<(), ApiError> {
+    pub fn resume(&self, run: &RunRecord, slots: Option<Arc<Semaphore>>) -> Result<(), ApiError> {
         self.open()?;
         let variables: BTreeMap<String, String> =
             serde_json::from_str(&run.variables).unwrap_or_default();
         let mut req = self.request(&run.pipeline, &run.trigger, variables, Some(run.id.clone()))?;
         req.recorded = true;
-        self.launch(req, None);
+        self.launch(req, slots);
         Ok(())
     }
 
@@ -270,7 +300,7 @@ impl AppState {
     /// # Errors
     /// [`ApiError::NotFound`] for an unknown run.
     pub async fn cancel(&self, id: &str) -> Result<Cancelled, ApiError> {
-        if let Some(token) = self.active().get(id) {
+        if let Some((_, token)) = self.active().get(id) {
             token.cancel();
             return Ok(Cancelled::Stopping);
         }
@@ -306,7 +336,13 @@ impl AppState {
         self.open()?;
         let store = self.inner.executor.store();
         let run = store.run(id).await?;
-        self.pipeline(&run.pipeline)?;
+        let loaded = self.pipeline(&run.pipeline)?;
+        if !crate::recovery::same_blocks(store, id, loaded).await? {
+            return Err(ApiError::Conflict(format!(
+                "the blocks of pipeline \"{}\" changed since run {id}; start a new run",
+                run.pipeline
+            )));
+        }
         let blocks = store
             .reopen_run(id, self.inner.executor.owner())
             .await?
@@ -316,12 +352,14 @@ impl AppState {
                     run.status
                 ))
             })?;
-        self.resume(&store.run(id).await?)?;
+        self.resume(&store.run(id).await?, None)?;
         Ok(blocks)
     }
 
-    /// Stop taking runs and wait for those in flight; `abort` stops them at once instead.
+    /// Stop taking runs and wait for those in flight (runs still waiting for a slot stay
+    /// queued); `abort` stops them at once instead.
     pub async fn drain(&self, abort: CancellationToken) {
+        self.inner.stopping.cancel();
         self.inner.runs.close();
         tokio::select! {
             _ = self.inner.runs.wait() => {}
@@ -329,6 +367,10 @@ impl AppState {
                 self.inner.abort.cancel();
                 self.inner.runs.wait().await;
             }
+        }
+        tokio::select! {
+            _ = self.inner.executor.notified() => {}
+            _ = abort.cancelled() => {}
         }
     }
 }

@@ -58,18 +58,19 @@ impl Store {
         Ok(())
     }
 
-    /// Note that instance `id` is alive at `now`.
+    /// Note that instance `id` is alive at `now`. Returns false when the store no longer
+    /// knows it (retired by another process after a long outage): register it again.
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
-    pub async fn heartbeat(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE weft_instances SET heartbeat_at = $2 WHERE id = $1")
+    pub async fn heartbeat(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE weft_instances SET heartbeat_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
             .execute(&self.pool)
             .await
             .during(|| format!("heartbeat of instance {id}"))?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Forget instance `id` (it ended cleanly), and instances silent since `stale_before`.

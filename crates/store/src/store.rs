@@ -148,6 +148,23 @@ impl Store {
         tx.commit().await.during(action)
     }
 
+    /// Mark a queued (or interrupted) run running at `at`; false, changing nothing, when the
+    /// run has ended meanwhile (cancelled while it waited, say).
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn start_run(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE weft_runs SET status = 'running', started_at = COALESCE(started_at, $2), finished_at = NULL, error = NULL WHERE id = $1 AND status IN ('queued', 'running')",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .during(|| format!("start run {id}"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Set a run's status; `at` becomes its start time (running) or end time (final states).
     ///
     /// # Errors

@@ -134,6 +134,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             .collect()
             .await;
         bar.finish_and_clear();
+        executor.notified().await;
         beating.cancel();
         instance.retire().await;
         store.close().await;

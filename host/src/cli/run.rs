@@ -76,6 +76,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             )
             .await?;
         progress.finish();
+        executor.notified().await;
         beating.cancel();
         instance.retire().await;
         store.close().await;

@@ -30,6 +30,15 @@ fn summary(name: &str, l: &Loaded) -> Value {
     })
 }
 
+/// `scheme://host/…` of a URL.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let scheme = url.split_once("://").map_or("http", |(s, _)| s);
+    format!("{scheme}://{host}/…")
+}
+
 /// Every pipeline the server runs.
 #[utoipa::path(get, path = "/api/pipelines", tag = "pipelines",
     responses((status = 200, description = "`{pipelines: [{name, description, blocks, max_active_runs, triggers}]}`")))]
@@ -79,7 +88,11 @@ pub async fn get(
         "concurrency": p.concurrency,
         "max_active_runs": p.max_active_runs,
         "variables": p.variables,
-        "notify": p.notify,
+        // Webhook URLs often hold tokens: only where they point is shown.
+        "notify": {
+            "on_failure": p.notify.on_failure.as_deref().map(host_of),
+            "on_success": p.notify.on_success.as_deref().map(host_of),
+        },
         "blocks": blocks,
         "edges": edges,
         "triggers": l.triggers,

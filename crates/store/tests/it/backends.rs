@@ -366,7 +366,8 @@ async fn recovery(store: &Store) {
         })
         .await
         .unwrap();
-    store.heartbeat("serve-a", 4_000).await.unwrap();
+    assert!(store.heartbeat("serve-a", 4_000).await.unwrap());
+    assert!(!store.heartbeat("serve-gone", 4_000).await.unwrap());
     store.block_started("t1", "only", 1, 4_100).await.unwrap();
     store
         .set_run_status("t1", RunStatus::Running, 4_100, None)
@@ -434,6 +435,8 @@ async fn recovery(store: &Store) {
         .abandon_run("t1", RunStatus::Failed, "again", 7_000)
         .await
         .unwrap());
+    // An ended run is not started again by a late launcher.
+    assert!(!store.start_run("t1", 7_000).await.unwrap());
     let b = store.block_runs("t1").await.unwrap();
     assert_eq!(
         (b[0].status, b[0].error.as_deref()),

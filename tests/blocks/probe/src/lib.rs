@@ -110,6 +110,13 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
             std::thread::sleep(std::time::Duration::from_millis(cfg.ms));
             Ok(Some(Table::from_batch(&rows(1, false)?)?))
         }
+        "sleep_first" => {
+            // Slow on the first attempt only: an interrupted first attempt is re-run quickly.
+            if ctx.variable("attempt").as_deref() == Some("1") {
+                std::thread::sleep(std::time::Duration::from_millis(cfg.ms));
+            }
+            Ok(Some(Table::from_batch(&rows(1, false)?)?))
+        }
         "trap" => panic!("probe panicked on purpose"),
         "spin" => {
             let mut x = 0u64;
