@@ -17,6 +17,7 @@ const BATCH: usize = 256;
 /// The run's log: hands out per-attempt sinks and owns the writer task.
 pub(crate) struct RunLog {
     tx: mpsc::UnboundedSender<LogRecord>,
+    close: tokio::sync::oneshot::Sender<()>,
     writer: tokio::task::JoinHandle<Result<(), weft_store::StoreError>>,
     observer: Arc<dyn Observer>,
     redactor: Redactor,
@@ -33,10 +34,30 @@ impl RunLog {
         let (tx, mut rx) = mpsc::unbounded_channel::<LogRecord>();
         // Lines are numbered here, in the order they are stored, so a reader that has seen
         // line n has seen every line before it.
+        let (close, mut closed) = tokio::sync::oneshot::channel::<()>();
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             let mut next = first_seq;
-            while rx.recv_many(&mut batch, BATCH).await > 0 {
+            let mut closing = false;
+            loop {
+                let got = if closing {
+                    rx.recv_many(&mut batch, BATCH).await
+                } else {
+                    tokio::select! {
+                        n = rx.recv_many(&mut batch, BATCH) => n,
+                        // The run is over. A block thread that ignored its cancellation
+                        // (asleep in a host call) may still hold a sender: what is buffered is
+                        // written, what it sends later is dropped, and the run does not wait.
+                        _ = &mut closed => {
+                            rx.close();
+                            closing = true;
+                            continue;
+                        }
+                    }
+                };
+                if got == 0 {
+                    break;
+                }
                 for line in &mut batch {
                     line.seq = next;
                     next += 1;
@@ -48,6 +69,7 @@ impl RunLog {
         });
         RunLog {
             tx,
+            close,
             writer,
             observer,
             redactor,
@@ -82,6 +104,7 @@ impl RunLog {
     /// Flush every line and stop the writer.
     pub(crate) async fn finish(self) -> Result<(), weft_store::StoreError> {
         drop(self.tx);
+        let _ = self.close.send(());
         self.writer.await.unwrap_or(Ok(()))
     }
 }
