@@ -95,7 +95,7 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
     );
     p.pipeline(
         "slow",
-        "max_active_runs: 1\nblocks:\n  - { name: nap, kind: loader, source: {probe}, config: { mode: sleep, ms: 600 } }\n  - { name: after, kind: transformer, source: {probe}, upstream: [nap], config: { mode: pass } }\n",
+        &format!("max_active_runs: 1\non_success: {}\nblocks:\n  - {{ name: nap, kind: loader, source: {{probe}}, config: {{ mode: sleep, ms: 600 }} }}\n  - {{ name: after, kind: transformer, source: {{probe}}, upstream: [nap], config: {{ mode: pass }} }}\n", hook.url),
     );
     let s = serve(&p);
 
@@ -354,6 +354,25 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
     unique.sort();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (7, 7), "{seen:?}");
+
+    // Every successful run of `slow` told its success webhook.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&hook.received).unwrap();
+        let notes: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let told = notes
+            .iter()
+            .filter(|n| n["event"] == "run_success" && n["pipeline"] == "slow")
+            .count();
+        if told == 7 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{told} success notes: {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // The OpenAPI document names every route.
     let doc = s.get("/api/openapi.json");
