@@ -86,7 +86,7 @@ fn crash_and_recover(p: Project) {
         r["blocks"][1]["status"] == "running"
     });
     // Let the schedules tick a few times, then pull the plug.
-    std::thread::sleep(Duration::from_millis(2200));
+    std::thread::sleep(Duration::from_millis(3200));
     s.kill_9();
     let killed_at = Utc::now();
     let before = BTreeMap::from([("all", ticks(&p, "all")), ("skip", ticks(&p, "skip"))]);
