@@ -264,3 +264,40 @@ fn ctrl_c_cancels_the_run_and_records_it() {
         blocks[0]
     );
 }
+
+/// `weft retry`: only the blocks that did not succeed run again, as new attempts of the same
+/// run, reading the stored outputs of the blocks that did.
+#[test]
+fn retry_runs_only_the_failed_blocks_again() {
+    let p = Project::new();
+    p.pipeline(
+        "etl",
+        "blocks:\n  - { name: src, kind: loader, source: {probe}, config: { mode: rows, rows: 5 } }\n  - { name: flaky, kind: transformer, source: {probe}, upstream: [src], config: { mode: flaky, fail_times: 1 } }\n  - { name: total, kind: transformer, source: {probe}, upstream: [src, flaky], config: { mode: sum } }\n",
+    );
+    let (first, ran) = p.run("etl");
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(block(&first, "total")["status"], "upstream_failed");
+    let again = p.weft(&["retry", "latest", "--json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let summary = again.json();
+    assert_eq!(summary["run_id"], first["run_id"]);
+    let attempts: Vec<&serde_json::Value> = ["src", "flaky", "total"]
+        .iter()
+        .map(|b| &block(&summary, b)["attempts"])
+        .collect();
+    assert_eq!(attempts, [1, 2, 1], "{summary}");
+    let id = summary["run_id"].as_str().unwrap();
+    let sum = output_table(&p, id, "total").to_json(None).unwrap();
+    assert!(
+        sum.contains("\"rows\":8"),
+        "src's 5 rows and flaky's 3: {sum}"
+    );
+    // A run that succeeded has nothing to retry.
+    let twice = p.weft(&["retry", id]);
+    assert_eq!(twice.code, 2, "{}", twice.stderr);
+    assert!(
+        twice.stderr.contains("only failed or cancelled runs"),
+        "{}",
+        twice.stderr
+    );
+}

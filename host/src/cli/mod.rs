@@ -9,6 +9,7 @@ mod init;
 mod logs;
 mod progress;
 mod render;
+mod retry;
 mod run;
 mod runs;
 mod serve;
@@ -51,6 +52,8 @@ pub enum Command {
     Run(run::Args),
     /// Run a pipeline once per interval between two dates, each with its execution_date.
     Backfill(backfill::Args),
+    /// Run again the blocks of a failed or cancelled run that did not succeed (new attempts).
+    Retry(retry::Args),
     /// List recorded runs, newest first.
     Runs(runs::Args),
     /// Print the log of a run.
@@ -101,6 +104,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
         Command::Generate(a) => generate::run(a),
         Command::Triggers(a) => triggers::run(&Project::open(&cli.project)?, a),
+        Command::Retry(a) => retry::run(&Project::open(&cli.project)?, a),
         Command::Backfill(a) => backfill::run(&Project::open(&cli.project)?, a),
         Command::Serve(a) => serve::run(&Project::open(&cli.project)?, a),
     }

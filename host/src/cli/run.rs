@@ -82,21 +82,28 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         store.close().await;
         Ok::<_, CliError>(summary)
     })?;
+    report(&summary, &pipeline.name, args.json, started)
+}
+
+/// Print a finished run's summary; exit code 0 only if every block succeeded.
+pub(crate) fn report(
+    summary: &weft_schedule::RunSummary,
+    pipeline: &str,
+    json: bool,
+    started: Instant,
+) -> Result<i32, CliError> {
     eprintln!("{}", render::summary_table(&summary.blocks));
-    if args.json {
-        println!("{}", render::summary_json(&summary));
+    if json {
+        println!("{}", render::summary_json(summary));
     }
     let took = render::duration(started.elapsed());
     if summary.status == RunStatus::Success {
-        eprintln!(
-            "run {} of {} succeeded in {took}",
-            summary.run_id, pipeline.name
-        );
+        eprintln!("run {} of {pipeline} succeeded in {took}", summary.run_id);
         return Ok(0);
     }
     if summary.status == RunStatus::Cancelled {
         return Err(CliError::Cancelled {
-            run_id: summary.run_id,
+            run_id: summary.run_id.clone(),
         });
     }
     let failed: Vec<String> = summary
@@ -106,7 +113,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         .map(|b| b.block.clone())
         .collect();
     Err(CliError::RunFailed {
-        run_id: summary.run_id,
+        run_id: summary.run_id.clone(),
         reason: format!("block(s) failed: {}", failed.join(", ")),
     })
 }
