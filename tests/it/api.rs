@@ -426,3 +426,57 @@ fn an_api_token_guards_everything_but_health_and_the_document() {
         200
     );
 }
+
+/// A run is cancelled wherever it runs: the server's API stops a `weft run`, and
+/// `weft cancel` stops a run the server drives.
+#[test]
+fn cancels_reach_the_process_that_drives_the_run() {
+    let p = Project::new();
+    p.pipeline(
+        "long",
+        "blocks:\n  - { name: nap, kind: loader, source: {probe}, config: { mode: sleep, ms: 60000 } }\n  - { name: after, kind: transformer, source: {probe}, upstream: [nap], config: { mode: pass } }\n",
+    );
+    let s = serve(&p);
+    let mut cli = weft()
+        .arg("--project")
+        .arg(p.path())
+        .args(["run", "long"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let runs = s.get("/api/runs?status=running");
+        if let Some(r) = runs["runs"].as_array().unwrap().first() {
+            break r["id"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "the CLI run never started");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (status, body) = post(&s, &format!("/api/runs/{id}/cancel"), json!({}));
+    assert_eq!(
+        (status, &body["status"]),
+        (202, &json!("cancelling")),
+        "{body}"
+    );
+    let run = s.wait_run(&id, "cancelled", finished);
+    assert_eq!(run["status"], "cancelled", "{run}");
+    let code = cli.wait().unwrap();
+    assert!(!code.success(), "the cancelled `weft run` exited {code}");
+
+    let (_, body) = post(&s, "/api/pipelines/long/runs", json!({}));
+    let served = body["run_id"].as_str().unwrap().to_string();
+    s.wait_run(&served, "started", |r| {
+        r["blocks"][0]["status"] == "running"
+    });
+    let ran = p.weft(&["cancel", &served]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(ran.stderr.contains("cancelled"), "{}", ran.stderr);
+    let run = s.get(&format!("/api/runs/{served}"));
+    assert_eq!(run["status"], "cancelled", "{run}");
+    assert_eq!(run["blocks"][1]["status"], "cancelled", "{run}");
+    let again = p.weft(&["cancel", &served]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("already ended"), "{}", again.stderr);
+}

@@ -101,6 +101,7 @@ pub struct Executor {
     io: Option<Arc<IoContext>>,
     owner: Option<String>,
     notifications: tokio_util::task::TaskTracker,
+    cancels: crate::cancels::Cancels,
 }
 
 impl Executor {
@@ -113,6 +114,7 @@ impl Executor {
             io: None,
             owner: None,
             notifications: tokio_util::task::TaskTracker::new(),
+            cancels: Default::default(),
         }
     }
 
@@ -120,6 +122,14 @@ impl Executor {
     pub fn with_io(mut self, io: Arc<IoContext>) -> Self {
         self.io = Some(io);
         self
+    }
+
+    /// Stop runs of this executor's owner that another process asks to cancel (through
+    /// `Store::request_cancel`), checking every [`crate::CANCEL_POLL`] until `stop`.
+    pub fn watch_cancels(&self, stop: CancellationToken) {
+        if let Some(owner) = &self.owner {
+            self.cancels.watch(self.store.clone(), owner.clone(), stop);
+        }
     }
 
     /// Wait for run webhooks still being delivered (each gives up after its retries).
@@ -212,8 +222,14 @@ impl Executor {
         variables.insert("pipeline".into(), pipeline.name.clone());
         let names: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
 
+        let _registered = self.cancels.register(&run_id, req.cancel.clone());
         if !self.store.start_run(&run_id, now_ms()).await? {
-            // Ended while it waited (cancelled, or ended by another process): nothing runs.
+            // Ended while it waited (cancelled, or ended by another process), or a cancel was
+            // asked before it started: nothing runs.
+            let now = now_ms();
+            self.store
+                .abandon_run(&run_id, RunStatus::Cancelled, "the run was cancelled", now)
+                .await?;
             let status = self.store.run(&run_id).await?.status;
             return Ok(RunSummary {
                 run_id,

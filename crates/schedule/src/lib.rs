@@ -16,6 +16,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod attempt;
+mod cancels;
 mod clock;
 mod error;
 mod event;
@@ -27,6 +28,7 @@ mod outputs;
 mod signal;
 mod sql_block;
 
+pub use cancels::CANCEL_POLL;
 pub use clock::{new_run_id, now_ms};
 pub use error::ScheduleError;
 pub use event::{BlockSummary, Event, Observer, Quiet};

@@ -294,8 +294,9 @@ impl AppState {
         Ok(())
     }
 
-    /// Stop run `id`: at once if this process drives it; if no live process does, it is
-    /// recorded cancelled.
+    /// Stop run `id`: at once if this process drives it; through the store if another live
+    /// process does (it stops the run within a second); if none does, it is recorded
+    /// cancelled.
     ///
     /// # Errors
     /// [`ApiError::NotFound`] for an unknown run.
@@ -317,9 +318,9 @@ impl AppState {
             .and_then(|o| o.instance.as_ref())
             .is_some_and(|i| Instance::is_alive(i, now));
         if live {
-            return Err(ApiError::Conflict(format!(
-                "run {id} is driven by another live weft process; cancel it there"
-            )));
+            // Another live process drives it: it sees the request within a second.
+            store.request_cancel(id, now).await?;
+            return Ok(Cancelled::Stopping);
         }
         store
             .abandon_run(id, RunStatus::Cancelled, "cancelled", now)

@@ -249,7 +249,7 @@ impl Store {
         self.run(id).await?;
         let mut tx = self.pool.begin().await.during(action)?;
         let done = sqlx::query(
-            "UPDATE weft_runs SET status = 'queued', error = NULL, finished_at = NULL, owner = $2 WHERE id = $1 AND status IN ('failed', 'cancelled')",
+            "UPDATE weft_runs SET status = 'queued', error = NULL, finished_at = NULL, cancel_requested = NULL, owner = $2 WHERE id = $1 AND status IN ('failed', 'cancelled')",
         )
         .bind(id)
         .bind(owner)
@@ -278,5 +278,37 @@ impl Store {
         .during(action)?;
         tx.commit().await.during(action)?;
         Ok(Some(blocks))
+    }
+
+    /// Ask the process that drives run `id` to cancel it (it looks about once a second).
+    /// Returns false when the run has already ended.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn request_cancel(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE weft_runs SET cancel_requested = $2 WHERE id = $1 AND status IN ('queued', 'running')",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .during(|| format!("ask to cancel run {id}"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Open runs of `owner` that someone asked to cancel.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn cancel_requests(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM weft_runs WHERE owner = $1 AND cancel_requested IS NOT NULL AND status IN ('queued', 'running')",
+        )
+        .bind(owner)
+        .fetch_all(&self.pool)
+        .await
+        .during(|| "read cancel requests".into())?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }

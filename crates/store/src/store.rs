@@ -149,13 +149,13 @@ impl Store {
     }
 
     /// Mark a queued (or interrupted) run running at `at`; false, changing nothing, when the
-    /// run has ended meanwhile (cancelled while it waited, say).
+    /// run has ended meanwhile or someone asked to cancel it.
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
     pub async fn start_run(&self, id: &str, at: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE weft_runs SET status = 'running', started_at = COALESCE(started_at, $2), finished_at = NULL, error = NULL WHERE id = $1 AND status IN ('queued', 'running')",
+            "UPDATE weft_runs SET status = 'running', started_at = COALESCE(started_at, $2), finished_at = NULL, error = NULL WHERE id = $1 AND status IN ('queued', 'running') AND cancel_requested IS NULL",
         )
         .bind(id)
         .bind(at)

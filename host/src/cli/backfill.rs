@@ -58,7 +58,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         Builder::new(&project.root, &runtime).build_pipeline(&pipeline, &BuildProgress::new())?;
     let io = Arc::new(project.io()?);
     let base: BTreeMap<String, String> = args.vars.into_iter().collect();
-    let results = super::tokio()?.block_on(async {
+    let results = super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let outputs = Outputs::local(&project.objects_dir())?;
         let instance = Instance::register(&store, "run").await?;
@@ -67,6 +67,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let executor = Executor::new(runtime.clone(), store.clone(), outputs)
             .with_io(io)
             .with_owner(instance.id());
+        executor.watch_cancels(beating.clone());
         let cancel = CancellationToken::new();
         weft_schedule::cancel_on_ctrl_c(
             cancel.clone(),

@@ -21,7 +21,7 @@ pub struct Args {
 
 /// Print the run's block table and log lines.
 pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
-    let (run, blocks, lines) = super::tokio()?.block_on(async {
+    let (run, blocks, lines) = super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let run = render::resolve_run(&store, &args.run).await?;
         let blocks = store.block_runs(&run.id).await?;

@@ -4,6 +4,7 @@
 
 mod backfill;
 mod build;
+mod cancel;
 mod generate;
 mod init;
 mod logs;
@@ -52,6 +53,8 @@ pub enum Command {
     Run(run::Args),
     /// Run a pipeline once per interval between two dates, each with its execution_date.
     Backfill(backfill::Args),
+    /// Stop a run, whichever weft process drives it.
+    Cancel(cancel::Args),
     /// Run again the blocks of a failed or cancelled run that did not succeed (new attempts).
     Retry(retry::Args),
     /// List recorded runs, newest first.
@@ -104,6 +107,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
         Command::Generate(a) => generate::run(a),
         Command::Triggers(a) => triggers::run(&Project::open(&cli.project)?, a),
+        Command::Cancel(a) => cancel::run(&Project::open(&cli.project)?, a),
         Command::Retry(a) => retry::run(&Project::open(&cli.project)?, a),
         Command::Backfill(a) => backfill::run(&Project::open(&cli.project)?, a),
         Command::Serve(a) => serve::run(&Project::open(&cli.project)?, a),
@@ -111,6 +115,15 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
 }
 
 /// A multi-threaded Tokio runtime for one command.
+/// Run `f` on a fresh runtime. At the end, a block thread still asleep in a host call (its
+/// run cancelled or timed out) is left behind rather than waited for.
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
+    let rt = tokio()?;
+    let out = rt.block_on(f);
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    out
+}
+
 fn tokio() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

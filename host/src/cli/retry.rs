@@ -29,8 +29,7 @@ pub struct Args {
 /// Retry the run; exit code 0 only if every block succeeded.
 pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let started = Instant::now();
-    let rt = super::tokio()?;
-    let record = rt.block_on(async {
+    let record = super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let run = render::resolve_run(&store, &args.run).await?;
         let blocks = store.block_runs(&run.id).await?;
@@ -55,7 +54,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let io = Arc::new(project.io()?);
     let variables: BTreeMap<String, String> =
         serde_json::from_str(&record.variables).unwrap_or_default();
-    let summary = rt.block_on(async {
+    let summary = super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let outputs = Outputs::local(&project.objects_dir())?;
         let instance = Instance::register(&store, "run").await?;
@@ -73,6 +72,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let executor = Executor::new(runtime.clone(), store.clone(), outputs)
             .with_io(io)
             .with_owner(instance.id());
+        executor.watch_cancels(beating.clone());
         let progress = Arc::new(RunProgress::new(&pipeline));
         let cancel = CancellationToken::new();
         weft_schedule::cancel_on_ctrl_c(

@@ -23,11 +23,11 @@ pub struct Args {
 
 /// List runs, newest first.
 pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
-    let runs = super::tokio()?.block_on(async {
+    let runs = super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let runs = store.list_runs(args.pipeline.as_deref(), args.limit).await;
         store.close().await;
-        runs
+        Ok(runs?)
     })?;
     if args.json {
         println!(

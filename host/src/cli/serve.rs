@@ -42,7 +42,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         );
     }
     let io = Arc::new(project.io()?);
-    super::tokio()?.block_on(async {
+    super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         super::triggers::synced(project, &store).await?;
         let outputs = Outputs::local(&project.objects_dir())?;
@@ -52,8 +52,9 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let executor = Executor::new(runtime.clone(), store.clone(), outputs)
             .with_io(io)
             .with_owner(instance.id());
-        let state = AppState::new(executor, pipelines)
-            .with_api_token(std::env::var("WEFT_API_TOKEN").ok());
+        executor.watch_cancels(beating.clone());
+        let state =
+            AppState::new(executor, pipelines).with_api_token(std::env::var("WEFT_API_TOKEN").ok());
         if state.api_token().is_none() && !args.bind.ip().is_loopback() {
             eprintln!(
                 "weft serve: warning: listening on {} without WEFT_API_TOKEN: anyone who reaches it can start and cancel runs",

@@ -24,7 +24,7 @@ pub struct Args {
 
 /// Print the block's output as a table on stdout.
 pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
-    let (table, record) = super::tokio()?.block_on(async {
+    let (table, record) = super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let run = render::resolve_run(&store, &args.run).await?;
         let blocks = store.block_runs(&run.id).await?;

@@ -78,7 +78,7 @@ fn kind(t: &Trigger) -> &'static str {
 
 /// List triggers, or issue a token.
 pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
-    super::tokio()?.block_on(async {
+    super::block_on(async {
         let store = Store::connect(&project.state_url()).await?;
         let result = match &args.action {
             Some(Action::Token { trigger }) => {

@@ -112,7 +112,9 @@ pub async fn blocks(
     Ok(Json(json!({ "blocks": store.block_runs(&id).await? })))
 }
 
-/// Stop a run: blocks not started are cancelled, running ones stop within a tick.
+/// Stop a run: blocks not started are cancelled, running ones stop within a tick. A run
+/// driven by another live weft process (a server, a `weft run`) is stopped by that process
+/// within a second.
 #[utoipa::path(post, path = "/api/runs/{id}/cancel", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
     responses((status = 202, description = "`{run_id, status: cancelling}`"),

@@ -460,6 +460,11 @@ async fn recovery(store: &Store) {
     let b = store.block_runs("t1").await.unwrap();
     assert_eq!((b[0].status, b[0].attempt), (BlockStatus::Pending, 1));
 
+    // A cancel asked of another process's run: it sees the request, and the run never starts.
+    assert!(store.request_cancel("t1", 8_000).await.unwrap());
+    assert_eq!(store.cancel_requests("serve-b").await.unwrap(), ["t1"]);
+    assert!(store.cancel_requests("serve-a").await.unwrap().is_empty());
+    assert!(!store.start_run("t1", 8_100).await.unwrap());
     store
         .create_runs(&[run("t2", None), run("t3", None)])
         .await
