@@ -512,6 +512,9 @@ impl Executor {
                 BlockStatus::Success if lost.contains(&r.block) => {}
                 BlockStatus::Success => {
                     plan.succeeded(&r.block);
+                    observer.event(&Event::BlockFinished {
+                        summary: summary.clone(),
+                    });
                     summaries.insert(r.block.clone(), summary);
                 }
                 s if s.is_final() => {
@@ -522,6 +525,9 @@ impl Executor {
                             .skip_blocks(run_id, &skipped, BlockStatus::UpstreamFailed, &reason)
                             .await?;
                     }
+                    observer.event(&Event::BlockFinished {
+                        summary: summary.clone(),
+                    });
                     summaries.insert(r.block.clone(), summary);
                 }
                 _ => {}
