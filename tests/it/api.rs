@@ -393,6 +393,17 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
     }
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|ops| ops.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "operation ids repeat: {ids:?}");
 }
 
 #[test]

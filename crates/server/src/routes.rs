@@ -33,7 +33,7 @@ pub use crate::api::trigger::{MAX_BODY, MAX_WAIT};
 pub struct ApiDoc;
 
 /// Liveness.
-#[utoipa::path(get, path = "/api/health", tag = "pipelines",
+#[utoipa::path(get, path = "/api/health", operation_id = "health", tag = "pipelines",
     responses((status = 200, description = "`{status: ok}`")))]
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))

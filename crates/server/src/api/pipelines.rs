@@ -40,7 +40,7 @@ fn host_of(url: &str) -> String {
 }
 
 /// Every pipeline the server runs.
-#[utoipa::path(get, path = "/api/pipelines", tag = "pipelines",
+#[utoipa::path(get, path = "/api/pipelines", operation_id = "list_pipelines", tag = "pipelines",
     responses((status = 200, description = "`{pipelines: [{name, description, blocks, max_active_runs, triggers}]}`")))]
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
     let all: Vec<Value> = state
@@ -52,7 +52,7 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// One pipeline with its DAG: blocks (with upstream and downstream), edges and triggers.
-#[utoipa::path(get, path = "/api/pipelines/{pipeline}", tag = "pipelines",
+#[utoipa::path(get, path = "/api/pipelines/{pipeline}", operation_id = "get_pipeline", tag = "pipelines",
     params(("pipeline" = String, Path, description = "Pipeline name")),
     responses((status = 200, description = "The pipeline, its blocks, `edges: [{from, to}]` and triggers"),
         (status = 404, description = "No such pipeline")))]
@@ -100,7 +100,7 @@ pub async fn get(
 }
 
 /// Start a run now; the JSON body (an object) becomes its variables.
-#[utoipa::path(post, path = "/api/pipelines/{pipeline}/runs", tag = "runs",
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/runs", operation_id = "start_run", tag = "runs",
     params(("pipeline" = String, Path, description = "Pipeline name")),
     request_body(content = Object, description = "Run variables, e.g. `{\"day\": \"2021-01-01\"}`"),
     responses((status = 202, description = "`{run_id}`"), (status = 400, description = "Malformed body"),
@@ -136,7 +136,7 @@ pub struct Backfill {
 
 /// One run per interval from `start` to `end`, each with its `execution_date`, at most
 /// `concurrency` at a time.
-#[utoipa::path(post, path = "/api/pipelines/{pipeline}/backfills", tag = "runs",
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/backfills", operation_id = "start_backfill", tag = "runs",
     params(("pipeline" = String, Path, description = "Pipeline name")),
     request_body = Backfill,
     responses((status = 202, description = "`{runs: n, run_ids: [...]}`"),

@@ -40,7 +40,7 @@ pub struct ListQuery {
 }
 
 /// Runs, newest first.
-#[utoipa::path(get, path = "/api/runs", tag = "runs", params(ListQuery),
+#[utoipa::path(get, path = "/api/runs", operation_id = "list_runs", tag = "runs", params(ListQuery),
     responses((status = 200, description = "`{runs: [...], next_before}`"),
         (status = 400, description = "A filter that cannot be read, named")))]
 pub async fn list(
@@ -79,7 +79,7 @@ pub async fn list(
 }
 
 /// One run with its status and block runs.
-#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs",
+#[utoipa::path(get, path = "/api/runs/{id}", operation_id = "get_run", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
     responses((status = 200, description = "The run and its `blocks`"), (status = 404, description = "No such run")))]
 pub async fn get(
@@ -100,7 +100,7 @@ pub async fn run_json(state: &AppState, id: &str) -> Result<Value, ApiError> {
 }
 
 /// The block runs of a run, in pipeline order.
-#[utoipa::path(get, path = "/api/runs/{id}/blocks", tag = "runs",
+#[utoipa::path(get, path = "/api/runs/{id}/blocks", operation_id = "list_block_runs", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
     responses((status = 200, description = "`{blocks: [...]}`"), (status = 404, description = "No such run")))]
 pub async fn blocks(
@@ -115,7 +115,7 @@ pub async fn blocks(
 /// Stop a run: blocks not started are cancelled, running ones stop within a tick. A run
 /// driven by another live weft process (a server, a `weft run`) is stopped by that process
 /// within a second.
-#[utoipa::path(post, path = "/api/runs/{id}/cancel", tag = "runs",
+#[utoipa::path(post, path = "/api/runs/{id}/cancel", operation_id = "cancel_run", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
     responses((status = 202, description = "`{run_id, status: cancelling}`"),
         (status = 200, description = "`{run_id, status: cancelled}`: no process drove it"),
@@ -141,7 +141,7 @@ pub async fn cancel(
 
 /// Run again the blocks of a failed or cancelled run that did not succeed (a new attempt
 /// each); blocks that succeeded keep their outputs.
-#[utoipa::path(post, path = "/api/runs/{id}/retry", tag = "runs",
+#[utoipa::path(post, path = "/api/runs/{id}/retry", operation_id = "retry_run", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
     responses((status = 202, description = "`{run_id, blocks: [retried blocks]}`"),
         (status = 409, description = "The run is not failed or cancelled"), (status = 404, description = "No such run")))]
@@ -169,7 +169,7 @@ pub struct LogQuery {
 }
 
 /// Log lines of a run, in order.
-#[utoipa::path(get, path = "/api/runs/{id}/logs", tag = "logs",
+#[utoipa::path(get, path = "/api/runs/{id}/logs", operation_id = "get_logs", tag = "logs",
     params(("id" = String, Path, description = "Run id"), LogQuery),
     responses((status = 200, description = "`{logs: [{seq, block, attempt, at, level, message}], next_after}`"),
         (status = 404, description = "No such run")))]
@@ -191,7 +191,7 @@ pub async fn logs(
 /// Log lines as they are written, over Server-Sent Events: one `log` event per line (its
 /// `id` the line's `seq`, so a reconnect resumes with `after`), then one `end` event with
 /// the run's final status.
-#[utoipa::path(get, path = "/api/runs/{id}/logs/stream", tag = "logs",
+#[utoipa::path(get, path = "/api/runs/{id}/logs/stream", operation_id = "stream_logs", tag = "logs",
     params(("id" = String, Path, description = "Run id"), LogQuery),
     responses((status = 200, description = "`text/event-stream`: `log` events, then `end`", content_type = "text/event-stream"),
         (status = 404, description = "No such run")))]
@@ -279,7 +279,7 @@ pub struct PreviewQuery {
 }
 
 /// The first rows of a block's stored output, as JSON records.
-#[utoipa::path(get, path = "/api/runs/{id}/blocks/{block}/output", tag = "runs",
+#[utoipa::path(get, path = "/api/runs/{id}/blocks/{block}/output", operation_id = "preview_output", tag = "runs",
     params(("id" = String, Path, description = "Run id"), ("block" = String, Path, description = "Block name"), PreviewQuery),
     responses((status = 200, description = "`{block, rows, columns: [{name, type}], head: [...]}`"),
         (status = 404, description = "No such run or block, or the block stored no output")))]

@@ -37,7 +37,7 @@ pub struct WaitQuery {
 /// token`); the JSON body becomes run variables; an `Idempotency-Key` header makes a retried
 /// call start nothing new. With `?wait=<seconds>`, answers when the run ends (or the time is
 /// up) with its status and a preview of the last block's output.
-#[utoipa::path(post, path = "/api/pipelines/{pipeline}/triggers/{trigger}/runs", tag = "triggers",
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/triggers/{trigger}/runs", operation_id = "trigger_run", tag = "triggers",
     params(("pipeline" = String, Path, description = "Pipeline name"), ("trigger" = String, Path, description = "API trigger name"),
         ("wait" = Option<u64>, Query, description = "Seconds to wait for the run to end (at most 300)"),
         ("Idempotency-Key" = Option<String>, Header, description = "Calls with the same key start one run")),
