@@ -445,7 +445,7 @@ fn cancels_reach_the_process_that_drives_the_run() {
     let p = Project::new();
     p.pipeline(
         "long",
-        "blocks:\n  - { name: nap, kind: loader, source: {probe}, config: { mode: sleep, ms: 60000 } }\n  - { name: after, kind: transformer, source: {probe}, upstream: [nap], config: { mode: pass } }\n",
+        "max_active_runs: 1\nblocks:\n  - { name: nap, kind: loader, source: {probe}, config: { mode: sleep, ms: 60000 } }\n  - { name: after, kind: transformer, source: {probe}, upstream: [nap], config: { mode: pass } }\n",
     );
     let s = serve(&p);
     let mut cli = weft()
@@ -481,6 +481,16 @@ fn cancels_reach_the_process_that_drives_the_run() {
     s.wait_run(&served, "started", |r| {
         r["blocks"][0]["status"] == "running"
     });
+    // A second run waits for the pipeline's only slot; `weft cancel` reaches it there.
+    let (_, body) = post(&s, "/api/pipelines/long/runs", json!({}));
+    let waiting = body["run_id"].as_str().unwrap().to_string();
+    assert_eq!(s.get(&format!("/api/runs/{waiting}"))["status"], "queued");
+    let ran = p.weft(&["cancel", &waiting]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let run = s.get(&format!("/api/runs/{waiting}"));
+    assert_eq!(run["status"], "cancelled", "{run}");
+    assert_eq!(run["blocks"][0]["attempt"], 0, "it never started: {run}");
+    assert_eq!(s.get(&format!("/api/runs/{served}"))["status"], "running");
     let ran = p.weft(&["cancel", &served]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(ran.stderr.contains("cancelled"), "{}", ran.stderr);

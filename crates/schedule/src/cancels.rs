@@ -3,6 +3,7 @@
 //! of another server, or `weft cancel`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -15,32 +16,43 @@ pub const CANCEL_POLL: Duration = Duration::from_secs(1);
 /// The cancellation tokens of the runs in progress.
 #[derive(Clone, Default)]
 pub(crate) struct Cancels {
-    runs: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    /// Each run's latest registration (a retried run registers again under its id).
+    runs: Arc<Mutex<HashMap<String, (u64, CancellationToken)>>>,
+    registrations: Arc<AtomicU64>,
 }
 
-/// Removes its run from [`Cancels`] when the run ends.
-pub(crate) struct Registered {
+/// Stops tracking its run when dropped (unless a later registration took over).
+pub struct Registered {
     cancels: Cancels,
     id: String,
+    generation: u64,
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.cancels.lock().remove(&self.id);
+        let mut runs = self.cancels.lock();
+        if runs
+            .get(&self.id)
+            .is_some_and(|(g, _)| *g == self.generation)
+        {
+            runs.remove(&self.id);
+        }
     }
 }
 
 impl Cancels {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, CancellationToken)>> {
         self.runs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Track run `id` until the guard drops.
     pub(crate) fn register(&self, id: &str, token: CancellationToken) -> Registered {
-        self.lock().insert(id.to_string(), token);
+        let generation = self.registrations.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(id.to_string(), (generation, token));
         Registered {
             cancels: self.clone(),
             id: id.to_string(),
+            generation,
         }
     }
 
@@ -60,7 +72,7 @@ impl Cancels {
                     Ok(ids) => {
                         let runs = me.lock();
                         for id in ids {
-                            if let Some(token) = runs.get(&id) {
+                            if let Some((_, token)) = runs.get(&id) {
                                 tracing::info!("run {id}: cancel requested");
                                 token.cancel();
                             }

@@ -132,6 +132,13 @@ impl Executor {
         }
     }
 
+    /// Let the cancel watcher (see [`Executor::watch_cancels`]) stop run `id` through
+    /// `token` until the guard drops — for runs that wait before [`Executor::run`] takes
+    /// them (for a slot, say); `run` tracks the runs it drives itself.
+    pub fn track(&self, id: &str, token: CancellationToken) -> crate::Registered {
+        self.cancels.register(id, token)
+    }
+
     /// Wait for run webhooks still being delivered (each gives up after its retries).
     pub async fn notified(&self) {
         self.notifications.close();

@@ -28,7 +28,7 @@ mod outputs;
 mod signal;
 mod sql_block;
 
-pub use cancels::CANCEL_POLL;
+pub use cancels::{Registered, CANCEL_POLL};
 pub use clock::{new_run_id, now_ms};
 pub use error::ScheduleError;
 pub use event::{BlockSummary, Event, Observer, Quiet};

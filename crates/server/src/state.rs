@@ -232,7 +232,10 @@ impl AppState {
         let limit = self.inner.limits.get(&req.pipeline.name).cloned();
         let state = self.clone();
         let stopping = self.inner.stopping.clone();
+        // A cancel asked through the store (by another process) reaches it while it waits.
+        let tracked = self.inner.executor.track(&id, cancel.clone());
         self.inner.runs.spawn(async move {
+            let _tracked = tracked;
             // A run cancelled while it waits runs at once: every block ends cancelled. A
             // shutdown while it waits leaves it queued for the next start.
             let mut permits = Vec::new();
@@ -319,8 +322,10 @@ impl AppState {
             .is_some_and(|i| Instance::is_alive(i, now));
         if live {
             // Another live process drives it: it sees the request within a second.
-            store.request_cancel(id, now).await?;
-            return Ok(Cancelled::Stopping);
+            if store.request_cancel(id, now).await? {
+                return Ok(Cancelled::Stopping);
+            }
+            return Ok(Cancelled::AlreadyEnded(store.run(id).await?.status));
         }
         store
             .abandon_run(id, RunStatus::Cancelled, "cancelled", now)

@@ -166,6 +166,7 @@ impl Store {
     }
 
     /// Set a run's status; `at` becomes its start time (running) or end time (final states).
+    /// A run that has ended keeps its status: the first end recorded wins.
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
@@ -178,9 +179,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = match status {
             RunStatus::Running => {
-                "UPDATE weft_runs SET status = $1, started_at = COALESCE(started_at, $2), finished_at = NULL, error = $3 WHERE id = $4"
+                "UPDATE weft_runs SET status = $1, started_at = COALESCE(started_at, $2), finished_at = NULL, error = $3 WHERE id = $4 AND status IN ('queued', 'running')"
             }
-            _ => "UPDATE weft_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4",
+            _ => "UPDATE weft_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4 AND status IN ('queued', 'running')",
         };
         sqlx::query(sql)
             .bind(status.as_str())

@@ -89,7 +89,8 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                 trigger: "backfill".into(),
                 run_id: None,
                 recorded: false,
-                cancel: cancel.clone(),
+                // Each run its own token (`weft cancel` stops one run); Ctrl-C stops them all.
+                cancel: cancel.child_token(),
             };
             rows.push(executor.prepare(&mut req));
             reqs.push((d.to_rfc3339(), req));

@@ -46,14 +46,21 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             eprintln!("run {} cancelled (no live weft process drove it)", run.id);
             return Ok(0);
         }
-        store.request_cancel(&run.id, now).await?;
-        eprintln!("asked the weft process driving run {} to stop it", run.id);
+        if store.request_cancel(&run.id, now).await? {
+            eprintln!("asked the weft process driving run {} to stop it", run.id);
+        }
         let started = Instant::now();
         loop {
             let status = store.run(&run.id).await?.status;
-            if !matches!(status, RunStatus::Queued | RunStatus::Running) {
-                eprintln!("run {} {status}", run.id);
+            if status == RunStatus::Cancelled {
+                eprintln!("run {} cancelled", run.id);
                 return Ok(0);
+            }
+            if status != RunStatus::Queued && status != RunStatus::Running {
+                return Err(CliError::Usage(format!(
+                    "run {} ended {status} before the cancel reached it",
+                    run.id
+                )));
             }
             if started.elapsed() > WAIT {
                 return Err(CliError::Usage(format!(
