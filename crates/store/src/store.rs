@@ -52,6 +52,38 @@ fn is_busy(message: &str) -> bool {
     m.contains("locked") || m.contains("busy")
 }
 
+/// Longest wait for another process to finish migrating the same SQLite file.
+const MIGRATION_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// An exclusive lock on `<db>.lock`, held while migrating; released when dropped. Waits
+/// without blocking the runtime.
+async fn migration_lock(db: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::path::PathBuf::from(name))?;
+    let start = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < MIGRATION_WAIT => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::other(format!(
+                    "another process has been migrating {} for over {}s",
+                    db.display(),
+                    MIGRATION_WAIT.as_secs()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
 impl Store {
     /// Open (creating if needed) the store at `url` and bring its schema up to date.
     ///
@@ -71,6 +103,7 @@ impl Store {
             url: shown.clone(),
             reason: e.to_string(),
         };
+        let mut sqlite_file = None;
         if backend == Backend::Sqlite {
             // A new project has no `.weft/` yet: the database file's folder is created.
             let path = url
@@ -84,6 +117,9 @@ impl Store {
                 .filter(|d| !d.as_os_str().is_empty())
             {
                 std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+            }
+            if !path.is_empty() && !path.starts_with(':') {
+                sqlite_file = Some(std::path::PathBuf::from(path));
             }
         }
         let options = AnyConnectOptions::from_str(url).map_err(|e| fail(&e))?;
@@ -103,8 +139,14 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| fail(&e))?;
-        // Two processes opening a new SQLite database at once (`weft serve` and `weft runs`,
-        // say) both migrate it; the loser sees "database is locked" and tries again.
+        // Two processes opening a new SQLite database at once (`weft run` and `weft logs`,
+        // say) would both apply the same migration: they take turns on a lock file beside
+        // it (Postgres migrations take an advisory lock of their own). One that still sees
+        // "database is locked" (another process writing) tries again.
+        let _turn = match &sqlite_file {
+            Some(db) => Some(migration_lock(db).await.map_err(|e| fail(&e))?),
+            None => None,
+        };
         let mut attempt = 0;
         loop {
             match sqlx::migrate!("./migrations").run(&pool).await {

@@ -557,3 +557,26 @@ async fn bad_urls_are_named_without_passwords() {
         "{err}"
     );
 }
+
+/// Many processes opening a new SQLite store at once (`weft run` while `weft logs` polls)
+/// take turns migrating it: every one opens it, none sees a half-applied migration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_opens_of_a_new_sqlite_store_all_succeed() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("state.db").display()
+        );
+        let opens = (0..8).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::connect(&url).await })
+        });
+        for opened in futures::future::join_all(opens).await {
+            let store = opened
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            store.close().await;
+        }
+    }
+}
