@@ -349,27 +349,12 @@ impl Store {
         pipeline: Option<&str>,
         limit: i64,
     ) -> Result<Vec<RunRecord>, StoreError> {
-        let rows = match pipeline {
-            Some(p) => {
-                sqlx::query(&format!(
-                    "{RUN_COLUMNS} WHERE pipeline = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
-                ))
-                .bind(p)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(&format!(
-                    "{RUN_COLUMNS} ORDER BY created_at DESC, id DESC LIMIT $1"
-                ))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-            }
-        }
-        .during(|| "list runs".into())?;
-        rows.iter().map(run_record).collect()
+        self.find_runs(&crate::RunFilter {
+            pipeline: pipeline.map(str::to_string),
+            limit,
+            ..Default::default()
+        })
+        .await
     }
 
     /// One run by id.

@@ -199,30 +199,4 @@ impl Store {
         .during(action)?;
         Ok(Some(row.get(0)))
     }
-
-    /// Move a schedule's last tick from `expected` to `tick`, only if nobody moved it since
-    /// (compare and set): the one caller that succeeds fires the ticks in between, so no
-    /// tick fires twice, even with two servers or a restart in the middle.
-    ///
-    /// # Errors
-    /// [`StoreError::Query`] when the database refuses.
-    pub async fn advance_tick(
-        &self,
-        pipeline: &str,
-        trigger: &str,
-        expected: Option<i64>,
-        tick: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE weft_triggers SET last_tick = $4 WHERE pipeline = $1 AND name = $2 AND ((last_tick IS NULL AND $3 < 0) OR last_tick = $3)",
-        )
-        .bind(pipeline)
-        .bind(trigger)
-        .bind(expected.unwrap_or(-1))
-        .bind(tick)
-        .execute(&self.pool)
-        .await
-        .during(|| format!("advance the schedule of {pipeline}/{trigger}"))?;
-        Ok(done.rows_affected() == 1)
-    }
 }

@@ -8,12 +8,12 @@ use std::time::Instant;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 use weft_pipeline::backfill::backfill_dates;
 use weft_runtime::{Runtime, RuntimeConfig};
-use weft_schedule::{Executor, Instance, Outputs, Quiet, RunRequest};
-use weft_store::{RunStatus, Store};
+use weft_schedule::{Quiet, RunRequest};
+use weft_store::RunStatus;
 
+use super::driver::{cancel_on_ctrl_c, Driver};
 use super::progress::BuildProgress;
 use super::render;
 use crate::build::Builder;
@@ -59,22 +59,9 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let io = Arc::new(project.io()?);
     let base: BTreeMap<String, String> = args.vars.into_iter().collect();
     let results = super::block_on(async {
-        let store = Store::connect(&project.state_url()).await?;
-        let outputs = Outputs::local(&project.objects_dir())?;
-        let instance = Instance::register(&store, "run").await?;
-        let beating = CancellationToken::new();
-        instance.keep_alive(beating.clone());
-        let executor = Executor::new(runtime.clone(), store.clone(), outputs)
-            .with_io(io)
-            .with_owner(instance.id());
-        executor.watch_cancels(beating.clone());
-        let cancel = CancellationToken::new();
-        weft_schedule::cancel_on_ctrl_c(
-            cancel.clone(),
-            || eprintln!("cancelling the backfill (Ctrl-C again to quit at once)"),
-            #[allow(clippy::disallowed_methods)]
-            || std::process::exit(130),
-        );
+        let driver = Driver::start(project, &runtime, io, "run").await?;
+        let executor = &driver.executor;
+        let cancel = cancel_on_ctrl_c("the backfill");
         // Every run is recorded (queued) first, in one transaction: a crash part-way leaves
         // the rest for `weft serve` to pick up, none lost.
         let mut reqs = Vec::with_capacity(dates.len());
@@ -96,7 +83,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             reqs.push((d.to_rfc3339(), req));
         }
         let new: Vec<_> = rows.iter().map(|r| r.as_new_run()).collect();
-        store.create_runs(&new).await?;
+        driver.store.create_runs(&new).await?;
         let bar = ProgressBar::new(reqs.len() as u64).with_style(
             ProgressStyle::with_template("{bar:30} {pos}/{len} runs  {msg}  {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -107,7 +94,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         );
         let results: Vec<(String, String, RunStatus)> = futures::stream::iter(reqs)
             .map(|(date, req)| {
-                let (executor, bar, ok, failed) = (&executor, &bar, &ok, &failed);
+                let (bar, ok, failed) = (&bar, &ok, &failed);
                 async move {
                     let id = req.run_id.clone().unwrap_or_default();
                     let status = match executor.run(req, Arc::new(Quiet)).await {
@@ -136,10 +123,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             .collect()
             .await;
         bar.finish_and_clear();
-        executor.notified().await;
-        beating.cancel();
-        instance.retire().await;
-        store.close().await;
+        driver.finish().await;
         Ok::<_, CliError>(results)
     })?;
     let mut results = results;

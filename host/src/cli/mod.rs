@@ -5,6 +5,7 @@
 mod backfill;
 mod build;
 mod cancel;
+mod driver;
 mod generate;
 mod init;
 mod logs;

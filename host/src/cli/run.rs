@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
 use weft_runtime::{Runtime, RuntimeConfig};
-use weft_schedule::{Executor, Instance, Outputs, RunRequest};
-use weft_store::{RunStatus, Store};
+use weft_schedule::RunRequest;
+use weft_store::RunStatus;
 
+use super::driver::{cancel_on_ctrl_c, Driver};
 use super::progress::{BuildProgress, RunProgress};
 use super::render;
 use crate::build::Builder;
@@ -45,24 +45,11 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let io = Arc::new(project.io()?);
     let variables: BTreeMap<String, String> = args.vars.into_iter().collect();
     let summary = super::block_on(async {
-        let store = Store::connect(&project.state_url()).await?;
-        let outputs = Outputs::local(&project.objects_dir())?;
-        let instance = Instance::register(&store, "run").await?;
-        let beating = CancellationToken::new();
-        instance.keep_alive(beating.clone());
-        let executor = Executor::new(runtime.clone(), store.clone(), outputs)
-            .with_io(io)
-            .with_owner(instance.id());
-        executor.watch_cancels(beating.clone());
+        let driver = Driver::start(project, &runtime, io, "run").await?;
         let progress = Arc::new(RunProgress::new(&pipeline));
-        let cancel = CancellationToken::new();
-        weft_schedule::cancel_on_ctrl_c(
-            cancel.clone(),
-            || eprintln!("cancelling the run (Ctrl-C again to quit at once)"),
-            #[allow(clippy::disallowed_methods)]
-            || std::process::exit(130),
-        );
-        let summary = executor
+        let cancel = cancel_on_ctrl_c("the run");
+        let summary = driver
+            .executor
             .run(
                 RunRequest {
                     pipeline: pipeline.clone(),
@@ -77,10 +64,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             )
             .await?;
         progress.finish();
-        executor.notified().await;
-        beating.cancel();
-        instance.retire().await;
-        store.close().await;
+        driver.finish().await;
         Ok::<_, CliError>(summary)
     })?;
     report(&summary, &pipeline.name, args.json, started)

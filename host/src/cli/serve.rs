@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 use weft_runtime::{Runtime, RuntimeConfig};
-use weft_schedule::{Executor, Instance, Outputs};
 use weft_server::{AppState, Loaded};
-use weft_store::Store;
 
+use super::driver::Driver;
 use super::progress::BuildProgress;
 use crate::build::Builder;
 use crate::error::CliError;
@@ -43,18 +42,10 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     }
     let io = Arc::new(project.io()?);
     super::block_on(async {
-        let store = Store::connect(&project.state_url()).await?;
-        super::triggers::synced(project, &store).await?;
-        let outputs = Outputs::local(&project.objects_dir())?;
-        let instance = Instance::register(&store, "serve").await?;
-        let beating = CancellationToken::new();
-        instance.keep_alive(beating.clone());
-        let executor = Executor::new(runtime.clone(), store.clone(), outputs)
-            .with_io(io)
-            .with_owner(instance.id());
-        executor.watch_cancels(beating.clone());
-        let state =
-            AppState::new(executor, pipelines).with_api_token(std::env::var("WEFT_API_TOKEN").ok());
+        let driver = Driver::start(project, &runtime, io, "serve").await?;
+        super::triggers::synced(project, &driver.store).await?;
+        let state = AppState::new(driver.executor.clone(), pipelines)
+            .with_api_token(std::env::var("WEFT_API_TOKEN").ok());
         if state.api_token().is_none() && !args.bind.ip().is_loopback() {
             eprintln!(
                 "weft serve: warning: listening on {} without WEFT_API_TOKEN: anyone who reaches it can start and cancel runs",
@@ -92,10 +83,8 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                 path: "<server>".into(),
                 source: e,
             })?;
-        beating.cancel();
-        instance.retire().await;
+        driver.finish().await;
         eprintln!("weft serve: stopped");
-        store.close().await;
         Ok(0)
     })
 }
