@@ -50,7 +50,9 @@ def read(uri, **options):
 
     Options: ``format`` (csv, csv.gz, ndjson, parquet, arrow), ``dtype`` (column → type, as in
     pandas), ``parse_dates``, ``delimiter``, ``header``, ``on_bad_lines`` ("error" or "skip"),
-    ``profile`` (an io_config.yaml profile with credentials).
+    ``profile`` (an io_config.yaml profile with credentials). A folder (a URI ending in ``/``,
+    a directory, an object prefix) reads every data file under it as one table, with Hive
+    partition folders (``day=2021-01-01/``) as columns.
     """
     from ._table import Table
 

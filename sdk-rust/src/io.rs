@@ -19,7 +19,8 @@ use crate::table::Table;
 
 /// Read `uri` (`https://`, `file://`, `s3://`, `gs://`, `local://`) into a table. `options`
 /// is a JSON object: `format`, `dtype`, `parse_dates`, `delimiter`, `header`,
-/// `on_bad_lines`, `profile`.
+/// `on_bad_lines`, `profile`. A folder (a URI ending in `/`, a directory, an object prefix)
+/// reads every data file under it as one table, Hive partition folders becoming columns.
 ///
 /// # Errors
 /// [`Error::Denied`] naming the grant to add, [`Error::InvalidInput`] for a bad option or a

@@ -96,12 +96,50 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     p.pipeline(
         "s3",
         &format!(
-            "blocks:\n  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 1234 }} }}\n  - name: put\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/\"] }}\n    config: {{ target: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: get\n    kind: loader\n    source: {reader}\n    upstream: [put]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: stream\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [gcs] }}\n    config: {{ target: \"bigquery://gcs/probe.streamed\" }}\n  - name: sneaky\n    kind: loader\n    source: {reader}\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/other/x.parquet\", options: {{ profile: s3 }} }}\n"
+            "blocks:\n  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 1234 }} }}\n  - name: put\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/\"] }}\n    config: {{ target: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: get\n    kind: loader\n    source: {reader}\n    upstream: [put]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: stream\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [gcs] }}\n    config: {{ target: \"bigquery://gcs/probe.streamed\" }}\n  - name: lake\n    kind: loader\n    source: {reader}\n    grants: {{ profiles: [gcs], urls: [\"gs://lake/\"] }}\n    config: {{ url: \"gs://lake/nyc_taxi/yellow_cab_data/\", options: {{ profile: gcs }} }}\n  - name: sneaky\n    kind: loader\n    source: {reader}\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/other/x.parquet\", options: {{ profile: s3 }} }}\n"
         ),
     );
     let ran = p.weft_env(&["run", "s3", "--json"], &env);
     let summary = ran.json();
     assert_eq!(block(&summary, "get")["rows"], 1234, "{}", ran.stderr);
+    // Rows streamed into BigQuery are there.
+    assert_eq!(
+        block(&summary, "stream")["status"],
+        "success",
+        "{}",
+        block(&summary, "stream")["error"]
+    );
+    let (status, answer) = http_json(
+        "POST",
+        &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
+        Some(
+            json!({"query": "SELECT COUNT(*) AS n, SUM(id) AS total FROM probe.streamed", "useLegacySql": false}),
+        ),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let row = &answer["rows"][0]["f"];
+    assert_eq!(row[0]["v"].as_str(), Some("1234"), "{answer}");
+    assert_eq!(
+        row[1]["v"].as_str(),
+        Some((1233 * 1234 / 2).to_string().as_str()),
+        "{answer}"
+    );
+    // The partitioned export reads back from GCS as one table, pickup date restored.
+    assert_eq!(
+        block(&summary, "lake")["rows"].as_i64(),
+        Some(clean),
+        "{}",
+        block(&summary, "lake")["error"]
+    );
+    let run = summary["run_id"].as_str().unwrap();
+    let lake = output_table(&p, run, "lake");
+    assert!(
+        lake.columns()
+            .iter()
+            .any(|c| c.name == "tpep_pickup_date" && c.data_type == "Date32"),
+        "{:?}",
+        lake.columns()
+    );
     let e = block(&summary, "sneaky")["error"]
         .as_str()
         .unwrap()

@@ -148,7 +148,7 @@ impl Drop for Server {
     }
 }
 
-fn start(mut cmd: Command, port: u16, what: &str, limit: Duration) -> Server {
+pub fn start_server(mut cmd: Command, port: u16, what: &str, limit: Duration) -> Server {
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -170,7 +170,7 @@ pub fn http_server(dir: &Path) -> Server {
         &port.to_string(),
     ])
     .current_dir(dir);
-    start(c, port, "python3 -m http.server", Duration::from_secs(20))
+    start_server(c, port, "python3 -m http.server", Duration::from_secs(20))
 }
 
 /// Where `scripts/test-services.sh` put the emulators.
@@ -208,7 +208,7 @@ pub fn fake_gcs(root: &Path, buckets: &[&str]) -> Server {
         "-log-level",
         "warn",
     ]);
-    start(c, port, "fake-gcs-server", Duration::from_secs(30))
+    start_server(c, port, "fake-gcs-server", Duration::from_secs(30))
 }
 
 /// moto's S3 server.
@@ -216,7 +216,7 @@ pub fn moto_s3() -> Server {
     let port = free_port();
     let mut c = Command::new(tools().join("moto_server"));
     c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-    start(c, port, "moto_server", Duration::from_secs(60))
+    start_server(c, port, "moto_server", Duration::from_secs(60))
 }
 
 /// The BigQuery emulator (project `test-proj`), reading `gs://` from `gcs_root`.
@@ -233,7 +233,7 @@ pub fn bigquery(gcs_root: &Path) -> Server {
             &grpc.to_string(),
         ])
         .args(["--project", "test-proj", "--log-level", "warning"]);
-    start(c, port, "bqemulator", Duration::from_secs(120))
+    start_server(c, port, "bqemulator", Duration::from_secs(120))
 }
 
 /// An HTTP request to an emulator: `(status, JSON body)`.

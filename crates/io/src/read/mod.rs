@@ -1,12 +1,15 @@
 //! `read`: a file, download or object decoded into a host-owned table, natively.
 
 mod csv;
+mod folder;
 mod options;
 mod source;
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Cursor, Read};
 use std::sync::Arc;
+
+use object_store::ObjectStore;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use flate2::read::MultiGzDecoder;
@@ -46,28 +49,45 @@ impl BlockIo {
             }
             None => None,
         };
-        let format = opts.format(&location.file_name())?;
-        let types = opts.types()?;
+        let table = if folder::is_folder(uri, &location) {
+            folder::read(self, &location, profile, &opts)?
+        } else {
+            let format = opts.format(&location.file_name())?;
+            self.decode(&location, None, profile, format, &opts, &opts.types()?)?
+        };
+        self.notice(format!(
+            "read {} rows × {} columns from {location}",
+            table.num_rows(),
+            table.schema().fields().len()
+        ));
+        Ok(table)
+    }
+
+    /// Decode one file, download or object at `location` in `format`, with `types` applied;
+    /// `object` is the store and key a folder listing found it under.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn decode(
+        &self,
+        location: &Location,
+        object: Option<(&Arc<dyn ObjectStore>, &object_store::path::Path)>,
+        profile: Option<&crate::profile::Profile>,
+        format: Format,
+        opts: &ReadOptions,
+        types: &BTreeMap<String, DataType>,
+    ) -> Result<Table, IoError> {
         let batch_size = opts.batch_size.unwrap_or(BATCH_ROWS).max(1);
         let label = location.to_string();
-        let open = || {
-            source::open(
+        let open = || match object {
+            Some((store, key)) => source::object(store, key, label.clone(), self.progress.clone()),
+            None => source::open(
                 &self.ctx,
-                &location,
+                location,
                 profile,
                 self.progress.clone(),
                 &self.access,
-            )
+            ),
         };
-        let read_all = || {
-            source::read_all(
-                &self.ctx,
-                &location,
-                profile,
-                self.progress.clone(),
-                &self.access,
-            )
-        };
+        let read_all = || source::read_all(open()?, &label);
         let table = match format {
             Format::Csv { gzip } => {
                 let opened = open()?;
@@ -76,7 +96,7 @@ impl BlockIo {
                     label: &label,
                     header: opts.header.unwrap_or(true),
                     delimiter: opts.delimiter()?,
-                    types,
+                    types: types.clone(),
                     skip_bad_lines: opts.skip_bad_lines()?,
                     batch_size,
                     log: &log,
@@ -85,7 +105,7 @@ impl BlockIo {
             }
             Format::Ndjson { gzip } => {
                 let opened = open()?;
-                ndjson(maybe_gzip(opened.reader, gzip), &types, batch_size, &label)?
+                ndjson(maybe_gzip(opened.reader, gzip), types, batch_size, &label)?
             }
             Format::Parquet => {
                 let bytes = read_all()?;
@@ -101,7 +121,7 @@ impl BlockIo {
                     .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
                 cast(
                     Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))?,
-                    &types,
+                    types,
                     &label,
                 )?
             }
@@ -110,14 +130,9 @@ impl BlockIo {
                 let t = Table::from_ipc_file(bytes.to_vec())
                     .or_else(|_| Table::from_ipc(bytes.to_vec()))
                     .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
-                cast(t, &types, &label)?
+                cast(t, types, &label)?
             }
         };
-        self.notice(format!(
-            "read {} rows × {} columns from {label}",
-            table.num_rows(),
-            table.schema().fields().len()
-        ));
         Ok(table)
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use object_store::ObjectStoreExt;
+use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::sync::mpsc;
 
 use crate::access::Access;
@@ -90,10 +90,7 @@ pub(crate) fn open(
         Location::Store { kind, bucket, path } => {
             let s = store::open(ctx, *kind, bucket, profile)?;
             let path = object_store::path::Path::from(path.as_str());
-            let got = rt::block_on(s.get(&path)).map_err(|e| external(&label, e))?;
-            let size = Some(got.meta.size);
-            let stream = got.into_stream().map(|r| r.map_err(|e| e.to_string()));
-            (Box::new(channel(stream, label.clone())), size)
+            return object(&s, &path, label, progress);
         }
     };
     Ok(Opened {
@@ -102,20 +99,30 @@ pub(crate) fn open(
     })
 }
 
-/// Every byte of `location`.
-pub(crate) fn read_all(
-    ctx: &IoContext,
-    location: &Location,
-    profile: Option<&Profile>,
+/// Open the object at `path` of `store` (a key as the store listed it).
+pub(crate) fn object(
+    store: &Arc<dyn ObjectStore>,
+    path: &object_store::path::Path,
+    label: String,
     progress: Arc<dyn Progress>,
-    access: &Access,
-) -> Result<Bytes, IoError> {
-    let mut opened = open(ctx, location, profile, progress, access)?;
+) -> Result<Opened, IoError> {
+    let got = rt::block_on(store.get(path)).map_err(|e| external(&label, e))?;
+    let size = Some(got.meta.size);
+    let stream = got.into_stream().map(|r| r.map_err(|e| e.to_string()));
+    let reader = channel(stream, label.clone());
+    Ok(Opened {
+        reader: Box::new(Counted::new(reader, label, size, progress)),
+        size,
+    })
+}
+
+/// Every byte of an opened source.
+pub(crate) fn read_all(mut opened: Opened, label: &str) -> Result<Bytes, IoError> {
     let mut buf = Vec::with_capacity(opened.size.unwrap_or(1 << 20) as usize);
     opened
         .reader
         .read_to_end(&mut buf)
-        .map_err(|e| external(location, e))?;
+        .map_err(|e| external(label, e))?;
     Ok(Bytes::from(buf))
 }
 

@@ -340,17 +340,18 @@ fn partitions(table: &Table, by: &[String]) -> Result<Vec<Partition>, IoError> {
     Ok(out)
 }
 
-/// A partition value safe as one path segment.
+/// A partition value safe as one path segment: anything but letters, digits and `-_.:+ `
+/// percent-encoded as UTF-8 (as Hive and Spark do), so `a/b` stays one folder.
 fn escape(v: &str) -> String {
-    v.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.:+ ".contains(c) {
-                c.to_string()
-            } else {
-                format!("%{:02X}", c as u32 & 0xff)
-            }
-        })
-        .collect()
+    /// Bytes that are escaped.
+    const UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b':')
+        .remove(b'+')
+        .remove(b' ');
+    percent_encoding::utf8_percent_encode(v, UNSAFE).to_string()
 }
 
 fn encode_all(

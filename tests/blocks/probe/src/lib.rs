@@ -16,6 +16,10 @@
 //! | `error`   | return an error with `message`                                   |
 //! | `poison`  | like `rows`, plus a `poison` column that fails the block's test  |
 //! | `vars`    | one row per requested variable name: name, value                 |
+//! | `sql`     | `sql` over the inputs (as `self` and by block name), host engine |
+//! | `read`    | `weft_sdk::io::read(url, options)`                               |
+//! | `write`   | `weft_sdk::io::write(first input, target, options)`; one row     |
+//! | `query`   | `weft_sdk::io::query(profile, sql)`                              |
 use std::sync::Arc;
 
 use weft_sdk::arrow_array::{Array, Float64Array, Int64Array, StringArray};
@@ -34,6 +38,16 @@ struct Config {
     message: String,
     #[serde(default)]
     names: Vec<String>,
+    #[serde(default)]
+    sql: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    profile: String,
+    #[serde(default)]
+    options: serde_json::Value,
 }
 
 fn rows(n: i64, poison: bool) -> Result<RecordBatch> {
@@ -159,6 +173,23 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
             )?;
             Ok(Some(Table::from_batch(&b)?))
         }
+        "sql" => {
+            let mut tables: Vec<(&str, &Table)> = inputs.iter().collect();
+            if let Some(&(_, first)) = tables.first() {
+                tables.push(("self", first));
+            }
+            Ok(Some(weft_sdk::sql(&cfg.sql, &tables)?))
+        }
+        "read" => Ok(Some(weft_sdk::io::read(&cfg.url, &cfg.options)?)),
+        "write" => {
+            let summary = weft_sdk::io::write(inputs.first()?, &cfg.target, &cfg.options)?;
+            let rows = summary["rows"].as_i64().unwrap_or(-1);
+            ctx.info(format!("wrote {rows} rows to {}", cfg.target));
+            let schema = Arc::new(Schema::new(vec![Field::new("rows", DataType::Int64, false)]));
+            let b = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![rows]))])?;
+            Ok(Some(Table::from_batch(&b)?))
+        }
+        "query" => Ok(Some(weft_sdk::io::query(&cfg.profile, &cfg.sql)?)),
         other => Err(Error::InvalidInput(format!("unknown mode `{other}`"))),
     }
 }

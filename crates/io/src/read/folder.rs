@@ -1,0 +1,382 @@
+//! Folder reads: every data file under a folder or object prefix as one table, with Hive
+//! partition folders (`tpep_pickup_date=2021-01-01/part-00000.parquet`) turned back into
+//! columns — what `write(..., partition_by=[...])` wrote, or Spark, or BigQuery's exports.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, Array, ArrayRef, StringArray};
+use arrow::compute::{cast_with_options, CastOptions};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use futures::TryStreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::ObjectStore;
+use percent_encoding::percent_decode_str;
+use weft_data::Table;
+
+use super::options::{Format, ReadOptions};
+use crate::context::BlockIo;
+use crate::error::{external, IoError};
+use crate::location::Location;
+use crate::profile::Profile;
+use crate::{rt, store};
+
+/// Name of a null partition value (Hive's convention).
+const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Whether `uri` names a folder rather than one file: it ends in `/`, is a directory on disk,
+/// or is an object prefix whose last segment has no extension (`gs://lake/trips`).
+pub(super) fn is_folder(uri: &str, location: &Location) -> bool {
+    match location {
+        Location::Http(_) => false,
+        _ if uri.ends_with('/') => true,
+        Location::File(p) => p.is_dir(),
+        Location::Store { path, .. } => !path.rsplit('/').next().unwrap_or("").contains('.'),
+    }
+}
+
+/// One data file of a folder: where it is, its format and its partition values.
+struct Part {
+    location: Location,
+    /// The store and key of a listed object (keys are used as listed, never re-encoded).
+    object: Option<(Arc<dyn ObjectStore>, ObjPath)>,
+    format: Format,
+    keys: Vec<(String, Option<String>)>,
+}
+
+/// Read every data file under `folder` into one table.
+///
+/// # Errors
+/// [`IoError::Data`] when the folder holds no data files, mixes formats, or its files
+/// disagree on columns (both files are named); the errors of reading each file.
+pub(super) fn read(
+    io: &BlockIo,
+    folder: &Location,
+    profile: Option<&Profile>,
+    opts: &ReadOptions,
+) -> Result<Table, IoError> {
+    let label = folder.to_string();
+    let parts = parts(io, folder, profile, opts)?;
+    let types = opts.types()?;
+    let key_names: Vec<String> = parts[0].keys.iter().map(|(k, _)| k.clone()).collect();
+    for p in &parts {
+        if p.keys.iter().map(|(k, _)| k).ne(key_names.iter()) {
+            return Err(IoError::Data(format!(
+                "{label}: `{}` is partitioned by [{}], other files by [{}]",
+                p.location,
+                p.keys
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                key_names.join(", ")
+            )));
+        }
+    }
+    let key_types: Vec<DataType> = key_names
+        .iter()
+        .enumerate()
+        .map(|(i, k)| match types.get(k) {
+            Some(t) => t.clone(),
+            None => infer(parts.iter().filter_map(|p| p.keys[i].1.as_deref())),
+        })
+        .collect();
+    let file_types: BTreeMap<String, DataType> = types
+        .into_iter()
+        .filter(|(k, _)| !key_names.contains(k))
+        .collect();
+
+    let mut target: Option<(SchemaRef, String)> = None;
+    let mut batches = Vec::new();
+    for part in &parts {
+        let object = part.object.as_ref().map(|(s, k)| (s, k));
+        let table = io.decode(
+            &part.location,
+            object,
+            profile,
+            part.format,
+            opts,
+            &file_types,
+        )?;
+        let shown = part.location.to_string();
+        let mut fields: Vec<Field> = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (**f).clone())
+            .collect();
+        for (name, t) in key_names.iter().zip(&key_types) {
+            if fields.iter().any(|f| f.name() == name) {
+                return Err(IoError::Data(format!(
+                    "{shown}: column `{name}` is both in the file and a partition folder"
+                )));
+            }
+            fields.push(Field::new(name, t.clone(), true));
+        }
+        let (schema, first) = target.get_or_insert_with(|| {
+            let all_nullable = fields.iter().map(|f| f.clone().with_nullable(true));
+            (
+                Arc::new(Schema::new(all_nullable.collect::<Vec<_>>())),
+                shown.clone(),
+            )
+        });
+        let names = |fs: &mut dyn Iterator<Item = &String>| fs.cloned().collect::<Vec<_>>();
+        if names(&mut fields.iter().map(|f| f.name()))
+            != names(&mut schema.fields().iter().map(|f| f.name()))
+        {
+            return Err(IoError::Data(format!(
+                "{label}: `{shown}` has the columns [{}], `{first}` has [{}]",
+                fields
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        for b in table.batches() {
+            let mut columns: Vec<ArrayRef> = b.columns().to_vec();
+            for ((name, value), t) in part.keys.iter().zip(&key_types) {
+                columns.push(
+                    constant(value.as_deref(), t, b.num_rows())
+                        .map_err(|e| IoError::Data(format!("{shown}: partition `{name}`: {e}")))?,
+                );
+            }
+            let columns = columns
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|cols| RecordBatch::try_new(schema.clone(), cols))
+                .map_err(|e| {
+                    IoError::Data(format!("{label}: `{shown}` does not match `{first}`: {e}"))
+                })?;
+            batches.push(columns);
+        }
+    }
+    let (schema, _) = target.expect("a folder read has at least one part");
+    Table::new(schema, batches).map_err(|e| IoError::Data(format!("{label}: {e}")))
+}
+
+/// The data files under `folder`, sorted by path; hidden and bookkeeping files (`.x`, `_SUCCESS`)
+/// and files whose format is not the read's are left out.
+fn parts(
+    io: &BlockIo,
+    folder: &Location,
+    profile: Option<&Profile>,
+    opts: &ReadOptions,
+) -> Result<Vec<Part>, IoError> {
+    let label = folder.to_string();
+    // (location, the listed object if any, path relative to the folder with names decoded)
+    type Found = (
+        Location,
+        Option<(Arc<dyn ObjectStore>, ObjPath)>,
+        Vec<String>,
+    );
+    let found: Vec<Found> = match folder {
+        Location::File(dir) => {
+            let mut out = Vec::new();
+            walk(dir, dir, &mut out).map_err(|e| external(&label, e))?;
+            out.into_iter()
+                .map(|(path, rel)| (Location::File(path), None, rel))
+                .collect()
+        }
+        Location::Store { kind, bucket, path } => {
+            let s = store::open(&io.ctx, *kind, bucket, profile)?;
+            let prefix = ObjPath::from(path.as_str());
+            let listed = rt::block_on(s.list(Some(&prefix)).try_collect::<Vec<_>>())
+                .map_err(|e| external(&label, e))?;
+            listed
+                .into_iter()
+                .map(|m| {
+                    let rel: Vec<String> = m
+                        .location
+                        .prefix_match(&prefix)
+                        .map(|parts| parts.map(|p| decode(p.as_ref())).collect())
+                        .unwrap_or_default();
+                    let location = Location::Store {
+                        kind: *kind,
+                        bucket: bucket.clone(),
+                        path: m.location.to_string(),
+                    };
+                    (location, Some((s.clone(), m.location)), rel)
+                })
+                .collect()
+        }
+        Location::Http(u) => {
+            return Err(IoError::Invalid(format!(
+                "{u}: http(s) has no folders; name a file"
+            )))
+        }
+    };
+    let wanted = match &opts.format {
+        Some(_) => Some(opts.format("")?),
+        None => None,
+    };
+    let mut parts: Vec<Part> = Vec::new();
+    for (location, object, rel) in found {
+        let segments: Vec<&str> = rel
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let Some((name, dirs)) = segments.split_last() else {
+            continue;
+        };
+        let hidden = |s: &&str| (s.starts_with('.') || s.starts_with('_')) && !s.contains('=');
+        if hidden(name) || dirs.iter().any(hidden) {
+            continue;
+        }
+        let Ok(format) = ReadOptions::default().format(name) else {
+            continue;
+        };
+        if wanted.is_some_and(|w| w != format) {
+            continue;
+        }
+        if let Some(first) = parts.first() {
+            if first.format != format {
+                return Err(IoError::Data(format!(
+                    "{label} mixes formats: `{}` and `{location}`; pass `format` to read one of them",
+                    first.location
+                )));
+            }
+        }
+        let keys = dirs
+            .iter()
+            .filter_map(|d| d.split_once('='))
+            .map(|(k, v)| {
+                let v = decode(v);
+                (decode(k), (v != NULL_PARTITION).then_some(v))
+            })
+            .collect();
+        parts.push(Part {
+            location,
+            object,
+            format,
+            keys,
+        });
+    }
+    if parts.is_empty() {
+        return Err(IoError::Data(format!(
+            "{label} holds no data files (csv, ndjson, parquet, arrow)"
+        )));
+    }
+    parts.sort_by_key(|p| p.location.to_string());
+    Ok(parts)
+}
+
+/// Files under `dir`, recursively: (path, decoded names of its path relative to `base`).
+fn walk(
+    base: &Path,
+    dir: &Path,
+    out: &mut Vec<(std::path::PathBuf, Vec<String>)>,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(base, &path, out)?;
+        } else {
+            let rel = path
+                .strip_prefix(base)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| decode(&c.as_os_str().to_string_lossy()))
+                .collect();
+            out.push((path, rel));
+        }
+    }
+    Ok(())
+}
+
+/// Undo percent-encoding until nothing changes (partition values are encoded by the writer
+/// and again by object stores); text without `%` comes back as it was.
+fn decode(s: &str) -> String {
+    let mut text = s.to_string();
+    for _ in 0..3 {
+        if !text.contains('%') {
+            break;
+        }
+        let next = percent_decode_str(&text).decode_utf8_lossy().into_owned();
+        if next == text {
+            break;
+        }
+        text = next;
+    }
+    text
+}
+
+/// The narrowest type every partition value parses as: Int64, Float64, Date32, else Utf8.
+fn infer<'a>(values: impl Iterator<Item = &'a str> + Clone) -> DataType {
+    let all: StringArray = values.map(Some).collect();
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    for t in [DataType::Int64, DataType::Float64, DataType::Date32] {
+        if !all.is_empty() && cast_with_options(&all, &t, &strict).is_ok() {
+            return t;
+        }
+    }
+    DataType::Utf8
+}
+
+/// `rows` copies of a partition value as a column of type `t`.
+fn constant(value: Option<&str>, t: &DataType, rows: usize) -> Result<ArrayRef, String> {
+    match value {
+        None => Ok(new_null_array(t, rows)),
+        Some(v) => {
+            let text: ArrayRef = Arc::new(StringArray::from(vec![v; rows]));
+            let strict = CastOptions {
+                safe: false,
+                ..Default::default()
+            };
+            cast_with_options(&text, t, &strict)
+                .map_err(|e| format!("cannot read `{v}` as {t}: {e}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_get_the_narrowest_type() {
+        assert_eq!(infer(["1", "22"].into_iter()), DataType::Int64);
+        assert_eq!(infer(["1", "2.5"].into_iter()), DataType::Float64);
+        assert_eq!(
+            infer(["2021-01-01", "2021-01-31"].into_iter()),
+            DataType::Date32
+        );
+        assert_eq!(infer(["2021-01-01", "soon"].into_iter()), DataType::Utf8);
+        assert_eq!(infer([].into_iter()), DataType::Utf8);
+    }
+
+    #[test]
+    fn encoded_names_decode_once_or_twice() {
+        assert_eq!(decode("a%2Fb"), "a/b");
+        assert_eq!(decode("a%252Fb"), "a/b");
+        assert_eq!(decode("caf%C3%A9"), "café");
+        assert_eq!(decode("plain"), "plain");
+    }
+
+    #[test]
+    fn folders_are_told_from_files() {
+        let root = Path::new("/p");
+        let loc = |u: &str| Location::parse(u, root).unwrap();
+        assert!(is_folder("local://exports/", &loc("local://exports/")));
+        assert!(is_folder("gs://lake/trips", &loc("gs://lake/trips")));
+        assert!(!is_folder(
+            "gs://lake/trips.parquet",
+            &loc("gs://lake/trips.parquet")
+        ));
+        assert!(!is_folder("https://h/data/", &loc("https://h/data/")));
+    }
+}

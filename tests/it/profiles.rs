@@ -1,0 +1,191 @@
+//! io_config.yaml profiles in use: Postgres loads in each `if_exists` mode and queries from
+//! Python and Rust blocks; an HTTP profile's headers and bearer token sent (and never shown);
+//! profiles outside a block's grants refused.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::services::*;
+use crate::support::*;
+
+#[test]
+fn postgres_modes_and_queries_from_python_and_rust() {
+    let db = TestDb::new();
+    let p = Project::new();
+    p.copy_from_repo(&["io_config.yaml"]);
+    let writer = py("io_write.py");
+    let query = py("io_query.py");
+    let target = "postgres://default/ny_taxi.modes";
+    let count = "SELECT count(*) AS n, sum(id) AS total FROM ny_taxi.modes";
+    p.pipeline(
+        "modes",
+        &format!(
+            r#"blocks:
+  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 10 }} }}
+  - name: create
+    kind: exporter
+    source: {writer}
+    upstream: [src]
+    grants: {{ profiles: [default] }}
+    config: {{ target: "{target}", options: {{ if_exists: fail }} }}
+  - name: append
+    kind: exporter
+    source: {{probe}}
+    upstream: [src, create]
+    grants: {{ profiles: [default] }}
+    config: {{ mode: write, target: "{target}", options: {{ if_exists: append }} }}
+  - name: refuse
+    kind: exporter
+    source: {writer}
+    upstream: [src, append]
+    grants: {{ profiles: [default] }}
+    config: {{ target: "{target}", options: {{ if_exists: fail }} }}
+  - name: py_query
+    kind: loader
+    source: {query}
+    upstream: [append]
+    grants: {{ profiles: [default] }}
+    config: {{ profile: default, sql: "{count}" }}
+  - name: rs_query
+    kind: loader
+    source: {{probe}}
+    upstream: [append]
+    grants: {{ profiles: [default] }}
+    config: {{ mode: query, profile: default, sql: "{count}" }}
+  - name: bad_query
+    kind: loader
+    source: {{probe}}
+    upstream: [append]
+    grants: {{ profiles: [default] }}
+    config: {{ mode: query, profile: default, sql: "SELECT nope FROM ny_taxi.modes" }}
+  - name: ungranted
+    kind: loader
+    source: {{probe}}
+    config: {{ mode: query, profile: default, sql: "SELECT 1" }}
+"#
+        ),
+    );
+    let ran = p.weft_env(&["run", "modes", "--json"], &db.env());
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let summary = ran.json();
+    let run = summary["run_id"].as_str().unwrap().to_string();
+    let error = |b: &str| {
+        block(&summary, b)["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    for b in ["create", "append", "py_query", "rs_query"] {
+        assert_eq!(block(&summary, b)["status"], "success", "{b}: {}", error(b));
+    }
+    // `fail` creates a missing table (and its schema), `append` adds, `fail` then refuses.
+    assert_eq!(db.scalar("SELECT count(*)::text FROM ny_taxi.modes"), "20");
+    let e = error("refuse");
+    assert!(
+        e.contains("ny_taxi.modes already exists and if_exists is `fail`"),
+        "{e}"
+    );
+    // Both languages see the database's answer, as Arrow.
+    for b in ["py_query", "rs_query"] {
+        let rows: Value = p.weft(&["show", &run, b, "--json"]).json();
+        assert_eq!(rows[0]["n"], 20, "{b}: {rows}");
+        // NUMERIC (the sum of a bigint) arrives as Float64, as in pandas.
+        assert_eq!(rows[0]["total"].as_f64(), Some(90.0), "{b}: {rows}");
+    }
+    let e = error("bad_query");
+    assert!(e.contains("nope") && e.contains("does not exist"), "{e}");
+    let e = error("ungranted");
+    assert!(
+        e.contains("denied") && e.contains("profiles: [default]"),
+        "{e}"
+    );
+}
+
+/// A loopback server answering `/trips.csv` only to the right bearer token and team header.
+fn guarded_server(dir: &Path, token: &str) -> Server {
+    let script = dir.join("guarded.py");
+    std::fs::write(
+        &script,
+        r#"import http.server, sys
+token, port = sys.argv[1], int(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.headers.get("Authorization") != "Bearer " + token or self.headers.get("X-Team") != "data":
+            self.send_response(401); self.end_headers(); return
+        body = b"id,name\n1,a\n2,b\n3,c\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+"#,
+    )
+    .unwrap();
+    let port = free_port();
+    let mut c = std::process::Command::new("python3");
+    c.arg(&script).arg(token).arg(port.to_string());
+    start_server(c, port, "guarded HTTP server", Duration::from_secs(20))
+}
+
+#[test]
+fn http_profiles_send_headers_and_keep_tokens_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("tok-{:08x}-secret", rand::random::<u32>());
+    let http = guarded_server(dir.path(), &token);
+    let url = format!("{}/trips.csv", http.url());
+    let p = Project::new();
+    write(
+        p.path(),
+        "io_config.yaml",
+        "api:\n  HTTP_BEARER_TOKEN: \"{{ env_var('API_TOKEN') }}\"\n  HTTP_HEADERS: { X-Team: data }\n",
+    );
+    let read = py("io_read.py");
+    let grant = format!("{}/", http.url());
+    p.pipeline(
+        "api",
+        &format!(
+            r#"blocks:
+  - name: with_profile
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["{grant}"], profiles: [api] }}
+    config: {{ url: "{url}", options: {{ profile: api }} }}
+  - name: without_profile
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["{grant}"] }}
+    config: {{ url: "{url}" }}
+  - name: profile_not_granted
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["{grant}"] }}
+    config: {{ url: "{url}", options: {{ profile: api }} }}
+"#
+        ),
+    );
+    let env = vec![("API_TOKEN".to_string(), token.clone())];
+    let ran = p.weft_env(&["run", "api", "--json"], &env);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    let summary = ran.json();
+    let error = |b: &str| {
+        block(&summary, b)["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        block(&summary, "with_profile")["rows"],
+        3,
+        "{}",
+        error("with_profile")
+    );
+    let e = error("without_profile");
+    assert!(e.contains("answered 401"), "{e}");
+    let e = error("profile_not_granted");
+    assert!(e.contains("denied") && e.contains("profiles: [api]"), "{e}");
+    let logs = p.weft(&["logs", summary["run_id"].as_str().unwrap(), "--json"]);
+    for text in [&ran.stdout, &ran.stderr, &logs.stdout] {
+        assert!(!text.contains(&token), "the token leaked:\n{text}");
+    }
+}
