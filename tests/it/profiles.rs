@@ -103,7 +103,8 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     );
 }
 
-/// A loopback server answering `/trips.csv` only to the right bearer token and team header.
+/// A loopback server answering `/trips.csv` only to the right bearer token and team header,
+/// `/open.csv` to anyone, and redirecting `/hop` there and `/away` to another host name.
 fn guarded_server(dir: &Path, token: &str) -> Server {
     let script = dir.join("guarded.py");
     std::fs::write(
@@ -112,7 +113,10 @@ fn guarded_server(dir: &Path, token: &str) -> Server {
 token, port = sys.argv[1], int(sys.argv[2])
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.headers.get("Authorization") != "Bearer " + token or self.headers.get("X-Team") != "data":
+        if self.path in ("/hop", "/away"):
+            host = "127.0.0.1" if self.path == "/hop" else "localhost"
+            self.send_response(302); self.send_header("Location", "http://%s:%d/open.csv" % (host, port)); self.end_headers(); return
+        if self.path != "/open.csv" and (self.headers.get("Authorization") != "Bearer " + token or self.headers.get("X-Team") != "data"):
             self.send_response(401); self.end_headers(); return
         body = b"id,name\n1,a\n2,b\n3,c\n"
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
@@ -129,7 +133,7 @@ http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 }
 
 #[test]
-fn http_profiles_send_headers_and_keep_tokens_secret() {
+fn http_profiles_send_headers_keep_tokens_secret_and_redirects_stay_granted() {
     let dir = tempfile::tempdir().unwrap();
     let token = format!("tok-{:08x}-secret", rand::random::<u32>());
     let http = guarded_server(dir.path(), &token);
@@ -141,7 +145,8 @@ fn http_profiles_send_headers_and_keep_tokens_secret() {
         "api:\n  HTTP_BEARER_TOKEN: \"{{ env_var('API_TOKEN') }}\"\n  HTTP_HEADERS: { X-Team: data }\n",
     );
     let read = py("io_read.py");
-    let grant = format!("{}/", http.url());
+    let base = http.url();
+    let grant = format!("{base}/");
     p.pipeline(
         "api",
         &format!(
@@ -156,6 +161,16 @@ fn http_profiles_send_headers_and_keep_tokens_secret() {
     source: {read}
     grants: {{ urls: ["{grant}"] }}
     config: {{ url: "{url}" }}
+  - name: redirected
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["{grant}"] }}
+    config: {{ url: "{base}/hop", options: {{ format: csv }} }}
+  - name: redirected_away
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["{grant}"] }}
+    config: {{ url: "{base}/away", options: {{ format: csv }} }}
   - name: profile_not_granted
     kind: loader
     source: {read}
@@ -182,6 +197,23 @@ fn http_profiles_send_headers_and_keep_tokens_secret() {
     );
     let e = error("without_profile");
     assert!(e.contains("answered 401"), "{e}");
+    // Redirects are followed hop by hop, each within the grants.
+    assert_eq!(
+        block(&summary, "redirected")["rows"],
+        3,
+        "{}",
+        error("redirected")
+    );
+    let e = error("redirected_away");
+    assert!(
+        e.contains("denied")
+            && e.contains(&format!(
+                "may not read http://localhost:{}/open.csv",
+                http.port
+            ))
+            && e.contains("redirected there"),
+        "{e}"
+    );
     let e = error("profile_not_granted");
     assert!(e.contains("denied") && e.contains("profiles: [api]"), "{e}");
     let logs = p.weft(&["logs", summary["run_id"].as_str().unwrap(), "--json"]);

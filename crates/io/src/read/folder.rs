@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arrow::array::{new_null_array, Array, ArrayRef, StringArray};
@@ -22,6 +23,9 @@ use crate::error::{external, IoError};
 use crate::location::Location;
 use crate::profile::Profile;
 use crate::{rt, store};
+
+/// Files of one folder read decoded at once, at most.
+const MAX_WORKERS: usize = 8;
 
 /// Name of a null partition value (Hive's convention).
 const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -90,16 +94,8 @@ pub(super) fn read(
 
     let mut target: Option<(SchemaRef, String)> = None;
     let mut batches = Vec::new();
-    for part in &parts {
-        let object = part.object.as_ref().map(|(s, k)| (s, k));
-        let table = io.decode(
-            &part.location,
-            object,
-            profile,
-            part.format,
-            opts,
-            &file_types,
-        )?;
+    let tables = decode_all(io, &parts, profile, opts, &file_types)?;
+    for (part, table) in parts.iter().zip(tables) {
         let shown = part.location.to_string();
         let mut fields: Vec<Field> = table
             .schema()
@@ -163,6 +159,58 @@ pub(super) fn read(
     }
     let (schema, _) = target.expect("a folder read has at least one part");
     Table::new(schema, batches).map_err(|e| IoError::Data(format!("{label}: {e}")))
+}
+
+/// Decode every part, several at once (downloads overlap and decoding uses every core), in
+/// order; the first part that fails (by position) is the error.
+fn decode_all(
+    io: &BlockIo,
+    parts: &[Part],
+    profile: Option<&Profile>,
+    opts: &ReadOptions,
+    types: &BTreeMap<String, DataType>,
+) -> Result<Vec<Table>, IoError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, MAX_WORKERS)
+        .min(parts.len());
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let decode = |part: &Part| {
+        let object = part.object.as_ref().map(|(s, k)| (s, k));
+        io.decode(&part.location, object, profile, part.format, opts, types)
+    };
+    let mut done: Vec<(usize, Result<Table, IoError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(part) = parts.get(i) else { break };
+                        let result = decode(part);
+                        if result.is_err() {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        out.push((i, result));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    if done.len() < parts.len() && !done.iter().any(|(_, r)| r.is_err()) {
+        return Err(IoError::External(format!(
+            "{}: a reader thread stopped unexpectedly",
+            parts[0].location
+        )));
+    }
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The data files under `folder`, sorted by path; hidden and bookkeeping files (`.x`, `_SUCCESS`)
