@@ -64,6 +64,25 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     kind: loader
     source: {{probe}}
     config: {{ mode: query, profile: default, sql: "SELECT 1" }}
+  - {{ name: nothing, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 0 }} }}
+  - name: empty_table
+    kind: exporter
+    source: {writer}
+    upstream: [nothing]
+    grants: {{ profiles: [default] }}
+    config: {{ target: "postgres://default/ny_taxi.empty", options: {{ if_exists: replace }} }}
+  - name: empty_file
+    kind: exporter
+    source: {writer}
+    upstream: [nothing]
+    grants: {{ urls: ["file://data/"] }}
+    config: {{ target: "file://data/empty.parquet" }}
+  - name: empty_back
+    kind: loader
+    source: {{probe}}
+    upstream: [empty_file]
+    grants: {{ urls: ["file://data/"] }}
+    config: {{ mode: read, url: "file://data/empty.parquet" }}
 "#
         ),
     );
@@ -94,6 +113,23 @@ fn postgres_modes_and_queries_from_python_and_rust() {
         // NUMERIC (the sum of a bigint) arrives as Float64, as in pandas.
         assert_eq!(rows[0]["total"].as_f64(), Some(90.0), "{b}: {rows}");
     }
+    // An empty table is still a table: created with its columns in Postgres and in parquet.
+    for b in ["empty_table", "empty_file", "empty_back"] {
+        assert_eq!(block(&summary, b)["status"], "success", "{b}: {}", error(b));
+    }
+    assert_eq!(db.scalar("SELECT count(*)::text FROM ny_taxi.empty"), "0");
+    let columns: Vec<String> = db
+        .column("SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'ny_taxi' AND table_name = 'empty' ORDER BY ordinal_position")
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(columns, ["id", "value"]);
+    let back: Vec<String> = output_table(&p, &run, "empty_back")
+        .columns()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(back, ["id", "value"]);
     let e = error("bad_query");
     assert!(e.contains("nope") && e.contains("does not exist"), "{e}");
     let e = error("ungranted");
@@ -104,7 +140,8 @@ fn postgres_modes_and_queries_from_python_and_rust() {
 }
 
 /// A loopback server answering `/trips.csv` only to the right bearer token and team header,
-/// `/open.csv` to anyone, and redirecting `/hop` there and `/away` to another host name.
+/// `/open.csv` to anyone, and redirecting `/hop` there, `/away` to it on another host name and
+/// `/away-guarded` to `/trips.csv` on another host name.
 fn guarded_server(dir: &Path, token: &str) -> Server {
     let script = dir.join("guarded.py");
     std::fs::write(
@@ -113,9 +150,10 @@ fn guarded_server(dir: &Path, token: &str) -> Server {
 token, port = sys.argv[1], int(sys.argv[2])
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.path in ("/hop", "/away"):
+        if self.path in ("/hop", "/away", "/away-guarded"):
             host = "127.0.0.1" if self.path == "/hop" else "localhost"
-            self.send_response(302); self.send_header("Location", "http://%s:%d/open.csv" % (host, port)); self.end_headers(); return
+            target = "/trips.csv" if self.path == "/away-guarded" else "/open.csv"
+            self.send_response(302); self.send_header("Location", "http://%s:%d%s" % (host, port, target)); self.end_headers(); return
         if self.path != "/open.csv" and (self.headers.get("Authorization") != "Bearer " + token or self.headers.get("X-Team") != "data"):
             self.send_response(401); self.end_headers(); return
         body = b"id,name\n1,a\n2,b\n3,c\n"
@@ -145,6 +183,8 @@ fn http_profiles_send_headers_keep_tokens_secret_and_redirects_stay_granted() {
         "api:\n  HTTP_BEARER_TOKEN: \"{{ env_var('API_TOKEN') }}\"\n  HTTP_HEADERS: { X-Team: data }\n",
     );
     let read = py("io_read.py");
+    let probe = py("io_probe.py");
+    let port = http.port;
     let base = http.url();
     let grant = format!("{base}/");
     p.pipeline(
@@ -171,6 +211,16 @@ fn http_profiles_send_headers_keep_tokens_secret_and_redirects_stay_granted() {
     source: {read}
     grants: {{ urls: ["{grant}"] }}
     config: {{ url: "{base}/away", options: {{ format: csv }} }}
+  - name: token_stays_home
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["{grant}", "http://localhost:{port}/"], profiles: [api] }}
+    config: {{ url: "{base}/away-guarded", options: {{ profile: api, format: csv }} }}
+  - name: headers_are_secret
+    kind: loader
+    source: {probe}
+    grants: {{ profiles: [api] }}
+    config: {{ profile: api, settings: [HTTP_HEADERS] }}
   - name: profile_not_granted
     kind: loader
     source: {read}
@@ -213,6 +263,21 @@ fn http_profiles_send_headers_keep_tokens_secret_and_redirects_stay_granted() {
             ))
             && e.contains("redirected there"),
         "{e}"
+    );
+    // A profile's headers go only to the origin asked for, not along a redirect elsewhere.
+    let e = error("token_stays_home");
+    assert!(e.contains("answered 401"), "{e}");
+    // Headers can hold tokens: a block may not read them.
+    let run = summary["run_id"].as_str().unwrap().to_string();
+    let row = &p
+        .weft(&["show", &run, "headers_are_secret", "--json"])
+        .json()[0];
+    assert!(
+        row["HTTP_HEADERS"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Denied: `HTTP_HEADERS` of io profile \"api\" is a secret"),
+        "{row}"
     );
     let e = error("profile_not_granted");
     assert!(e.contains("denied") && e.contains("profiles: [api]"), "{e}");

@@ -54,7 +54,13 @@ impl Access {
     /// # Errors
     /// [`IoError::Denied`] naming the URL prefix to grant.
     pub fn location(&self, verb: &str, location: &Location) -> Result<(), IoError> {
-        if self.urls.iter().any(|(_, g)| location.within(g)) {
+        // Lexically inside a grant, and still inside once symbolic links are followed.
+        let real = location.resolved();
+        if self
+            .urls
+            .iter()
+            .any(|(_, g)| location.within(g) && real.within(&g.resolved()))
+        {
             return Ok(());
         }
         Err(IoError::Denied(format!(
@@ -161,5 +167,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("urls: [\"s3://b/out/\"]"), "{e}");
+    }
+
+    #[test]
+    fn links_out_of_a_granted_folder_are_denied() {
+        let project = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("id_rsa"), "key").unwrap();
+        std::fs::create_dir(project.path().join("data")).unwrap();
+        std::fs::write(project.path().join("data/ok.csv"), "a\n1\n").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("id_rsa"),
+            project.path().join("data/key.csv"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path(), project.path().join("data/out")).unwrap();
+        let grants = Grants {
+            urls: vec!["file://data/".into()],
+            ..Grants::default()
+        };
+        let a = Access::new("load", &grants, project.path());
+        let at = |u: &str| Location::parse(u, project.path()).unwrap();
+        assert!(a.location("read", &at("file://data/ok.csv")).is_ok());
+        assert!(a
+            .location("write", &at("file://data/new/x.parquet"))
+            .is_ok());
+        for escape in ["file://data/key.csv", "file://data/out/new.parquet"] {
+            let e = a.location("read", &at(escape)).unwrap_err();
+            assert_eq!(e.kind(), "denied", "{escape}");
+        }
     }
 }

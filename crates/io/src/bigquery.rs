@@ -254,6 +254,11 @@ async fn load_job(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // Jobs outside the US and EU multi-regions are found only with their location.
+    let poll = match job["jobReference"]["location"].as_str() {
+        Some(loc) if !loc.is_empty() => format!("/jobs/{id}?location={loc}"),
+        _ => format!("/jobs/{id}"),
+    };
     let started = std::time::Instant::now();
     let mut state = job;
     while state["status"]["state"].as_str() != Some("DONE") {
@@ -263,9 +268,7 @@ async fn load_job(
             )));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-        state = bq
-            .ok(reqwest::Method::GET, &format!("/jobs/{id}"), None)
-            .await?;
+        state = bq.ok(reqwest::Method::GET, &poll, None).await?;
     }
     if let Some(err) = state["status"]["errorResult"].as_object() {
         return Err(IoError::External(format!(

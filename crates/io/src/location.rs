@@ -57,6 +57,10 @@ impl Location {
                 if url.host_str().is_none_or(str::is_empty) {
                     return Err(invalid("has no host"));
                 }
+                let decoded = percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy();
+                if decoded.split(['/', '\\']).any(|s| s == "..") {
+                    return Err(invalid("hides a `..` segment in percent-encoding"));
+                }
                 if !url.username().is_empty() || url.password().is_some() {
                     return Err(IoError::Invalid(format!(
                         "`{}` carries credentials; put them in an io_config.yaml profile instead",
@@ -118,6 +122,30 @@ impl Location {
                 },
             ) => kind == pk && (pb.is_empty() || bucket == pb) && path_within(path, pp),
             _ => false,
+        }
+    }
+
+    /// The location with symbolic links resolved, for files: the longest existing part of the
+    /// path is made canonical, the rest appended. Other locations are returned as they are.
+    pub fn resolved(&self) -> Location {
+        let Location::File(path) = self else {
+            return self.clone();
+        };
+        let mut existing = path.as_path();
+        let mut rest = Vec::new();
+        loop {
+            if let Ok(real) = existing.canonicalize() {
+                let mut out = real;
+                out.extend(rest.iter().rev());
+                return Location::File(out);
+            }
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = parent;
+                }
+                _ => return self.clone(),
+            }
         }
     }
 
@@ -222,6 +250,29 @@ mod tests {
         assert!(!loc("gs://other/raw/a").within(&bucket));
         assert!(!loc("s3://lake/raw/a").within(&bucket));
         assert!(loc("gs://any/thing").within(&loc("gs://x").clone_any_bucket()));
+    }
+
+    #[test]
+    fn encoded_parent_segments_are_refused() {
+        let e = Location::parse("https://h/public/..%2Fprivate/x.csv", Path::new("/p"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hides a `..` segment"), "{e}");
+        assert!(Location::parse("https://h/public/a%2Fb.csv", Path::new("/p")).is_ok());
+    }
+
+    #[test]
+    fn links_are_resolved_before_matching() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("data/escape")).unwrap();
+        let grant = Location::parse("file://data/", dir.path()).unwrap();
+        let inside = Location::parse("file://data/x.csv", dir.path()).unwrap();
+        let linked = Location::parse("file://data/escape/secret.csv", dir.path()).unwrap();
+        assert!(linked.within(&grant), "lexically inside");
+        assert!(inside.resolved().within(&grant.resolved()));
+        assert!(!linked.resolved().within(&grant.resolved()));
     }
 
     #[test]

@@ -74,9 +74,16 @@ impl Profile {
 /// Whether a profile key holds a secret, which is never shown and never handed to blocks.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
-    ["PASSWORD", "SECRET", "TOKEN", "PRIVATE", "CREDENTIAL"]
-        .iter()
-        .any(|w| k.contains(w))
+    [
+        "PASSWORD",
+        "SECRET",
+        "TOKEN",
+        "PRIVATE",
+        "CREDENTIAL",
+        "HEADER",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
         || k.ends_with("_KEY")
         || k.ends_with("ACCESS_KEY_ID")
         || k == "GOOGLE_SERVICE_ACC_KEY"

@@ -169,6 +169,31 @@ fn prepare(table: &Table) -> Result<(String, Vec<RecordBatch>), IoError> {
     Ok((defs.join(", "), cast.batches().to_vec()))
 }
 
+/// Create `schema` if it is missing, outside the load's transaction. Only a missing schema
+/// is created (CREATE SCHEMA needs the database's CREATE privilege even with IF NOT EXISTS),
+/// and a concurrent load creating it first is not an error.
+async fn ensure_schema(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(schema)
+            .fetch_one(&mut *conn)
+            .await?;
+    if exists {
+        return Ok(());
+    }
+    match conn
+        .execute(format!("CREATE SCHEMA IF NOT EXISTS {}", ident(schema)).as_str())
+        .await
+    {
+        Ok(_) => Ok(()),
+        // unique_violation / duplicate_schema: another load won the race.
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("23505" | "42P06")) => {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// COPY every row of `batches` into `qualified` (binary format), in the connection's
 /// current transaction.
 async fn copy_in(
@@ -176,6 +201,9 @@ async fn copy_in(
     qualified: &str,
     batches: &[RecordBatch],
 ) -> Result<u64, IoError> {
+    if batches.iter().all(|b| b.num_rows() == 0) {
+        return Ok(0);
+    }
     let columns: Vec<String> = batches
         .first()
         .map(|b| {
@@ -242,11 +270,8 @@ pub fn load(p: &Profile, target: &str, table: &Table, if_exists: IfExists) -> Re
     };
     rt::block_on(async {
         let mut conn = connect_async(p).await?;
+        ensure_schema(&mut conn, &schema).await.map_err(db)?;
         let mut tx = conn.begin().await.map_err(db)?;
-        (&mut *tx)
-            .execute(format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&schema)).as_str())
-            .await
-            .map_err(db)?;
         let exists: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2)",
         )

@@ -176,7 +176,7 @@ fn decode_all(
         .min(parts.len());
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let decode = |part: &Part| {
+    let one = |part: &Part| {
         let object = part.object.as_ref().map(|(s, k)| (s, k));
         io.decode(&part.location, object, profile, part.format, opts, types)
     };
@@ -188,7 +188,7 @@ fn decode_all(
                     while !failed.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(part) = parts.get(i) else { break };
-                        let result = decode(part);
+                        let result = one(part);
                         if result.is_err() {
                             failed.store(true, Ordering::Relaxed);
                         }
@@ -222,12 +222,18 @@ fn parts(
     opts: &ReadOptions,
 ) -> Result<Vec<Part>, IoError> {
     let label = folder.to_string();
-    // (location, the listed object if any, path relative to the folder with names decoded)
+    // (location, the listed object if any, names of its path relative to the folder as found)
     type Found = (
         Location,
         Option<(Arc<dyn ObjectStore>, ObjPath)>,
         Vec<String>,
     );
+    // Layers of percent-encoding on the names found: the writer's, and a store's own.
+    let layers = if matches!(folder, Location::File(_)) {
+        1
+    } else {
+        2
+    };
     let found: Vec<Found> = match folder {
         Location::File(dir) => {
             let mut out = Vec::new();
@@ -247,7 +253,7 @@ fn parts(
                     let rel: Vec<String> = m
                         .location
                         .prefix_match(&prefix)
-                        .map(|parts| parts.map(|p| decode(p.as_ref())).collect())
+                        .map(|parts| parts.map(|p| p.as_ref().to_string()).collect())
                         .unwrap_or_default();
                     let location = Location::Store {
                         kind: *kind,
@@ -300,8 +306,8 @@ fn parts(
             .iter()
             .filter_map(|d| d.split_once('='))
             .map(|(k, v)| {
-                let v = decode(v);
-                (decode(k), (v != NULL_PARTITION).then_some(v))
+                let v = decode(v, layers);
+                (decode(k, layers), (v != NULL_PARTITION).then_some(v))
             })
             .collect();
         parts.push(Part {
@@ -320,14 +326,20 @@ fn parts(
     Ok(parts)
 }
 
-/// Files under `dir`, recursively: (path, decoded names of its path relative to `base`).
+/// Files under `dir`, recursively, links not followed: (path, names of its path relative to
+/// `base`).
 fn walk(
     base: &Path,
     dir: &Path,
     out: &mut Vec<(std::path::PathBuf, Vec<String>)>,
 ) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        // Links are not followed: they could lead outside the granted folder, or loop.
+        if entry.file_type()?.is_symlink() {
+            continue;
+        }
+        let path = entry.path();
         if path.is_dir() {
             walk(base, &path, out)?;
         } else {
@@ -335,7 +347,7 @@ fn walk(
                 .strip_prefix(base)
                 .unwrap_or(&path)
                 .components()
-                .map(|c| decode(&c.as_os_str().to_string_lossy()))
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
             out.push((path, rel));
         }
@@ -343,19 +355,15 @@ fn walk(
     Ok(())
 }
 
-/// Undo percent-encoding until nothing changes (partition values are encoded by the writer
-/// and again by object stores); text without `%` comes back as it was.
-fn decode(s: &str) -> String {
+/// Undo `layers` of percent-encoding: one for file names (the writer's), two for object keys
+/// as a store lists them (the writer's, then the store's own).
+fn decode(s: &str, layers: usize) -> String {
     let mut text = s.to_string();
-    for _ in 0..3 {
+    for _ in 0..layers {
         if !text.contains('%') {
             break;
         }
-        let next = percent_decode_str(&text).decode_utf8_lossy().into_owned();
-        if next == text {
-            break;
-        }
-        text = next;
+        text = percent_decode_str(&text).decode_utf8_lossy().into_owned();
     }
     text
 }
@@ -408,11 +416,12 @@ mod tests {
     }
 
     #[test]
-    fn encoded_names_decode_once_or_twice() {
-        assert_eq!(decode("a%2Fb"), "a/b");
-        assert_eq!(decode("a%252Fb"), "a/b");
-        assert_eq!(decode("caf%C3%A9"), "café");
-        assert_eq!(decode("plain"), "plain");
+    fn encoded_names_lose_exactly_their_layers() {
+        assert_eq!(decode("a%2Fb", 1), "a/b");
+        assert_eq!(decode("a%252Fb", 2), "a/b");
+        assert_eq!(decode("a%252520b", 2), "a%20b");
+        assert_eq!(decode("caf%C3%A9", 1), "café");
+        assert_eq!(decode("plain", 2), "plain");
     }
 
     #[test]

@@ -56,12 +56,12 @@ pub enum Format {
 }
 
 impl ReadOptions {
-    /// Parse options JSON (`""` and `"{}"` are the defaults).
+    /// Parse options JSON (`""`, `null` and `{}` are the defaults).
     ///
     /// # Errors
     /// [`IoError::Invalid`] naming the option that is wrong.
     pub fn parse(json: &str) -> Result<ReadOptions, IoError> {
-        if json.trim().is_empty() {
+        if matches!(json.trim(), "" | "null") {
             return Ok(ReadOptions::default());
         }
         serde_json::from_str(json).map_err(|e| IoError::Invalid(format!("read options: {e}")))

@@ -26,6 +26,9 @@ pub(crate) struct Opened {
     pub(crate) size: Option<u64>,
 }
 
+/// Most bytes reserved up front for a whole-file read, whatever size a server announces.
+const PREALLOCATE_MAX: u64 = 64 << 20;
+
 /// Redirects followed before giving up.
 const MAX_REDIRECTS: usize = 10;
 
@@ -46,7 +49,7 @@ pub(crate) fn open(
             (Box::new(f), size)
         }
         Location::Http(url) => {
-            let headers = match profile {
+            let mut headers = match profile {
                 Some(p) => http_headers(p)?,
                 None => Vec::new(),
             };
@@ -75,6 +78,10 @@ pub(crate) fn open(
                 access
                     .location("read", &Location::Http(next.clone()))
                     .map_err(|e| IoError::Denied(format!("{e} ({label} redirected there)")))?;
+                // A profile's headers (tokens) go to the origin they were meant for only.
+                if next.origin() != url.origin() {
+                    headers.clear();
+                }
                 url = next;
             };
             let status = resp.status();
@@ -118,7 +125,9 @@ pub(crate) fn object(
 
 /// Every byte of an opened source.
 pub(crate) fn read_all(mut opened: Opened, label: &str) -> Result<Bytes, IoError> {
-    let mut buf = Vec::with_capacity(opened.size.unwrap_or(1 << 20) as usize);
+    // The announced size is a hint from outside: trust it only so far.
+    let hint = opened.size.unwrap_or(1 << 20).min(PREALLOCATE_MAX);
+    let mut buf = Vec::with_capacity(hint as usize);
     opened
         .reader
         .read_to_end(&mut buf)

@@ -78,7 +78,8 @@ pub(super) fn write(
         opts.partition_by.is_empty() && base.as_ref().ends_with(&format!(".{}", format.ext()));
     // The files of this write, as (path, batches).
     let parts: Vec<(StorePath, Vec<RecordBatch>)> = if single_file {
-        vec![(base.clone(), table.batches().to_vec())]
+        let (_, batches) = partitions(table, &[])?.remove(0);
+        vec![(base.clone(), batches)]
     } else {
         let file = match if_exists {
             IfExists::Append => format!("part-{}.{}", unique(), format.ext()),
@@ -244,7 +245,9 @@ fn open(
             Ok((s, StorePath::from(path.as_str())))
         }
         Location::File(path) => {
-            let fs = object_store::local::LocalFileSystem::new().with_automatic_cleanup(true);
+            // Rooted at `/`: no automatic cleanup, which would remove emptied folders above
+            // the granted one.
+            let fs = object_store::local::LocalFileSystem::new();
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| external(parent.display(), e))?;
             }
@@ -270,7 +273,12 @@ type Partition = (Vec<String>, Vec<RecordBatch>);
 /// Rows grouped by the values of `by`: (folder names, batches without those columns).
 fn partitions(table: &Table, by: &[String]) -> Result<Vec<Partition>, IoError> {
     if by.is_empty() {
-        return Ok(vec![(Vec::new(), table.batches().to_vec())]);
+        // An empty table still writes its columns: an empty batch carries the schema.
+        let batches = match table.batches() {
+            [] => vec![RecordBatch::new_empty(table.schema().clone())],
+            b => b.to_vec(),
+        };
+        return Ok(vec![(Vec::new(), batches)]);
     }
     let schema = table.schema();
     let mut idx = Vec::new();

@@ -32,7 +32,7 @@ pub struct WriteOptions {
 
 impl WriteOptions {
     fn parse(json: &str) -> Result<WriteOptions, IoError> {
-        if json.trim().is_empty() {
+        if matches!(json.trim(), "" | "null") {
             return Ok(WriteOptions::default());
         }
         serde_json::from_str(json).map_err(|e| IoError::Invalid(format!("write options: {e}")))
