@@ -96,19 +96,27 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     p.pipeline(
         "s3",
         &format!(
-            "blocks:\n  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 1234 }} }}\n  - name: put\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/\"] }}\n    config: {{ target: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: get\n    kind: loader\n    source: {reader}\n    upstream: [put]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: stream\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [gcs] }}\n    config: {{ target: \"bigquery://gcs/probe.streamed\" }}\n  - name: lake\n    kind: loader\n    source: {reader}\n    grants: {{ profiles: [gcs], urls: [\"gs://lake/\"] }}\n    config: {{ url: \"gs://lake/nyc_taxi/yellow_cab_data/\", options: {{ profile: gcs }} }}\n  - name: sneaky\n    kind: loader\n    source: {reader}\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/other/x.parquet\", options: {{ profile: s3 }} }}\n"
+            "blocks:\n  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 1234 }} }}\n  - name: put\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/\"] }}\n    config: {{ target: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: get\n    kind: loader\n    source: {reader}\n    upstream: [put]\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/probe/rows.parquet\", options: {{ profile: s3 }} }}\n  - name: stream\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [gcs] }}\n    config: {{ target: \"bigquery://gcs/probe.streamed\" }}\n  - {{ name: small, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 10 }} }}\n  - name: restream\n    kind: exporter\n    source: {writer}\n    upstream: [small, stream]\n    grants: {{ profiles: [gcs] }}\n    config: {{ target: \"bigquery://gcs/probe.streamed\", options: {{ if_exists: replace }} }}\n  - {{ name: binary, kind: transformer, source: blocks/binary.sql, upstream: [src] }}\n  - name: bytes\n    kind: exporter\n    source: {writer}\n    upstream: [binary]\n    grants: {{ profiles: [gcs] }}\n    config: {{ target: \"bigquery://gcs/probe.bytes\" }}\n  - name: lake\n    kind: loader\n    source: {reader}\n    grants: {{ profiles: [gcs], urls: [\"gs://lake/\"] }}\n    config: {{ url: \"gs://lake/nyc_taxi/yellow_cab_data/\", options: {{ profile: gcs }} }}\n  - name: sneaky\n    kind: loader\n    source: {reader}\n    grants: {{ profiles: [s3], urls: [\"s3://warehouse/probe/\"] }}\n    config: {{ url: \"s3://warehouse/other/x.parquet\", options: {{ profile: s3 }} }}\n"
         ),
+    );
+    write(
+        p.path(),
+        "blocks/binary.sql",
+        "SELECT id, arrow_cast(concat('b', CAST(id AS VARCHAR)), 'Binary') AS raw FROM {{ df_1 }}",
     );
     let ran = p.weft_env(&["run", "s3", "--json"], &env);
     let summary = ran.json();
     assert_eq!(block(&summary, "get")["rows"], 1234, "{}", ran.stderr);
-    // Rows streamed into BigQuery are there.
-    assert_eq!(
-        block(&summary, "stream")["status"],
-        "success",
-        "{}",
-        block(&summary, "stream")["error"]
-    );
+    // Rows streamed into BigQuery are there; a replace swapped them for others in one load
+    // job; bytes arrive as the bytes they were.
+    for b in ["stream", "restream", "bytes"] {
+        assert_eq!(
+            block(&summary, b)["status"],
+            "success",
+            "{b}: {}",
+            block(&summary, b)["error"]
+        );
+    }
     let (status, answer) = http_json(
         "POST",
         &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
@@ -118,12 +126,19 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     );
     assert_eq!(status, 200, "{answer}");
     let row = &answer["rows"][0]["f"];
-    assert_eq!(row[0]["v"].as_str(), Some("1234"), "{answer}");
-    assert_eq!(
-        row[1]["v"].as_str(),
-        Some((1233 * 1234 / 2).to_string().as_str()),
-        "{answer}"
+    assert_eq!(row[0]["v"].as_str(), Some("10"), "{answer}");
+    assert_eq!(row[1]["v"].as_str(), Some("45"), "{answer}");
+    let (status, answer) = http_json(
+        "POST",
+        &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
+        Some(
+            json!({"query": "SELECT COUNT(*) AS n, SUM(CASE WHEN CAST(raw AS STRING) = CONCAT('b', CAST(id AS STRING)) THEN 1 ELSE 0 END) AS same FROM probe.bytes", "useLegacySql": false}),
+        ),
     );
+    assert_eq!(status, 200, "{answer}");
+    let row = &answer["rows"][0]["f"];
+    assert_eq!(row[0]["v"].as_str(), Some("1234"), "{answer}");
+    assert_eq!(row[1]["v"].as_str(), Some("1234"), "{answer}");
     // The partitioned export reads back from GCS as one table, pickup date restored.
     assert_eq!(
         block(&summary, "lake")["rows"].as_i64(),

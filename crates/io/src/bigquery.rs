@@ -1,9 +1,12 @@
 //! BigQuery through its REST API: datasets and tables created from Arrow schemas, rows
-//! loaded by a load job from parquet in GCS or streamed with `insertAll`.
+//! loaded by a load job from parquet in GCS, streamed with `insertAll`, or — to replace a
+//! table atomically — sent as parquet inside a load job.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
 use serde_json::{json, Value};
 use weft_data::Table;
 
@@ -23,6 +26,8 @@ struct Bq<'a> {
     ctx: &'a IoContext,
     profile: &'a Profile,
     base: String,
+    /// Where load jobs carrying their data are posted.
+    upload: String,
     project: String,
     token: Option<String>,
 }
@@ -54,6 +59,10 @@ impl<'a> Bq<'a> {
             profile: p,
             base: format!(
                 "{}/bigquery/v2/projects/{project}",
+                endpoint.trim_end_matches('/')
+            ),
+            upload: format!(
+                "{}/upload/bigquery/v2/projects/{project}/jobs?uploadType=multipart",
                 endpoint.trim_end_matches('/')
             ),
             project,
@@ -230,11 +239,7 @@ async fn load_job(
     if_exists: IfExists,
 ) -> Result<u64, IoError> {
     let prefix = source.prefix.trim_end_matches('/');
-    let disposition = match if_exists {
-        IfExists::Append => "WRITE_APPEND",
-        IfExists::Fail => "WRITE_EMPTY",
-        IfExists::Replace => "WRITE_TRUNCATE",
-    };
+    let disposition = disposition(if_exists);
     let mut load = json!({
         // Every file named: a `prefix/*` wildcard is not read the same by every endpoint.
         "sourceUris": source.files,
@@ -250,6 +255,20 @@ async fn load_job(
     }
     let body = json!({"configuration": {"load": load}});
     let job = bq.ok(reqwest::Method::POST, "/jobs", Some(body)).await?;
+    wait(bq, job, dataset, name).await
+}
+
+/// `if_exists` as a load job's write disposition.
+fn disposition(if_exists: IfExists) -> &'static str {
+    match if_exists {
+        IfExists::Append => "WRITE_APPEND",
+        IfExists::Fail => "WRITE_EMPTY",
+        IfExists::Replace => "WRITE_TRUNCATE",
+    }
+}
+
+/// Wait for load job `job` into `dataset.name` to finish; the rows it loaded.
+async fn wait(bq: &Bq<'_>, job: Value, dataset: &str, name: &str) -> Result<u64, IoError> {
     let id = job["jobReference"]["jobId"]
         .as_str()
         .unwrap_or_default()
@@ -278,11 +297,66 @@ async fn load_job(
                 .unwrap_or("unknown error")
         )));
     }
-    let rows = state["statistics"]["load"]["outputRows"]
+    Ok(state["statistics"]["load"]["outputRows"]
         .as_str()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok(rows)
+        .unwrap_or(0))
+}
+
+/// Replace `dataset.name` with `table` in one load job that carries the rows as parquet: the
+/// old rows stay until the new ones are all in.
+async fn upload_job(
+    bq: &Bq<'_>,
+    dataset: &str,
+    name: &str,
+    table: &Table,
+    if_exists: IfExists,
+) -> Result<u64, IoError> {
+    let config = json!({"configuration": {"load": {
+        "sourceFormat": "PARQUET",
+        "schema": schema(table, &[]),
+        "destinationTable": {"projectId": bq.project, "datasetId": dataset, "tableId": name},
+        "createDisposition": "CREATE_IF_NEEDED",
+        "writeDisposition": disposition(if_exists),
+    }}});
+    let data = crate::write::parquet_bytes(table)?;
+    let boundary = format!("weft-{:016x}", rand::random::<u64>());
+    let mut body = format!(
+        "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{config}\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut req = bq
+        .ctx
+        .http
+        .post(&bq.upload)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            format!("multipart/related; boundary={boundary}"),
+        )
+        .body(body);
+    if let Some(t) = &bq.token {
+        req = req.bearer_auth(t);
+    }
+    let what = format!("BigQuery load job into {dataset}.{name}");
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| IoError::External(format!("{what}: {}", crate::read::chain(&e))))?;
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    let job: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if !status.is_success() {
+        return Err(IoError::External(format!(
+            "{what} answered {status}: {}",
+            job["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| job.to_string())
+        )));
+    }
+    wait(bq, job, dataset, name).await
 }
 
 async fn stream(
@@ -293,11 +367,11 @@ async fn stream(
     exists: bool,
     if_exists: IfExists,
 ) -> Result<u64, IoError> {
-    let path = format!("/datasets/{dataset}/tables/{name}");
     if exists && if_exists == IfExists::Replace {
-        bq.ok(reqwest::Method::DELETE, &path, None).await?;
+        return upload_job(bq, dataset, name, table, if_exists).await;
     }
-    if !exists || if_exists == IfExists::Replace {
+    let path = format!("/datasets/{dataset}/tables/{name}");
+    if !exists {
         let body = json!({
             "tableReference": {"projectId": bq.project, "datasetId": dataset, "tableId": name},
             "schema": schema(table, &[]),
@@ -312,7 +386,7 @@ async fn stream(
     let mut sent = 0u64;
     while sent < table.num_rows() {
         let n = INSERT_ROWS.min(table.num_rows() - sent);
-        let chunk = slice(table, sent, n)?;
+        let chunk = base64_bytes(slice(table, sent, n)?)?;
         let rows: Vec<Value> = serde_json::from_str::<Vec<Value>>(
             &chunk
                 .to_json(None)
@@ -339,6 +413,47 @@ async fn stream(
         sent += n;
     }
     Ok(sent)
+}
+
+/// Binary columns as base64 text, the form `insertAll` takes BYTES in (Arrow's JSON writer
+/// would write hex, which BigQuery would decode as other bytes).
+fn base64_bytes(table: Table) -> Result<Table, IoError> {
+    use arrow::array::{ArrayRef, AsArray, StringArray};
+    use base64::Engine;
+    let binary = |t: &DataType| matches!(t, DataType::Binary | DataType::LargeBinary);
+    let schema = table.schema();
+    if !schema.fields().iter().any(|f| binary(f.data_type())) {
+        return Ok(table);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match binary(f.data_type()) {
+            true => Field::new(f.name(), DataType::Utf8, true),
+            false => (**f).clone(),
+        })
+        .collect();
+    let target = Arc::new(Schema::new(fields));
+    let bad = |e: arrow::error::ArrowError| IoError::Data(e.to_string());
+    let mut batches = Vec::new();
+    for b in table.batches() {
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for c in b.columns() {
+            if binary(c.data_type()) {
+                let wide = arrow::compute::cast(c, &DataType::LargeBinary).map_err(bad)?;
+                let text: StringArray = wide
+                    .as_binary::<i64>()
+                    .iter()
+                    .map(|v| v.map(|v| base64::engine::general_purpose::STANDARD.encode(v)))
+                    .collect();
+                columns.push(Arc::new(text));
+            } else {
+                columns.push(c.clone());
+            }
+        }
+        batches.push(RecordBatch::try_new(target.clone(), columns).map_err(bad)?);
+    }
+    Table::new(target, batches).map_err(|e| IoError::Data(e.to_string()))
 }
 
 /// Rows `[offset, offset + len)` of `table`.

@@ -393,6 +393,12 @@ fn encode_all(
     })
 }
 
+/// `table` as one parquet file (snappy), its columns kept when it has no rows.
+pub(crate) fn parquet_bytes(table: &Table) -> Result<Bytes, IoError> {
+    let (_, batches) = partitions(table, &[])?.remove(0);
+    encode(&batches, FileFormat::Parquet)
+}
+
 fn encode(batches: &[RecordBatch], format: FileFormat) -> Result<Bytes, IoError> {
     let schema: Arc<Schema> = match batches.first() {
         Some(b) => b.schema(),

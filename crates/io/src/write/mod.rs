@@ -3,6 +3,8 @@
 
 mod files;
 
+pub(crate) use files::parquet_bytes;
+
 use serde::Deserialize;
 use weft_data::Table;
 
