@@ -211,6 +211,20 @@ pub(crate) fn load(
                 "`{target}` is not a BigQuery table; write `dataset.table`"
             ))
         })?;
+    // Names go into REST paths: BigQuery's own rules, and nothing that would change the path.
+    if !dataset
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(IoError::Invalid(format!(
+            "`{dataset}` is not a BigQuery dataset name: letters, digits and `_` only"
+        )));
+    }
+    if name.len() > 1024 || name.contains(['/', '?', '#', '%', '\\']) {
+        return Err(IoError::Invalid(format!(
+            "`{name}` is not a BigQuery table name: at most 1024 characters, none of / ? # % \\"
+        )));
+    }
     let bq = Bq::new(ctx, p)?;
     rt::block_on(async {
         bq.ensure_dataset(dataset).await?;
@@ -476,4 +490,29 @@ fn slice(table: &Table, offset: u64, len: u64) -> Result<Table, IoError> {
         }
     }
     Table::new(table.schema().clone(), out).map_err(|e| IoError::Data(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profiles;
+
+    #[test]
+    fn names_that_would_change_the_rest_path_are_refused() {
+        let ctx = IoContext::new(".".into(), ".weft/objects".into(), Profiles::empty()).unwrap();
+        let p = Profile::from_pairs("gcs", [("BIGQUERY_PROJECT", "proj")]);
+        let t = Table::empty();
+        for (target, want) in [
+            ("ny_taxi", "write `dataset.table`"),
+            ("ny-taxi.trips", "not a BigQuery dataset name"),
+            ("a b.trips", "not a BigQuery dataset name"),
+            ("ny_taxi.trips?alt=media", "not a BigQuery table name"),
+            ("ny_taxi.a/b", "not a BigQuery table name"),
+        ] {
+            let e = load(&ctx, &p, target, &t, IfExists::Replace, None)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{target}: {e}");
+        }
+    }
 }
