@@ -37,6 +37,8 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         "{ partition_by: [day, tag] }",
     );
     yaml += &w("put_csv", "file://data/rows.csv", "{ format: csv }");
+    yaml += &w("put_files", "file://data/parts/", "{ partition_by: [day] }");
+    yaml += &r("back_files", "put_files", "file://data/parts", "{}");
     yaml += &w(
         "put_ndjson",
         "local://rt/json/rows.ndjson",
@@ -98,6 +100,8 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         "back_arrow",
         "agree",
         "rs_sql",
+        "put_files",
+        "back_files",
     ] {
         assert_eq!(
             block(&summary, b)["status"],
@@ -141,6 +145,17 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         ["id:Int64", "value:Float64", "day:Date32", "tag:Utf8"],
     );
     assert_eq!(block(&summary, "back_parquet")["rows"], 1000);
+    // A project folder reads back the same way (files decoded from disk by range).
+    assert_eq!(block(&summary, "back_files")["rows"], 1000);
+    let cols: Vec<String> = output_table(&p, &run, "back_files")
+        .columns()
+        .into_iter()
+        .map(|c| format!("{}:{}", c.name, c.data_type))
+        .collect();
+    assert_eq!(
+        cols,
+        ["id:Int64", "value:Float64", "tag:Utf8View", "day:Date32"]
+    );
 
     // Folders that cannot be read as one table say why.
     let error = |b: &str| {

@@ -108,17 +108,14 @@ impl BlockIo {
                 ndjson(maybe_gzip(opened.reader, gzip), types, batch_size, &label)?
             }
             Format::Parquet => {
-                let bytes = read_all()?;
-                let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| {
-                    IoError::Data(format!("{label}: not a valid parquet file: {e}"))
-                })?;
-                let schema = builder.schema().clone();
-                let reader = builder.with_batch_size(batch_size).build().map_err(|e| {
-                    IoError::Data(format!("{label}: not a valid parquet file: {e}"))
-                })?;
-                let batches = reader
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+                // Files on disk are read by range, as the decoder asks; others arrive whole.
+                let (schema, batches) = match (location, object) {
+                    (Location::File(path), None) => {
+                        let file = std::fs::File::open(path).map_err(|e| external(&label, e))?;
+                        parquet(file, batch_size, &label)?
+                    }
+                    _ => parquet(read_all()?, batch_size, &label)?,
+                };
                 cast(
                     Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))?,
                     types,
@@ -135,6 +132,27 @@ impl BlockIo {
         };
         Ok(table)
     }
+}
+
+/// Every row group of a parquet file, decoded.
+fn parquet<R: parquet::file::reader::ChunkReader + 'static>(
+    input: R,
+    batch_size: usize,
+    label: &str,
+) -> Result<(SchemaRef, Vec<arrow::record_batch::RecordBatch>), IoError> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        IoError::Data(format!("{label}: not a valid parquet file: {e}"))
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(input).map_err(|e| invalid(&e))?;
+    let schema = builder.schema().clone();
+    let reader = builder
+        .with_batch_size(batch_size)
+        .build()
+        .map_err(|e| invalid(&e))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+    Ok((schema, batches))
 }
 
 fn maybe_gzip(reader: Box<dyn Read + Send>, gzip: bool) -> Box<dyn Read + Send> {
