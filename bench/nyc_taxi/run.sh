@@ -4,7 +4,8 @@
 #   weft      `weft run nyc_taxi`: CSV.gz over loopback HTTP → clean → Postgres + partitioned parquet
 #   pandas    the same work as a pandas + SQLAlchemy `to_sql` + pyarrow script (pandas_baseline.py)
 #   \copy     psql's \copy of the same (decompressed, unfiltered) CSV: the limit of a Postgres load
-# Prints wall time, peak memory and Postgres load rows/s, and the ratios.
+# Prints wall time, peak memory and Postgres load rows/s, and the ratios; then reading the
+# partitioned export back, weft (a Python block) against pandas.read_parquet.
 #
 #   bench/nyc_taxi/run.sh [ROWS]        (needs Postgres on 127.0.0.1:5432, trust auth)
 set -euo pipefail
@@ -54,6 +55,16 @@ timed "$WORK/weft" "$WEFT" --project "$PROJ" run nyc_taxi --var "source_url=$URL
 WEFT_PG_MS=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print([b for b in s["blocks"] if b["block"]=="export_to_postgres"][0]["duration_ms"])' "$WORK/weft")
 CLEAN=$(psql "postgresql://postgres@127.0.0.1:5432/$DB" -Atc "SELECT count(*) FROM ny_taxi.yellow_cab_data")
 
+log "reading the partitioned export back: weft (a Python block) and pandas.read_parquet"
+EXPORT="$PROJ/.weft/objects/exports/nyc_taxi/yellow_cab_data"
+mkdir -p "$PROJ/pipelines/readback"
+printf 'from weft import io, loader\n\n\n@loader\ndef back():\n    return io.read("local://exports/nyc_taxi/yellow_cab_data/")\n' > "$PROJ/blocks/readback.py"
+printf 'blocks:\n  - { name: back, kind: loader, source: blocks/readback.py, grants: { urls: ["local://exports/"] } }\n' \
+  > "$PROJ/pipelines/readback/pipeline.yaml"
+"$WEFT" --project "$PROJ" run readback >/dev/null 2>&1
+timed "$WORK/readback" "$WEFT" --project "$PROJ" run readback --json
+timed "$WORK/pdread" "$VENV/bin/python" -c "import pandas as pd, sys; print(len(pd.read_parquet(sys.argv[1])))" "$EXPORT"
+
 log "psql \\copy of the decompressed CSV"
 gzip -dc "$WORK/data/yellow_tripdata_2021-01.csv.gz" > "$WORK/plain.csv"
 PSQL=(psql "postgresql://postgres@127.0.0.1:5432/$DB" -v ON_ERROR_STOP=1 -q)
@@ -65,9 +76,11 @@ timed "$WORK/pandas" "$VENV/bin/python" bench/nyc_taxi/pandas_baseline.py --url 
   --pg "postgresql+psycopg2://postgres@127.0.0.1:5432/$DB" --parquet-dir "$WORK/pandas-parquet"
 
 python3 - "$WORK" "$ROWS" "$CLEAN" "$WEFT_PG_MS" "$(wall "$WORK/weft")" "$(rss_mb "$WORK/weft")" \
-  "$(wall "$WORK/copy")" "$(wall "$WORK/pandas")" "$(rss_mb "$WORK/pandas")" <<'PY'
+  "$(wall "$WORK/copy")" "$(wall "$WORK/pandas")" "$(rss_mb "$WORK/pandas")" \
+  "$(wall "$WORK/readback")" "$(wall "$WORK/pdread")" <<'PY'
 import json, sys
-work, rows, clean, pg_ms, weft_s, weft_mb, copy_s, pandas_s, pandas_mb = sys.argv[1:]
+work, rows, clean, pg_ms, weft_s, weft_mb, copy_s, pandas_s, pandas_mb, readback_s, pdread_s = sys.argv[1:]
+readback_s, pdread_s = float(readback_s), float(pdread_s)
 rows, clean = int(rows), int(clean)
 pg_s, weft_s, copy_s, pandas_s = float(pg_ms) / 1000, float(weft_s), float(copy_s), float(pandas_s)
 p = json.loads(open(work + "/pandas").read().strip().splitlines()[-1])
@@ -80,4 +93,8 @@ print(f"whole pipeline: weft is {pandas_s / weft_s:.1f}x faster than pandas (tar
 print(f"Postgres load: weft {weft_rate:,.0f} rows/s ({pg_s:.2f}s), psql \\copy {copy_rate:,.0f} rows/s ({copy_s:.2f}s), "
       f"pandas to_sql {p['rows_out'] / p['postgres_seconds']:,.0f} rows/s")
 print(f"weft's load takes {copy_rate / weft_rate:.2f}x the time of \\copy per row (target <= 1.5x)")
+rb = json.loads(open(work + "/readback").read())
+rb_rows = rb["blocks"][0]["rows"]
+print(f"read back {rb_rows:,} rows from the partitioned export: weft run {readback_s:.2f}s "
+      f"(the block {rb['blocks'][0]['duration_ms'] / 1000:.2f}s), pandas.read_parquet {pdread_s:.2f}s (both whole processes)")
 PY
