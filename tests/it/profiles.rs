@@ -64,6 +64,13 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     kind: loader
     source: {{probe}}
     config: {{ mode: query, profile: default, sql: "SELECT 1" }}
+  - {{ name: money, kind: transformer, source: blocks/money.sql, upstream: [src] }}
+  - name: exact
+    kind: exporter
+    source: {writer}
+    upstream: [money]
+    grants: {{ profiles: [default] }}
+    config: {{ target: "postgres://default/ny_taxi.money", options: {{ if_exists: replace }} }}
   - {{ name: nothing, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 0 }} }}
   - name: empty_table
     kind: exporter
@@ -85,6 +92,11 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     config: {{ mode: read, url: "file://data/empty.parquet" }}
 "#
         ),
+    );
+    write(
+        p.path(),
+        "blocks/money.sql",
+        "SELECT id, CAST(CAST(id AS VARCHAR) || '.05' AS DECIMAL(12, 2)) AS amount, CAST('-0.001' AS DECIMAL(10, 3)) AS tiny FROM {{ df_1 }}",
     );
     let ran = p.weft_env(&["run", "modes", "--json"], &db.env());
     assert_eq!(ran.code, 1, "{}", ran.stderr);
@@ -113,6 +125,17 @@ fn postgres_modes_and_queries_from_python_and_rust() {
         // NUMERIC (the sum of a bigint) arrives as Float64, as in pandas.
         assert_eq!(rows[0]["total"].as_f64(), Some(90.0), "{b}: {rows}");
     }
+    // Decimals arrive exact, as numeric.
+    assert_eq!(
+        block(&summary, "exact")["status"],
+        "success",
+        "{}",
+        error("exact")
+    );
+    assert_eq!(
+        db.scalar("SELECT sum(amount)::text || ' ' || min(tiny)::text || ' ' || pg_typeof(min(amount))::text FROM ny_taxi.money"),
+        "45.50 -0.001 numeric"
+    );
     // An empty table is still a table: created with its columns in Postgres and in parquet.
     for b in ["empty_table", "empty_file", "empty_back"] {
         assert_eq!(block(&summary, b)["status"], "success", "{b}: {}", error(b));

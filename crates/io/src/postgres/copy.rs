@@ -5,8 +5,8 @@ use arrow::array::{
     RecordBatch, StringArray, StringViewArray,
 };
 use arrow::datatypes::{
-    DataType, Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type,
+    Int64Type, Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
 };
 
 use crate::error::IoError;
@@ -30,9 +30,9 @@ pub(crate) fn pg_type(column: &str, t: &DataType) -> Result<(&'static str, DataT
         Int32 | UInt16 => ("integer", Int32),
         Int64 | UInt32 => ("bigint", Int64),
         Float16 | Float32 => ("real", Float32),
-        Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => {
-            ("double precision", Float64)
-        }
+        // Exact: unconstrained numeric keeps every digit and the scale.
+        Decimal32(p, s) | Decimal64(p, s) | Decimal128(p, s) => ("numeric", Decimal128(*p, *s)),
+        Float64 | Decimal256(..) => ("double precision", Float64),
         Utf8 | LargeUtf8 | Utf8View => ("text", t.clone()),
         Binary | LargeBinary => ("bytea", t.clone()),
         Date32 | Date64 => ("date", Date32),
@@ -139,6 +139,10 @@ fn value(col: &ArrayRef, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
                 .downcast_ref::<LargeBinaryArray>()
                 .map_or(&[][..], |a| a.value(row)),
         ),
+        Decimal128(_, scale) => {
+            let v = col.as_primitive::<Decimal128Type>().value(row);
+            field(out, &numeric(v, *scale));
+        }
         Date32 => {
             let d = col.as_primitive::<Date32Type>().value(row) - PG_EPOCH_DAYS;
             field(out, &d.to_be_bytes());
@@ -158,6 +162,57 @@ fn value(col: &ArrayRef, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
+/// The binary form of Postgres `numeric` for `unscaled × 10^-scale`: digit count, weight
+/// (of the first base-10000 digit), sign, display scale, then the base-10000 digits.
+fn numeric(unscaled: i128, scale: i8) -> Vec<u8> {
+    let negative = unscaled < 0;
+    let mut digits = unscaled.unsigned_abs().to_string();
+    let dscale = scale.max(0) as usize;
+    if scale < 0 {
+        digits.push_str(&"0".repeat(scale.unsigned_abs() as usize));
+    }
+    if digits.len() <= dscale {
+        digits = format!("{}{digits}", "0".repeat(dscale + 1 - digits.len()));
+    }
+    let (int, frac) = digits.split_at(digits.len() - dscale);
+    // Integer digits grouped by four from the point leftwards, fraction digits rightwards.
+    let int = format!("{}{int}", "0".repeat((4 - int.len() % 4) % 4));
+    let frac = format!("{frac}{}", "0".repeat((4 - frac.len() % 4) % 4));
+    let group = |s: &str| -> Vec<i16> {
+        s.as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap_or("0").parse().unwrap_or(0))
+            .collect()
+    };
+    let mut groups = group(&int);
+    let mut weight = groups.len() as i16 - 1;
+    groups.extend(group(&frac));
+    while groups.first() == Some(&0) {
+        groups.remove(0);
+        weight -= 1;
+    }
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    if groups.is_empty() {
+        weight = 0;
+    }
+    let sign: u16 = if negative && !groups.is_empty() {
+        0x4000
+    } else {
+        0
+    };
+    let mut out = Vec::with_capacity(8 + 2 * groups.len());
+    out.extend_from_slice(&(groups.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&sign.to_be_bytes());
+    out.extend_from_slice(&(dscale as u16).to_be_bytes());
+    for g in groups {
+        out.extend_from_slice(&g.to_be_bytes());
+    }
+    out
+}
+
 fn text(out: &mut Vec<u8>, v: Option<&str>) -> Result<(), String> {
     let v = v.unwrap_or_default();
     if v.as_bytes().contains(&0) {
@@ -174,6 +229,33 @@ mod tests {
 
     use arrow::array::{Date32Array, Int64Array, TimestampMicrosecondArray};
     use arrow::datatypes::{Field, Schema};
+
+    #[test]
+    fn decimals_encode_as_exact_numeric() {
+        let words = |b: Vec<u8>| -> Vec<i32> {
+            b.chunks(2)
+                .enumerate()
+                .map(|(i, c)| {
+                    let v = [c[0], c[1]];
+                    if i == 2 {
+                        i32::from(u16::from_be_bytes(v))
+                    } else {
+                        i32::from(i16::from_be_bytes(v))
+                    }
+                })
+                .collect()
+        };
+        // ndigits, weight, sign, dscale, digits...
+        assert_eq!(words(numeric(0, 2)), [0, 0, 0, 2]);
+        assert_eq!(words(numeric(12_345, 2)), [2, 0, 0, 2, 123, 4500]);
+        assert_eq!(words(numeric(-1, 3)), [1, -1, 0x4000, 3, 10]);
+        assert_eq!(words(numeric(1, -4)), [1, 1, 0, 0, 1]);
+        // -123456789012.345678
+        assert_eq!(
+            words(numeric(-123_456_789_012_345_678, 6)),
+            [5, 2, 0x4000, 6, 1234, 5678, 9012, 3456, 7800]
+        );
+    }
 
     #[test]
     fn rows_encode_in_postgres_binary_form() {
