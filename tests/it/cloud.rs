@@ -102,7 +102,7 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     write(
         p.path(),
         "blocks/binary.sql",
-        "SELECT id, arrow_cast(concat('b', CAST(id AS VARCHAR)), 'Binary') AS raw FROM {{ df_1 }}",
+        "SELECT id, arrow_cast(concat('b', CAST(id AS VARCHAR)), 'Binary') AS raw, CAST(CAST(id AS VARCHAR) || '.05' AS DECIMAL(12, 2)) AS amount FROM {{ df_1 }}",
     );
     let ran = p.weft_env(&["run", "s3", "--json"], &env);
     let summary = ran.json();
@@ -132,13 +132,31 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
         "POST",
         &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
         Some(
-            json!({"query": "SELECT COUNT(*) AS n, SUM(CASE WHEN CAST(raw AS STRING) = CONCAT('b', CAST(id AS STRING)) THEN 1 ELSE 0 END) AS same FROM probe.bytes", "useLegacySql": false}),
+            json!({"query": "SELECT COUNT(*) AS n, SUM(CASE WHEN CAST(raw AS STRING) = CONCAT('b', CAST(id AS STRING)) THEN 1 ELSE 0 END) AS same, SUM(amount) AS total FROM probe.bytes", "useLegacySql": false}),
         ),
     );
     assert_eq!(status, 200, "{answer}");
     let row = &answer["rows"][0]["f"];
     assert_eq!(row[0]["v"].as_str(), Some("1234"), "{answer}");
     assert_eq!(row[1]["v"].as_str(), Some("1234"), "{answer}");
+    let total: f64 = row[2]["v"].as_str().unwrap_or("").parse().unwrap_or(0.0);
+    assert!((total - 760_822.7).abs() < 1e-6, "{answer}");
+    // Decimals are NUMERIC there, not floats.
+    let (status, meta) = http_json(
+        "GET",
+        &format!(
+            "{}/bigquery/v2/projects/test-proj/datasets/probe/tables/bytes",
+            bq.url()
+        ),
+        None,
+    );
+    assert_eq!(status, 200, "{meta}");
+    let amount = meta["schema"]["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "amount"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(amount["type"], "NUMERIC", "{meta}");
     // The partitioned export reads back from GCS as one table, pickup date restored.
     assert_eq!(
         block(&summary, "lake")["rows"].as_i64(),

@@ -155,6 +155,17 @@ fn bq_type(t: &DataType) -> &'static str {
     match t {
         Boolean => "BOOL",
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => "INT64",
+        // NUMERIC holds 29 integer and 9 fraction digits exactly; BIGNUMERIC 38 and 38.
+        Decimal32(p, s) | Decimal64(p, s) | Decimal128(p, s) | Decimal256(p, s)
+            if (0..=9).contains(s) && i16::from(*p) - i16::from(*s) <= 29 =>
+        {
+            "NUMERIC"
+        }
+        Decimal32(p, s) | Decimal64(p, s) | Decimal128(p, s) | Decimal256(p, s)
+            if (0..=38).contains(s) && i16::from(*p) - i16::from(*s) <= 38 =>
+        {
+            "BIGNUMERIC"
+        }
         Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
         | Decimal256(..) => "FLOAT64",
         Date32 | Date64 => "DATE",
