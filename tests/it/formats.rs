@@ -24,6 +24,8 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
     );
     std::fs::create_dir_all(p.path().join("data/empty")).unwrap();
     write(p.path(), "data/empty/_SUCCESS", "");
+    write(p.path(), "data/mismatch/a.csv", "x,y\n1,2\n");
+    write(p.path(), "data/mismatch/b.csv", "x,z\n1,2\n");
     let w = |name: &str, target: &str, options: &str| {
         format!("  - name: {name}\n    kind: exporter\n    source: {writer}\n    upstream: [typed]\n    grants: {{ urls: [\"local://rt/\", \"file://data/\"] }}\n    config: {{ target: \"{target}\", options: {options} }}\n")
     };
@@ -79,6 +81,7 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         "{}",
     );
     yaml += &r("empty", "src", "file://data/empty/", "{}");
+    yaml += &r("mismatch", "src", "file://data/mismatch/", "{}");
     yaml += &r(
         "one_format",
         "put_parquet, put_ndjson, put_arrow",
@@ -172,6 +175,11 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
     let e = error("empty");
     assert!(
         e.contains("data/empty") && e.contains("holds no data files"),
+        "{e}"
+    );
+    let e = error("mismatch");
+    assert!(
+        e.contains("b.csv` has the columns [x, z]") && e.contains("a.csv` has [x, y]"),
         "{e}"
     );
     assert_eq!(block(&summary, "one_format")["rows"], 1000);

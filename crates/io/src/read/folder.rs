@@ -70,12 +70,8 @@ pub(super) fn read(
             return Err(IoError::Data(format!(
                 "{label}: `{}` is partitioned by [{}], other files by [{}]",
                 p.location,
-                p.keys
-                    .iter()
-                    .map(|(k, _)| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                key_names.join(", ")
+                joined(p.keys.iter().map(|(k, _)| k)),
+                joined(key_names.iter())
             )));
         }
     }
@@ -118,23 +114,12 @@ pub(super) fn read(
                 shown.clone(),
             )
         });
-        let names = |fs: &mut dyn Iterator<Item = &String>| fs.cloned().collect::<Vec<_>>();
-        if names(&mut fields.iter().map(|f| f.name()))
-            != names(&mut schema.fields().iter().map(|f| f.name()))
-        {
+        let theirs = schema.fields().iter().map(|f| f.name());
+        if fields.iter().map(|f| f.name()).ne(theirs.clone()) {
             return Err(IoError::Data(format!(
                 "{label}: `{shown}` has the columns [{}], `{first}` has [{}]",
-                fields
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                joined(fields.iter().map(|f| f.name())),
+                joined(theirs)
             )));
         }
         for b in table.batches() {
@@ -159,6 +144,11 @@ pub(super) fn read(
     }
     let (schema, _) = target.expect("a folder read has at least one part");
     Table::new(schema, batches).map_err(|e| IoError::Data(format!("{label}: {e}")))
+}
+
+/// Names as `a, b, c`.
+fn joined<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names.map(String::as_str).collect::<Vec<_>>().join(", ")
 }
 
 /// Decode every part, several at once (downloads overlap and decoding uses every core), in
