@@ -12,6 +12,7 @@ mod faults;
 mod formats;
 mod init;
 mod io;
+mod live;
 mod postgres;
 mod profiles;
 mod python;

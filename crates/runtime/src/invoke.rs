@@ -8,18 +8,16 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{Store, Trap, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use weft_data::Table;
 
 use crate::bindings::GuestError;
 use crate::engine::{BlockComponent, Runtime};
 use crate::error::RuntimeError;
+use crate::output::GuestOutput;
 use crate::state::{HostState, LogLevel, LogSink, MemoryLimiter};
 
 /// Largest payload a block may move across the boundary in one call (4 GiB).
 const HOSTCALL_FUEL: usize = 4 << 30;
-/// Bytes of stdout/stderr kept per block run.
-const PIPE_CAPACITY: usize = 8 << 20;
 
 /// Everything one block run needs.
 pub struct BlockCall {
@@ -65,8 +63,9 @@ impl Runtime {
         component: &BlockComponent,
         call: BlockCall,
     ) -> Result<BlockOutput, RuntimeError> {
-        let stdout = MemoryOutputPipe::new(PIPE_CAPACITY);
-        let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
+        // Printed lines reach the log while the block runs.
+        let stdout = GuestOutput::new(LogLevel::Info, call.log.clone());
+        let stderr = GuestOutput::new(LogLevel::Warn, call.log.clone());
         let mut wasi = wasmtime_wasi::WasiCtx::builder();
         wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -95,8 +94,8 @@ impl Runtime {
         });
 
         let result = run_in(&mut store, component, &call);
-        forward(&stdout, LogLevel::Info, &*call.log);
-        forward(&stderr, LogLevel::Warn, &*call.log);
+        stdout.finish();
+        stderr.finish();
         result.map_err(|f| {
             if let Fault::Wasm(_, e) = &f {
                 if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
@@ -122,7 +121,7 @@ impl Fault {
         self,
         call: &BlockCall,
         denied: Option<u64>,
-        stderr: &MemoryOutputPipe,
+        stderr: &GuestOutput,
     ) -> RuntimeError {
         let block = call.block.clone();
         match self {
@@ -147,7 +146,7 @@ impl Fault {
                     Some(t) => t.to_string(),
                     None => e.root_cause().to_string(),
                 },
-                stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+                stderr: stderr.tail(),
             },
             Fault::Instantiate(e) => RuntimeError::Instantiate {
                 block,
@@ -232,13 +231,4 @@ fn run_in(
         table: output,
         tests: names,
     })
-}
-
-fn forward(pipe: &MemoryOutputPipe, level: LogLevel, sink: &dyn LogSink) {
-    let bytes = pipe.contents();
-    for line in String::from_utf8_lossy(&bytes).lines() {
-        if !line.trim().is_empty() {
-            sink.log(level, line.to_string());
-        }
-    }
 }

@@ -39,6 +39,7 @@ mod engine;
 mod error;
 mod host;
 mod invoke;
+mod output;
 mod state;
 
 pub use engine::{BlockComponent, Runtime, RuntimeConfig, EPOCH_TICK};

@@ -8,6 +8,7 @@
 //! | `sum`     | one row: total rows and sum of `value` over all inputs           |
 //! | `noop`    | no output                                                        |
 //! | `sleep`   | sleep `ms` milliseconds, then output one row                     |
+//! | `print_sleep` | print `message` to stdout, then as `sleep`                   |
 //! | `trap`    | panic                                                            |
 //! | `spin`    | loop forever                                                     |
 //! | `hog`     | allocate until memory runs out                                   |
@@ -121,6 +122,11 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
         }
         "noop" => Ok(None),
         "sleep" => {
+            std::thread::sleep(std::time::Duration::from_millis(cfg.ms));
+            Ok(Some(Table::from_batch(&rows(1, false)?)?))
+        }
+        "print_sleep" => {
+            println!("{}", cfg.message);
             std::thread::sleep(std::time::Duration::from_millis(cfg.ms));
             Ok(Some(Table::from_batch(&rows(1, false)?)?))
         }
