@@ -12,6 +12,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{Block, BlockPre};
+use crate::compile_cache::CompileCache;
 use crate::error::RuntimeError;
 use crate::state::HostState;
 
@@ -54,6 +55,8 @@ pub struct Runtime {
     linker: Linker<HostState>,
     loaded: Mutex<HashMap<String, BlockComponent>>,
     ticker_stop: Arc<AtomicBool>,
+    /// Functions compiled by [`Runtime::precompile`], reused by the next components.
+    pub(crate) compile_cache: Arc<CompileCache>,
 }
 
 impl Runtime {
@@ -62,8 +65,13 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::Engine`] when wasmtime rejects the configuration.
     pub fn new(config: &RuntimeConfig) -> Result<Self, RuntimeError> {
+        let compile_cache = Arc::new(CompileCache::default());
+        let mut engine_config = engine_config(config);
+        engine_config
+            .enable_incremental_compilation(compile_cache.clone())
+            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let engine =
-            Engine::new(&engine_config(config)).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+            Engine::new(&engine_config).map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| RuntimeError::Engine(e.to_string()))?;
@@ -76,6 +84,7 @@ impl Runtime {
             linker,
             loaded: Mutex::new(HashMap::new()),
             ticker_stop,
+            compile_cache,
         })
     }
 
@@ -98,6 +107,14 @@ impl Runtime {
                 path: path.to_path_buf(),
                 reason: format!("{e:#}"),
             })
+    }
+
+    /// Drop the functions kept from earlier compilations (call when a build is done; a later
+    /// build compiles them again).
+    pub fn forget_compiled_functions(&self) {
+        let held = self.compile_cache.bytes();
+        self.compile_cache.clear();
+        tracing::debug!(bytes = held, "compile cache cleared");
     }
 
     /// Load a block's component, preferring the precompiled `cwasm` file when it exists, and

@@ -35,6 +35,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod bindings;
+mod compile_cache;
 mod engine;
 mod error;
 mod host;

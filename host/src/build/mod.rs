@@ -163,6 +163,17 @@ impl<'a> Builder<'a> {
         pipeline: &Pipeline,
         progress: &dyn BuildObserver,
     ) -> Result<HashMap<String, ComponentRef>, BuildError> {
+        let built = self.build_blocks(pipeline, progress);
+        // Functions the blocks shared (CPython's) were compiled once; free them either way.
+        self.runtime.forget_compiled_functions();
+        built
+    }
+
+    fn build_blocks(
+        &self,
+        pipeline: &Pipeline,
+        progress: &dyn BuildObserver,
+    ) -> Result<HashMap<String, ComponentRef>, BuildError> {
         let mut by_source: HashMap<Source, ComponentRef> = HashMap::new();
         let mut out = HashMap::new();
         let mut toolchain: Option<Toolchain> = None;
