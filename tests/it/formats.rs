@@ -20,12 +20,14 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
     write(
         p.path(),
         "blocks/agree.sql",
-        "SELECT\n  (SELECT count(*) FROM typed t JOIN back_parquet r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS parquet,\n  (SELECT count(*) FROM typed t JOIN back_csv r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS csv,\n  (SELECT count(*) FROM typed t JOIN back_ndjson r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS ndjson,\n  (SELECT count(*) FROM typed t JOIN back_arrow r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS arrow,\n  (SELECT count(*) FROM back_parquet WHERE tag IS NULL) AS null_tags,\n  (SELECT count(DISTINCT tag) FROM back_parquet) AS tags\n",
+        "SELECT\n  (SELECT count(*) FROM typed t JOIN back_parquet r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS parquet,\n  (SELECT count(*) FROM typed t JOIN back_csv r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS csv,\n  (SELECT count(*) FROM typed t JOIN back_ndjson r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS ndjson,\n  (SELECT count(*) FROM typed t JOIN back_arrow r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS arrow,\n  (SELECT count(*) FROM typed t JOIN back_files r ON t.id = r.id AND t.value = r.value AND t.day = r.day AND t.tag IS NOT DISTINCT FROM r.tag) AS files,\n  (SELECT count(*) FROM back_parquet WHERE tag IS NULL) AS null_tags,\n  (SELECT count(DISTINCT tag) FROM back_parquet) AS tags\n",
     );
     std::fs::create_dir_all(p.path().join("data/empty")).unwrap();
     write(p.path(), "data/empty/_SUCCESS", "");
     write(p.path(), "data/mismatch/a.csv", "x,y\n1,2\n");
     write(p.path(), "data/mismatch/b.csv", "x,z\n1,2\n");
+    write(p.path(), "data/lossy/a.ndjson", "{\"amt\": 1}\n");
+    write(p.path(), "data/lossy/b.ndjson", "{\"amt\": 1.5}\n");
     let w = |name: &str, target: &str, options: &str| {
         format!("  - name: {name}\n    kind: exporter\n    source: {writer}\n    upstream: [typed]\n    grants: {{ urls: [\"local://rt/\", \"file://data/\"] }}\n    config: {{ target: \"{target}\", options: {options} }}\n")
     };
@@ -39,7 +41,11 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         "{ partition_by: [day, tag] }",
     );
     yaml += &w("put_csv", "file://data/rows.csv", "{ format: csv }");
-    yaml += &w("put_files", "file://data/parts/", "{ partition_by: [day] }");
+    yaml += &w(
+        "put_files",
+        "file://data/parts/",
+        "{ partition_by: [day, tag] }",
+    );
     yaml += &r("back_files", "put_files", "file://data/parts", "{}");
     yaml += &w(
         "put_ndjson",
@@ -70,7 +76,7 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         "local://rt/arrow/rows.arrow",
         "{}",
     );
-    yaml += "  - { name: agree, kind: transformer, source: blocks/agree.sql, upstream: [typed, back_parquet, back_csv, back_ndjson, back_arrow] }\n";
+    yaml += "  - { name: agree, kind: transformer, source: blocks/agree.sql, upstream: [typed, back_parquet, back_csv, back_ndjson, back_arrow, back_files] }\n";
     // The host's SQL engine from a Rust block: inputs by name, the first also as `self`.
     yaml += "  - name: rs_sql\n    kind: transformer\n    source: {probe}\n    upstream: [typed, back_arrow]\n    config: { mode: sql, sql: \"SELECT (SELECT count(*) FROM self WHERE tag IS NULL) AS nulls, (SELECT count(*) FROM typed JOIN back_arrow USING (id)) AS joined\" }\n";
     // A folder holding parquet, ndjson and arrow files; one with no data files.
@@ -82,6 +88,7 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
     );
     yaml += &r("empty", "src", "file://data/empty/", "{}");
     yaml += &r("mismatch", "src", "file://data/mismatch/", "{}");
+    yaml += &r("lossy", "src", "file://data/lossy/", "{}");
     yaml += &r(
         "one_format",
         "put_parquet, put_ndjson, put_arrow",
@@ -117,7 +124,7 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
     // Every row came back with every value, from every format.
     let agree: Value = p.weft(&["show", &run, "agree", "--json"]).json();
     let row = &agree[0];
-    for f in ["parquet", "csv", "ndjson", "arrow"] {
+    for f in ["parquet", "csv", "ndjson", "arrow", "files"] {
         assert_eq!(row[f], 1000, "{f}: {row}");
     }
     assert_eq!(row["null_tags"], 100, "{row}");
@@ -157,7 +164,7 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         .collect();
     assert_eq!(
         cols,
-        ["id:Int64", "value:Float64", "tag:Utf8View", "day:Date32"]
+        ["id:Int64", "value:Float64", "day:Date32", "tag:Utf8"]
     );
 
     // Folders that cannot be read as one table say why.
@@ -182,5 +189,14 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
         e.contains("b.csv` has the columns [x, z]") && e.contains("a.csv` has [x, y]"),
         "{e}"
     );
+    // Files that disagree on a column's type: the wider one holds both (1.5 stays 1.5).
+    let amt: Vec<String> = output_table(&p, &run, "lossy")
+        .columns()
+        .into_iter()
+        .map(|c| format!("{}:{}", c.name, c.data_type))
+        .collect();
+    assert_eq!(amt, ["amt:Float64"]);
+    let rows: Value = p.weft(&["show", &run, "lossy", "--json"]).json();
+    assert_eq!(rows, serde_json::json!([{"amt": 1.0}, {"amt": 1.5}]));
     assert_eq!(block(&summary, "one_format")["rows"], 1000);
 }

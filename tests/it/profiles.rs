@@ -71,6 +71,13 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     upstream: [money]
     grants: {{ profiles: [default] }}
     config: {{ target: "postgres://default/ny_taxi.money", options: {{ if_exists: replace }} }}
+  - {{ name: legacy_src, kind: transformer, source: blocks/legacy.sql, upstream: [money] }}
+  - name: legacy_append
+    kind: exporter
+    source: {writer}
+    upstream: [legacy_src]
+    grants: {{ profiles: [default] }}
+    config: {{ target: "postgres://default/ny_taxi.legacy", options: {{ if_exists: append }} }}
   - {{ name: nothing, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 0 }} }}
   - name: empty_table
     kind: exporter
@@ -97,6 +104,15 @@ fn postgres_modes_and_queries_from_python_and_rust() {
         p.path(),
         "blocks/money.sql",
         "SELECT id, CAST(CAST(id AS VARCHAR) || '.05' AS DECIMAL(12, 2)) AS amount, CAST('-0.001' AS DECIMAL(10, 3)) AS tiny FROM {{ df_1 }}",
+    );
+    write(
+        p.path(),
+        "blocks/legacy.sql",
+        "SELECT id, amount FROM money",
+    );
+    // A table made elsewhere with a float column: decimals append to it as floats.
+    db.exec(
+        "CREATE SCHEMA ny_taxi; CREATE TABLE ny_taxi.legacy (id bigint, amount double precision)",
     );
     let ran = p.weft_env(&["run", "modes", "--json"], &db.env());
     assert_eq!(ran.code, 1, "{}", ran.stderr);
@@ -135,6 +151,16 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     assert_eq!(
         db.scalar("SELECT sum(amount)::text || ' ' || min(tiny)::text || ' ' || pg_typeof(min(amount))::text FROM ny_taxi.money"),
         "45.50 -0.001 numeric"
+    );
+    assert_eq!(
+        block(&summary, "legacy_append")["status"],
+        "success",
+        "{}",
+        error("legacy_append")
+    );
+    assert_eq!(
+        db.scalar("SELECT sum(amount)::text FROM ny_taxi.legacy"),
+        "45.5"
     );
     // An empty table is still a table: created with its columns in Postgres and in parquet.
     for b in ["empty_table", "empty_file", "empty_back"] {

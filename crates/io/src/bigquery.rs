@@ -344,7 +344,7 @@ async fn upload_job(
         "createDisposition": "CREATE_IF_NEEDED",
         "writeDisposition": disposition(if_exists),
     }}});
-    let data = crate::write::parquet_bytes(table)?;
+    let data = crate::write::parquet_bytes(&text_columns(table.clone(), &parquet_as_text)?)?;
     let boundary = format!("weft-{:016x}", rand::random::<u64>());
     let mut body = format!(
         "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{config}\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -411,7 +411,7 @@ async fn stream(
     let mut sent = 0u64;
     while sent < table.num_rows() {
         let n = INSERT_ROWS.min(table.num_rows() - sent);
-        let chunk = base64_bytes(slice(table, sent, n)?)?;
+        let chunk = text_columns(slice(table, sent, n)?, &json_as_text)?;
         let rows: Vec<Value> = serde_json::from_str::<Vec<Value>>(
             &chunk
                 .to_json(None)
@@ -440,20 +440,20 @@ async fn stream(
     Ok(sent)
 }
 
-/// Binary columns as base64 text, the form `insertAll` takes BYTES in (Arrow's JSON writer
-/// would write hex, which BigQuery would decode as other bytes).
-fn base64_bytes(table: Table) -> Result<Table, IoError> {
+/// Columns `pick` chooses, as text: binary as base64 (the form BigQuery takes BYTES in as
+/// JSON; Arrow's JSON writer would write hex, which BigQuery would decode as other bytes), the
+/// rest with Arrow's cast (decimals keep every digit, times their `HH:MM:SS` form).
+fn text_columns(table: Table, pick: &dyn Fn(&DataType) -> bool) -> Result<Table, IoError> {
     use arrow::array::{ArrayRef, AsArray, StringArray};
     use base64::Engine;
-    let binary = |t: &DataType| matches!(t, DataType::Binary | DataType::LargeBinary);
     let schema = table.schema();
-    if !schema.fields().iter().any(|f| binary(f.data_type())) {
+    if !schema.fields().iter().any(|f| pick(f.data_type())) {
         return Ok(table);
     }
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| match binary(f.data_type()) {
+        .map(|f| match pick(f.data_type()) {
             true => Field::new(f.name(), DataType::Utf8, true),
             false => (**f).clone(),
         })
@@ -464,7 +464,9 @@ fn base64_bytes(table: Table) -> Result<Table, IoError> {
     for b in table.batches() {
         let mut columns: Vec<ArrayRef> = Vec::new();
         for c in b.columns() {
-            if binary(c.data_type()) {
+            if !pick(c.data_type()) {
+                columns.push(c.clone());
+            } else if matches!(c.data_type(), DataType::Binary | DataType::LargeBinary) {
                 let wide = arrow::compute::cast(c, &DataType::LargeBinary).map_err(bad)?;
                 let text: StringArray = wide
                     .as_binary::<i64>()
@@ -473,12 +475,33 @@ fn base64_bytes(table: Table) -> Result<Table, IoError> {
                     .collect();
                 columns.push(Arc::new(text));
             } else {
-                columns.push(c.clone());
+                columns.push(arrow::compute::cast(c, &DataType::Utf8).map_err(bad)?);
             }
         }
         batches.push(RecordBatch::try_new(target.clone(), columns).map_err(bad)?);
     }
     Table::new(target, batches).map_err(|e| IoError::Data(e.to_string()))
+}
+
+/// Whether rows streamed as JSON need a column of type `t` as text: bytes (base64) and
+/// decimals (a JSON number would be read as a float).
+fn json_as_text(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Binary
+            | DataType::LargeBinary
+            | DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..)
+    )
+}
+
+/// Whether a parquet load needs a column of type `t` as text: BigQuery's column is STRING but
+/// parquet would carry another type (times, durations, intervals...).
+fn parquet_as_text(t: &DataType) -> bool {
+    bq_type(t) == "STRING"
+        && !matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
 /// Rows `[offset, offset + len)` of `table`.

@@ -52,8 +52,11 @@ impl CacheStore for CompileCache {
         if e.bytes + size > LIMIT {
             return false;
         }
+        if let Some(old) = e.map.insert(key.to_vec(), value) {
+            // Two compilations of one function: count it once.
+            e.bytes -= key.len() + old.len();
+        }
         e.bytes += size;
-        e.map.insert(key.to_vec(), value);
         true
     }
 }

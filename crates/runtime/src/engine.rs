@@ -148,10 +148,15 @@ impl Runtime {
                     reason: format!("{e:#}"),
                 }
             })?,
-            None => Component::from_file(&self.engine, wasm).map_err(|e| RuntimeError::Load {
-                path: wasm.to_path_buf(),
-                reason: format!("{e:#}"),
-            })?,
+            None => {
+                let compiled = Component::from_file(&self.engine, wasm);
+                // Compiled outside a build: keep nothing of it.
+                self.compile_cache.clear();
+                compiled.map_err(|e| RuntimeError::Load {
+                    path: wasm.to_path_buf(),
+                    reason: format!("{e:#}"),
+                })?
+            }
         };
         let pre = self
             .linker

@@ -7,7 +7,7 @@ mod rows;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema};
 use futures::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{Column, ConnectOptions, Connection, Executor, TypeInfo};
@@ -169,6 +169,61 @@ fn prepare(table: &Table) -> Result<(String, Vec<RecordBatch>), IoError> {
     Ok((defs.join(", "), cast.batches().to_vec()))
 }
 
+/// `batches` with decimal and float columns cast to what the existing table's columns are
+/// (`double precision` or `numeric`), so an append to a table created otherwise loads.
+async fn fit_existing(
+    conn: &mut PgConnection,
+    schema: &str,
+    name: &str,
+    batches: Vec<RecordBatch>,
+) -> Result<Vec<RecordBatch>, String> {
+    let Some(first) = batches.first() else {
+        return Ok(batches);
+    };
+    let existing: Vec<(String, String)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+    )
+    .bind(schema)
+    .bind(name)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| e.to_string())?;
+    let fields: Vec<Field> = first
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let theirs = existing
+                .iter()
+                .find(|(n, _)| n == f.name())
+                .map(|(_, t)| t.as_str());
+            let t = match (f.data_type(), theirs) {
+                (DataType::Decimal128(..), Some("double precision")) => DataType::Float64,
+                (DataType::Float64, Some("numeric")) => DataType::Decimal128(38, 9),
+                (t, _) => t.clone(),
+            };
+            Field::new(f.name(), t, true)
+        })
+        .collect();
+    let target = std::sync::Arc::new(Schema::new(fields));
+    if target.fields() == first.schema().fields() {
+        return Ok(batches);
+    }
+    batches
+        .iter()
+        .map(|b| {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(target.fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            RecordBatch::try_new(target.clone(), columns)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())
+}
+
 /// Create `schema` if it is missing, outside the load's transaction. Only a missing schema
 /// is created (CREATE SCHEMA needs the database's CREATE privilege even with IF NOT EXISTS),
 /// and a concurrent load creating it first is not an error.
@@ -286,7 +341,12 @@ pub fn load(p: &Profile, target: &str, table: &Table, if_exists: IfExists) -> Re
                     "table {schema}.{name} already exists and if_exists is `fail`; use `replace` or `append`"
                 )))
             }
-            IfExists::Append if exists => copy_in(&mut tx, &qualified, &batches).await?,
+            IfExists::Append if exists => {
+                let batches = fit_existing(&mut tx, &schema, &name, batches).await.map_err(|e| {
+                    IoError::Data(format!("appending to {schema}.{name}: {e}"))
+                })?;
+                copy_in(&mut tx, &qualified, &batches).await?
+            }
             IfExists::Replace if exists => {
                 let staging = format!("{name}__weft_load");
                 let staged = format!("{}.{}", ident(&schema), ident(&staging));

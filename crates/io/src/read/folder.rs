@@ -31,15 +31,24 @@ const MAX_WORKERS: usize = 8;
 const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// Whether `uri` names a folder rather than one file: it ends in `/`, is a directory on disk,
-/// or is an object prefix whose last segment has no extension (`gs://lake/trips`).
-pub(super) fn is_folder(uri: &str, location: &Location) -> bool {
+/// or is an object prefix whose last segment has no extension (`gs://lake/trips`) when no
+/// `format` is given (with one, an object without extension is read as a file).
+pub(super) fn is_folder(uri: &str, location: &Location, format_given: bool) -> bool {
     match location {
         Location::Http(_) => false,
         _ if uri.ends_with('/') => true,
         Location::File(p) => p.is_dir(),
-        Location::Store { path, .. } => !path.rsplit('/').next().unwrap_or("").contains('.'),
+        Location::Store { path, .. } => {
+            !format_given && !path.rsplit('/').next().unwrap_or("").contains('.')
+        }
     }
 }
+
+/// Casts that fail rather than turn a value they cannot convert into null.
+const STRICT: CastOptions<'static> = CastOptions {
+    safe: false,
+    format_options: arrow::util::display::FormatOptions::new(),
+};
 
 /// One data file of a folder: where it is, its format and its partition values.
 struct Part {
@@ -91,6 +100,16 @@ pub(super) fn read(
     let mut target: Option<(SchemaRef, String)> = None;
     let mut batches = Vec::new();
     let tables = decode_all(io, &parts, profile, opts, &file_types)?;
+    // Each file column's type, widened over every file (1 in one, 1.5 in another: Float64).
+    let widened: Vec<DataType> = (0..tables[0].schema().fields().len())
+        .map(|i| {
+            tables
+                .iter()
+                .filter_map(|t| t.schema().fields().get(i).map(|f| f.data_type().clone()))
+                .reduce(|a, b| widen(&a, &b))
+                .unwrap_or(DataType::Null)
+        })
+        .collect();
     for (part, table) in parts.iter().zip(tables) {
         let shown = part.location.to_string();
         let mut fields: Vec<Field> = table
@@ -108,7 +127,10 @@ pub(super) fn read(
             fields.push(Field::new(name, t.clone(), true));
         }
         let (schema, first) = target.get_or_insert_with(|| {
-            let all_nullable = fields.iter().map(|f| f.clone().with_nullable(true));
+            let all_nullable = fields.iter().enumerate().map(|(i, f)| {
+                let t = widened.get(i).unwrap_or(f.data_type()).clone();
+                f.clone().with_data_type(t).with_nullable(true)
+            });
             (
                 Arc::new(Schema::new(all_nullable.collect::<Vec<_>>())),
                 shown.clone(),
@@ -133,7 +155,7 @@ pub(super) fn read(
             let columns = columns
                 .iter()
                 .zip(schema.fields())
-                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .map(|(c, f)| cast_with_options(c, f.data_type(), &STRICT))
                 .collect::<Result<Vec<_>, _>>()
                 .and_then(|cols| RecordBatch::try_new(schema.clone(), cols))
                 .map_err(|e| {
@@ -144,6 +166,17 @@ pub(super) fn read(
     }
     let (schema, _) = target.expect("a folder read has at least one part");
     Table::new(schema, batches).map_err(|e| IoError::Data(format!("{label}: {e}")))
+}
+
+/// A type holding values of both `a` and `b`: the same type, the wider number, else text.
+fn widen(a: &DataType, b: &DataType) -> DataType {
+    match (a, b) {
+        _ if a == b => a.clone(),
+        (DataType::Null, t) | (t, DataType::Null) => t.clone(),
+        _ if a.is_integer() && b.is_integer() => DataType::Int64,
+        _ if a.is_numeric() && b.is_numeric() => DataType::Float64,
+        _ => DataType::Utf8,
+    }
 }
 
 /// Names as `a, b, c`.
@@ -218,12 +251,9 @@ fn parts(
         Option<(Arc<dyn ObjectStore>, ObjPath)>,
         Vec<String>,
     );
-    // Layers of percent-encoding on the names found: the writer's, and a store's own.
-    let layers = if matches!(folder, Location::File(_)) {
-        1
-    } else {
-        2
-    };
+    // Layers of percent-encoding on partition names: the writer's own, then object_store's
+    // (which also names files on disk that way).
+    let layers = 2;
     let found: Vec<Found> = match folder {
         Location::File(dir) => {
             let mut out = Vec::new();
@@ -345,8 +375,7 @@ fn walk(
     Ok(())
 }
 
-/// Undo `layers` of percent-encoding: one for file names (the writer's), two for object keys
-/// as a store lists them (the writer's, then the store's own).
+/// Undo `layers` of percent-encoding (text without `%` comes back as it was).
 fn decode(s: &str, layers: usize) -> String {
     let mut text = s.to_string();
     for _ in 0..layers {
@@ -361,12 +390,8 @@ fn decode(s: &str, layers: usize) -> String {
 /// The narrowest type every partition value parses as: Int64, Float64, Date32, else Utf8.
 fn infer<'a>(values: impl Iterator<Item = &'a str> + Clone) -> DataType {
     let all: StringArray = values.map(Some).collect();
-    let strict = CastOptions {
-        safe: false,
-        ..Default::default()
-    };
     for t in [DataType::Int64, DataType::Float64, DataType::Date32] {
-        if !all.is_empty() && cast_with_options(&all, &t, &strict).is_ok() {
+        if !all.is_empty() && cast_with_options(&all, &t, &STRICT).is_ok() {
             return t;
         }
     }
@@ -379,11 +404,7 @@ fn constant(value: Option<&str>, t: &DataType, rows: usize) -> Result<ArrayRef, 
         None => Ok(new_null_array(t, rows)),
         Some(v) => {
             let text: ArrayRef = Arc::new(StringArray::from(vec![v; rows]));
-            let strict = CastOptions {
-                safe: false,
-                ..Default::default()
-            };
-            cast_with_options(&text, t, &strict)
+            cast_with_options(&text, t, &STRICT)
                 .map_err(|e| format!("cannot read `{v}` as {t}: {e}"))
         }
     }
@@ -403,6 +424,13 @@ mod tests {
         );
         assert_eq!(infer(["2021-01-01", "soon"].into_iter()), DataType::Utf8);
         assert_eq!(infer([].into_iter()), DataType::Utf8);
+        assert_eq!(widen(&DataType::Int32, &DataType::Int64), DataType::Int64);
+        assert_eq!(
+            widen(&DataType::Int64, &DataType::Float64),
+            DataType::Float64
+        );
+        assert_eq!(widen(&DataType::Int64, &DataType::Utf8), DataType::Utf8);
+        assert_eq!(widen(&DataType::Null, &DataType::Date32), DataType::Date32);
     }
 
     #[test]
@@ -418,12 +446,27 @@ mod tests {
     fn folders_are_told_from_files() {
         let root = Path::new("/p");
         let loc = |u: &str| Location::parse(u, root).unwrap();
-        assert!(is_folder("local://exports/", &loc("local://exports/")));
-        assert!(is_folder("gs://lake/trips", &loc("gs://lake/trips")));
+        assert!(is_folder(
+            "local://exports/",
+            &loc("local://exports/"),
+            false
+        ));
+        assert!(is_folder("gs://lake/trips", &loc("gs://lake/trips"), false));
+        assert!(!is_folder("gs://lake/trips", &loc("gs://lake/trips"), true));
+        assert!(is_folder(
+            "gs://lake/trips/",
+            &loc("gs://lake/trips/"),
+            true
+        ));
         assert!(!is_folder(
             "gs://lake/trips.parquet",
-            &loc("gs://lake/trips.parquet")
+            &loc("gs://lake/trips.parquet"),
+            false
         ));
-        assert!(!is_folder("https://h/data/", &loc("https://h/data/")));
+        assert!(!is_folder(
+            "https://h/data/",
+            &loc("https://h/data/"),
+            false
+        ));
     }
 }

@@ -49,7 +49,7 @@ impl BlockIo {
             }
             None => None,
         };
-        let table = if folder::is_folder(uri, &location) {
+        let table = if folder::is_folder(uri, &location, opts.format.is_some()) {
             folder::read(self, &location, profile, &opts)?
         } else {
             let format = opts.format(&location.file_name())?;
