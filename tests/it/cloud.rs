@@ -28,6 +28,26 @@ fn files(dir: &Path) -> Vec<String> {
     out
 }
 
+/// The first row of `sql` run by the BigQuery emulator, as text cells, and the whole answer
+/// (for messages).
+fn bq_row(bq: &Server, sql: &str) -> (Vec<String>, serde_json::Value) {
+    let (status, answer) = http_json(
+        "POST",
+        &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
+        Some(json!({"query": sql, "useLegacySql": false})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let cells = answer["rows"][0]["f"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|c| c["v"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (cells, answer)
+}
+
 #[test]
 fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     let data = tempfile::tempdir().unwrap();
@@ -71,24 +91,12 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     );
     assert!(objects.len() >= 31, "{objects:?}");
     assert_eq!(block(&summary, "load_bigquery")["status"], "success");
-    let (status, answer) = http_json(
-        "POST",
-        &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
-        Some(
-            json!({"query": "SELECT COUNT(*) AS n, COUNT(DISTINCT tpep_pickup_date) AS days FROM ny_taxi.yellow_cab_data", "useLegacySql": false}),
-        ),
+    let (row, answer) = bq_row(
+        &bq,
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT tpep_pickup_date) AS days FROM ny_taxi.yellow_cab_data",
     );
-    assert_eq!(status, 200, "{answer}");
-    let row = &answer["rows"][0]["f"];
-    assert_eq!(
-        row[0]["v"].as_str().unwrap().parse::<i64>().unwrap(),
-        clean,
-        "{answer}"
-    );
-    assert!(
-        row[1]["v"].as_str().unwrap().parse::<i64>().unwrap() >= 31,
-        "{answer}"
-    );
+    assert_eq!(row[0].parse::<i64>().unwrap(), clean, "{answer}");
+    assert!(row[1].parse::<i64>().unwrap() >= 31, "{answer}");
 
     // S3: parquet written with the write block, read back with the read block.
     let writer = py("io_write.py");
@@ -117,29 +125,19 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
             block(&summary, b)["error"]
         );
     }
-    let (status, answer) = http_json(
-        "POST",
-        &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
-        Some(
-            json!({"query": "SELECT COUNT(*) AS n, SUM(id) AS total FROM probe.streamed", "useLegacySql": false}),
-        ),
+    let (row, answer) = bq_row(
+        &bq,
+        "SELECT COUNT(*) AS n, SUM(id) AS total FROM probe.streamed",
     );
-    assert_eq!(status, 200, "{answer}");
-    let row = &answer["rows"][0]["f"];
-    assert_eq!(row[0]["v"].as_str(), Some("10"), "{answer}");
-    assert_eq!(row[1]["v"].as_str(), Some("45"), "{answer}");
-    let (status, answer) = http_json(
-        "POST",
-        &format!("{}/bigquery/v2/projects/test-proj/queries", bq.url()),
-        Some(
-            json!({"query": "SELECT COUNT(*) AS n, SUM(CASE WHEN CAST(raw AS STRING) = CONCAT('b', CAST(id AS STRING)) THEN 1 ELSE 0 END) AS same, SUM(amount) AS total FROM probe.bytes", "useLegacySql": false}),
-        ),
+    assert_eq!(row[0], "10", "{answer}");
+    assert_eq!(row[1], "45", "{answer}");
+    let (row, answer) = bq_row(
+        &bq,
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN CAST(raw AS STRING) = CONCAT('b', CAST(id AS STRING)) THEN 1 ELSE 0 END) AS same, SUM(amount) AS total FROM probe.bytes",
     );
-    assert_eq!(status, 200, "{answer}");
-    let row = &answer["rows"][0]["f"];
-    assert_eq!(row[0]["v"].as_str(), Some("1234"), "{answer}");
-    assert_eq!(row[1]["v"].as_str(), Some("1234"), "{answer}");
-    let total: f64 = row[2]["v"].as_str().unwrap_or("").parse().unwrap_or(0.0);
+    assert_eq!(row[0], "1234", "{answer}");
+    assert_eq!(row[1], "1234", "{answer}");
+    let total: f64 = row[2].parse().unwrap_or(0.0);
     assert!((total - 760_822.7).abs() < 1e-6, "{answer}");
     // Decimals are NUMERIC there, not floats.
     let (status, meta) = http_json(
