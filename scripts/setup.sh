@@ -37,6 +37,17 @@ if ! "$PYENV/bin/componentize-py" --version 2>/dev/null | grep -q "$COMPONENTIZE
 fi
 log "python blocks: $("$PYENV/bin/componentize-py" --version)"
 
+# ------------------------------------------------------------------ build jail
+# Rust blocks' build scripts and proc-macros run in bubblewrap (no network, nothing writable
+# but the target folder) where it works; installing it needs root, so it is best-effort.
+if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  log "apt-get install bubblewrap (the build jail)"
+  { $SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1 \
+    || { $SUDO apt-get update -q >/dev/null 2>&1 && $SUDO apt-get install -y -q bubblewrap >/dev/null 2>&1; }; } \
+    || log "bubblewrap could not be installed: Rust blocks will build outside a jail"
+fi
+
 rustup_route() {
   command -v rustup >/dev/null 2>&1 || return 1
   rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 && return 0

@@ -7,6 +7,7 @@
 #   s3/    moto's S3 server (PyPI moto[s3] + flask)
 #   bq/    bqemulator, a BigQuery REST emulator on DuckDB (PyPI), with DuckDB's spatial
 #          extension installed from PyPI too (it would otherwise be downloaded at start)
+#   api/   schemathesis, which checks `weft serve` against its own OpenAPI document
 set -euo pipefail
 WEFT_HOME=${WEFT_HOME:-$HOME/.weft}
 DIR="$WEFT_HOME/test-services"
@@ -40,4 +41,6 @@ if ! ls "$HOME"/.duckdb/extensions/v1.5.5/*/spatial.duckdb_extension >/dev/null 
   "$DIR/bq/bin/python" -c "import duckdb_extensions as e; e.import_extension('spatial')"
 fi
 ln -sf "$DIR/bq/bin/bqemulator" "$DIR/bqemulator"
-log "ready in $DIR: fake-gcs-server, moto_server, bqemulator"
+venv api 4 "schemathesis>=4,<5"
+ln -sf "$DIR/api/bin/schemathesis" "$DIR/schemathesis"
+log "ready in $DIR: fake-gcs-server, moto_server, bqemulator, schemathesis"

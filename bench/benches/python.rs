@@ -106,6 +106,7 @@ fn call(inputs: Vec<(String, Table)>) -> BlockCall {
         variables: Arc::new(BTreeMap::new()),
         env: vec![],
         memory_limit: 4 << 30,
+        read_limit: 1 << 34,
         timeout: Duration::from_secs(300),
         log: Arc::new(Discard),
         cancel: Default::default(),

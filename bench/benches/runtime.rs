@@ -33,6 +33,7 @@ fn call(mode: &str, inputs: Vec<(String, Table)>) -> BlockCall {
         variables: Arc::new(BTreeMap::new()),
         env: vec![],
         memory_limit: 2 << 30,
+        read_limit: 1 << 34,
         timeout: Duration::from_secs(60),
         log: Arc::new(Discard),
         cancel: Default::default(),

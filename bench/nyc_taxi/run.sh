@@ -56,7 +56,7 @@ WEFT_PG_MS=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(
 CLEAN=$(psql "postgresql://postgres@127.0.0.1:5432/$DB" -Atc "SELECT count(*) FROM ny_taxi.yellow_cab_data")
 
 log "reading the partitioned export back: weft (a Python block) and pandas.read_parquet"
-EXPORT="$PROJ/.weft/objects/exports/nyc_taxi/yellow_cab_data"
+EXPORT="$PROJ/.weft/local/exports/nyc_taxi/yellow_cab_data"
 mkdir -p "$PROJ/pipelines/readback"
 printf 'from weft import io, loader\n\n\n@loader\ndef back():\n    return io.read("local://exports/nyc_taxi/yellow_cab_data/")\n' > "$PROJ/blocks/readback.py"
 printf 'blocks:\n  - { name: back, kind: loader, source: blocks/readback.py, grants: { urls: ["local://exports/"] } }\n' \

@@ -15,7 +15,7 @@ import urllib.request
 
 
 def post(url, token, body=b"{}"):
-    req = urllib.request.Request(url, data=body, method="POST", headers={"Authorization": "Bearer " + token})
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
     with urllib.request.urlopen(req) as resp:
         return json.loads(resp.read())["run_id"]
 

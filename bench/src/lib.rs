@@ -33,7 +33,12 @@ impl Fixture {
     pub fn load(&self) -> weft_runtime::BlockComponent {
         let p = &self.probe;
         self.runtime
-            .load("probe", &p.key, &p.wasm, p.cwasm.as_deref())
+            .load(
+                "probe",
+                &p.key,
+                &p.wasm,
+                p.cwasm.as_deref().zip(p.cwasm_digest.as_deref()),
+            )
             .expect("load the component")
     }
 }

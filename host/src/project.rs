@@ -122,18 +122,28 @@ impl Project {
     }
 
     /// The project's IO: io_config.yaml profiles, `file:` paths relative to the project,
-    /// `local://` in the objects folder.
+    /// `local://` in `.weft/local/` (a folder of its own: not the block outputs).
     ///
     /// # Errors
     /// [`CliError::IoConfig`] naming the file, profile and key when io_config.yaml is wrong.
     pub fn io(&self) -> Result<weft_io::IoContext, CliError> {
         let profiles =
             weft_io::Profiles::load(&self.root.join("io_config.yaml"), "io_config.yaml")?;
-        Ok(weft_io::IoContext::new(
-            self.root.clone(),
-            self.objects_dir(),
-            profiles,
-        )?)
+        let mut io =
+            weft_io::IoContext::new(self.root.clone(), self.dot_weft().join("local"), profiles)?
+                .with_private_path(self.objects_dir());
+        // A SQLite state store outside `.weft/`, with its journal files.
+        if let Some(file) = self.state_url().strip_prefix("sqlite://") {
+            let file = file.split('?').next().unwrap_or(file);
+            let path = self.root.join(file);
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                io = io.with_private_path(std::path::PathBuf::from(format!(
+                    "{}{suffix}",
+                    path.display()
+                )));
+            }
+        }
+        Ok(io)
     }
 
     /// Names of the pipelines under `pipelines/`, sorted.

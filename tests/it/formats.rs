@@ -29,7 +29,7 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
     write(p.path(), "data/lossy/a.ndjson", "{\"amt\": 1}\n");
     write(p.path(), "data/lossy/b.ndjson", "{\"amt\": 1.5}\n");
     let w = |name: &str, target: &str, options: &str| {
-        format!("  - name: {name}\n    kind: exporter\n    source: {writer}\n    upstream: [typed]\n    grants: {{ urls: [\"local://rt/\", \"file://data/\"] }}\n    config: {{ target: \"{target}\", options: {options} }}\n")
+        format!("  - name: {name}\n    kind: exporter\n    source: {writer}\n    upstream: [typed]\n    grants: {{ write: [\"local://rt/\", \"file://data/\"] }}\n    config: {{ target: \"{target}\", options: {options} }}\n")
     };
     let r = |name: &str, after: &str, url: &str, options: &str| {
         format!("  - name: {name}\n    kind: loader\n    source: {{probe}}\n    upstream: [{after}]\n    grants: {{ urls: [\"local://rt/\", \"file://data/\"] }}\n    config: {{ mode: read, url: \"{url}\", options: {options} }}\n")
@@ -134,7 +134,7 @@ fn every_format_round_trips_and_partitioned_folders_read_back() {
     assert_eq!(rs[0]["joined"], 1000, "{rs}");
 
     // The partition folders are Hive-style, values escaped; the columns come back typed.
-    let day_dirs: Vec<String> = std::fs::read_dir(p.path().join(".weft/objects/rt/parquet"))
+    let day_dirs: Vec<String> = std::fs::read_dir(p.path().join(".weft/local/rt/parquet"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();

@@ -8,6 +8,7 @@ mod support;
 mod api;
 mod cloud;
 mod dag;
+mod doors;
 mod faults;
 mod formats;
 mod init;

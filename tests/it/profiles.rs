@@ -28,19 +28,19 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     kind: exporter
     source: {writer}
     upstream: [src]
-    grants: {{ profiles: [default] }}
+    grants: {{ profiles: [default], write: ["postgres://default/ny_taxi"] }}
     config: {{ target: "{target}", options: {{ if_exists: fail }} }}
   - name: append
     kind: exporter
     source: {{probe}}
     upstream: [src, create]
-    grants: {{ profiles: [default] }}
+    grants: {{ profiles: [default], write: ["postgres://default/ny_taxi"] }}
     config: {{ mode: write, target: "{target}", options: {{ if_exists: append }} }}
   - name: refuse
     kind: exporter
     source: {writer}
     upstream: [src, append]
-    grants: {{ profiles: [default] }}
+    grants: {{ profiles: [default], write: ["postgres://default/ny_taxi"] }}
     config: {{ target: "{target}", options: {{ if_exists: fail }} }}
   - name: py_query
     kind: loader
@@ -69,27 +69,27 @@ fn postgres_modes_and_queries_from_python_and_rust() {
     kind: exporter
     source: {writer}
     upstream: [money]
-    grants: {{ profiles: [default] }}
+    grants: {{ profiles: [default], write: ["postgres://default/ny_taxi"] }}
     config: {{ target: "postgres://default/ny_taxi.money", options: {{ if_exists: replace }} }}
   - {{ name: legacy_src, kind: transformer, source: blocks/legacy.sql, upstream: [money] }}
   - name: legacy_append
     kind: exporter
     source: {writer}
     upstream: [legacy_src]
-    grants: {{ profiles: [default] }}
+    grants: {{ profiles: [default], write: ["postgres://default/ny_taxi"] }}
     config: {{ target: "postgres://default/ny_taxi.legacy", options: {{ if_exists: append }} }}
   - {{ name: nothing, kind: loader, source: {{probe}}, config: {{ mode: rows, rows: 0 }} }}
   - name: empty_table
     kind: exporter
     source: {writer}
     upstream: [nothing]
-    grants: {{ profiles: [default] }}
+    grants: {{ profiles: [default], write: ["postgres://default/ny_taxi"] }}
     config: {{ target: "postgres://default/ny_taxi.empty", options: {{ if_exists: replace }} }}
   - name: empty_file
     kind: exporter
     source: {writer}
     upstream: [nothing]
-    grants: {{ urls: ["file://data/"] }}
+    grants: {{ write: ["file://data/"] }}
     config: {{ target: "file://data/empty.parquet" }}
   - name: empty_back
     kind: loader
@@ -226,15 +226,15 @@ fn http_profiles_send_headers_keep_tokens_secret_and_redirects_stay_granted() {
     let http = guarded_server(dir.path(), &token);
     let url = format!("{}/trips.csv", http.url());
     let p = Project::new();
+    let port = http.port;
+    let base = http.url();
     write(
         p.path(),
         "io_config.yaml",
-        "api:\n  HTTP_BEARER_TOKEN: \"{{ env_var('API_TOKEN') }}\"\n  HTTP_HEADERS: { X-Team: data }\n",
+        &format!("api:\n  HTTP_BASE_URL: \"{base}/\"\n  HTTP_BEARER_TOKEN: \"{{{{ env_var('API_TOKEN') }}}}\"\n  HTTP_HEADERS: {{ X-Team: data }}\nbare:\n  HTTP_BEARER_TOKEN: \"{{{{ env_var('API_TOKEN') }}}}\"\n"),
     );
     let read = py("io_read.py");
     let probe = py("io_probe.py");
-    let port = http.port;
-    let base = http.url();
     let grant = format!("{base}/");
     p.pipeline(
         "api",
@@ -265,6 +265,16 @@ fn http_profiles_send_headers_keep_tokens_secret_and_redirects_stay_granted() {
     source: {read}
     grants: {{ urls: ["{grant}", "http://localhost:{port}/"], profiles: [api] }}
     config: {{ url: "{base}/away-guarded", options: {{ profile: api, format: csv }} }}
+  - name: token_elsewhere
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["http://localhost:{port}/"], profiles: [api] }}
+    config: {{ url: "http://localhost:{port}/open.csv", options: {{ profile: api, format: csv }} }}
+  - name: token_without_base
+    kind: loader
+    source: {read}
+    grants: {{ urls: ["{grant}"], profiles: [bare] }}
+    config: {{ url: "{url}", options: {{ profile: bare }} }}
   - name: headers_are_secret
     kind: loader
     source: {probe}
@@ -316,6 +326,14 @@ fn http_profiles_send_headers_keep_tokens_secret_and_redirects_stay_granted() {
     // A profile's headers go only to the origin asked for, not along a redirect elsewhere.
     let e = error("token_stays_home");
     assert!(e.contains("answered 401"), "{e}");
+    // Credentials go to the profile's own service only, and a profile must say which it is.
+    let e = error("token_elsewhere");
+    assert!(
+        e.contains("denied") && e.contains("outside the service of io profile \"api\""),
+        "{e}"
+    );
+    let e = error("token_without_base");
+    assert!(e.contains("no HTTP_BASE_URL"), "{e}");
     // Headers can hold tokens: a block may not read them.
     let run = summary["run_id"].as_str().unwrap().to_string();
     let row = &p

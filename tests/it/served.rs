@@ -74,7 +74,8 @@ pub fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// One request: `(status, JSON body)`.
+/// One request: `(status, JSON body)`. A body is sent as JSON unless a content type is
+/// given.
 pub fn call(
     method: &str,
     url: &str,
@@ -87,6 +88,12 @@ pub fn call(
             req = req.header(*k, *v);
         }
         if let Some(b) = body {
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                req = req.header("content-type", "application/json");
+            }
             req = req.body(b);
         }
         match req.send().await {

@@ -17,6 +17,10 @@ fn parquet_rows(dir: &Path) -> Vec<(String, i64)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let part = e.unwrap().path();
+        // weft's record of the files it wrote sits beside the partition folders.
+        if !part.is_dir() {
+            continue;
+        }
         for f in std::fs::read_dir(&part).unwrap() {
             let f = f.unwrap().path();
             let r = SerializedFileReader::new(std::fs::File::open(&f).unwrap()).unwrap();
@@ -74,7 +78,7 @@ fn nyc_taxi_pipeline_end_to_end() {
     assert!(bq_lines.contains("BigQuery stream skipped"), "{bq_lines}");
     let exports = p
         .path()
-        .join(".weft/objects/exports/nyc_taxi/yellow_cab_data");
+        .join(".weft/local/exports/nyc_taxi/yellow_cab_data");
     let parts = parquet_rows(&exports);
     assert!(parts.len() >= 31, "{parts:?}");
     assert!(
@@ -143,7 +147,7 @@ fn a_failed_postgres_load_leaves_the_old_table_intact() {
     let writer = py("io_write.py");
     let yaml = |rows: u32, mode: &str| {
         format!(
-            "blocks:\n  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: {mode}, rows: {rows} }} }}\n  - name: load\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [default] }}\n    config: {{ target: \"postgres://default/ny_taxi.trips\", options: {{ if_exists: replace }} }}\n"
+            "blocks:\n  - {{ name: src, kind: loader, source: {{probe}}, config: {{ mode: {mode}, rows: {rows} }} }}\n  - name: load\n    kind: exporter\n    source: {writer}\n    upstream: [src]\n    grants: {{ profiles: [default], write: [\"postgres://default/ny_taxi\"] }}\n    config: {{ target: \"postgres://default/ny_taxi.trips\", options: {{ if_exists: replace }} }}\n"
         )
     };
     p.pipeline("load", &yaml(10, "rows"));

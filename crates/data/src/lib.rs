@@ -13,12 +13,16 @@
 //! ```
 #![deny(missing_docs)]
 
+mod capped;
 mod error;
+#[cfg(test)]
+mod fuzz;
+mod ipc_guard;
 mod json;
 mod sql;
 mod table;
 
 pub use arrow;
 pub use error::DataError;
-pub use sql::sql;
+pub use sql::{postgres_query_only, sql, QueryLimits};
 pub use table::{ColumnInfo, Table};

@@ -20,6 +20,19 @@ pub struct Table {
     rows: u64,
 }
 
+/// Run a decoder of untrusted bytes; a panic inside Arrow (some malformed inputs reach an
+/// `expect`) becomes a malformed-IPC error instead of unwinding through the host.
+fn guarded(decode: impl FnOnce() -> Result<Table, DataError>) -> Result<Table, DataError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder failed".into());
+        Err(DataError::MalformedIpc(why))
+    })
+}
+
 /// One column of a table's schema, as shown to blocks and users.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ColumnInfo {
@@ -75,6 +88,11 @@ impl Table {
     /// # Errors
     /// [`DataError::MalformedIpc`] when the bytes are not a complete, valid IPC stream.
     pub fn from_ipc(bytes: Vec<u8>) -> Result<Self, DataError> {
+        crate::ipc_guard::check_stream(&bytes)?;
+        guarded(|| Self::decode_stream(bytes))
+    }
+
+    fn decode_stream(bytes: Vec<u8>) -> Result<Self, DataError> {
         let mut buffer = Buffer::from_vec(bytes);
         let mut decoder = StreamDecoder::new().with_require_alignment(false);
         let mut batches = Vec::new();
@@ -160,6 +178,11 @@ impl Table {
     /// # Errors
     /// [`DataError::MalformedIpc`] when the bytes are not a valid IPC file.
     pub fn from_ipc_file(bytes: Vec<u8>) -> Result<Self, DataError> {
+        crate::ipc_guard::check_file(&bytes)?;
+        guarded(|| Self::decode_file(bytes))
+    }
+
+    fn decode_file(bytes: Vec<u8>) -> Result<Self, DataError> {
         let reader = FileReader::try_new(Cursor::new(bytes), None)
             .map_err(|e| DataError::MalformedIpc(e.to_string()))?;
         let schema = reader.schema();

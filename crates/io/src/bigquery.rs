@@ -237,7 +237,7 @@ pub(crate) fn load(
         )));
     }
     let bq = Bq::new(ctx, p)?;
-    rt::block_on(async {
+    rt::run(async {
         bq.ensure_dataset(dataset).await?;
         let exists = bq.table_exists(dataset, name).await?;
         if exists && if_exists == IfExists::Fail {
@@ -533,7 +533,7 @@ mod tests {
 
     #[test]
     fn names_that_would_change_the_rest_path_are_refused() {
-        let ctx = IoContext::new(".".into(), ".weft/objects".into(), Profiles::empty()).unwrap();
+        let ctx = IoContext::new(".".into(), ".weft/local".into(), Profiles::empty()).unwrap();
         let p = Profile::from_pairs("gcs", [("BIGQUERY_PROJECT", "proj")]);
         let t = Table::empty();
         for (target, want) in [

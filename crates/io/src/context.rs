@@ -9,6 +9,7 @@ use weft_pipeline::Grants;
 
 use crate::access::Access;
 use crate::error::IoError;
+use crate::limits::{IoLimits, Meter};
 use crate::profile::{is_secret_key, Profiles};
 use crate::progress::{NoProgress, Progress};
 use crate::redact::Redactor;
@@ -26,7 +27,14 @@ pub struct IoContext {
     pub(crate) root: PathBuf,
     /// The folder behind `local://`.
     pub(crate) local_store: PathBuf,
+    /// weft's own paths, out of every grant (see [`crate::access::private_paths`]).
+    pub(crate) private: Arc<[PathBuf]>,
+    /// Loopback ports of weft's own (the API of `weft serve`), out of every grant.
+    pub(crate) private_ports: Vec<u16>,
+    /// The client of operator-configured services (profile endpoints).
     pub(crate) http: reqwest::Client,
+    /// The client of URLs a block gives: names resolve to public addresses only.
+    pub(crate) block_http: reqwest::Client,
 }
 
 impl IoContext {
@@ -35,21 +43,57 @@ impl IoContext {
     /// # Errors
     /// [`IoError::External`] when the HTTP client cannot start (no TLS roots).
     pub fn new(root: PathBuf, local_store: PathBuf, profiles: Profiles) -> Result<Self, IoError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION")))
-            // Redirects are followed by the reader, which checks each hop against the grants.
-            .redirect(reqwest::redirect::Policy::none())
+        let client = || {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(READ_TIMEOUT)
+                .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION")))
+                // Redirects are followed by the reader, which checks each hop against the
+                // grants.
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let failed =
+            |e: reqwest::Error| IoError::External(format!("cannot start the HTTP client: {e}"));
+        let http = client().build().map_err(failed)?;
+        // No proxy from the environment for blocks: a proxy would resolve names itself.
+        let block_http = client()
+            .no_proxy()
+            .dns_resolver(Arc::new(crate::address::PublicOnly))
             .build()
-            .map_err(|e| IoError::External(format!("cannot start the HTTP client: {e}")))?;
+            .map_err(failed)?;
+        let private: Vec<PathBuf> = crate::access::private_paths(&root)
+            .into_iter()
+            .chain(profiles.file_paths())
+            .collect();
         Ok(IoContext {
             redactor: profiles.redactor(),
             profiles,
+            private: private.into(),
             root,
             local_store,
             http,
+            block_http,
+            private_ports: Vec::new(),
         })
+    }
+
+    /// Also keep `path` (and what is under it) out of every grant: a folder of weft's own
+    /// outside `.weft/`, such as a configured block-output folder.
+    pub fn with_private_path(mut self, path: PathBuf) -> Self {
+        let mut private = self.private.to_vec();
+        private.push(match crate::Location::File(path.clone()).resolved() {
+            crate::Location::File(real) => real,
+            _ => path,
+        });
+        self.private = private.into();
+        self
+    }
+
+    /// Keep loopback `port` (this process's own API) out of every grant: a block granted
+    /// `http://127.0.0.1:*/` must not reach the server that runs it.
+    pub fn with_private_port(mut self, port: u16) -> Self {
+        self.private_ports.push(port);
+        self
     }
 
     /// The project's profiles.
@@ -65,10 +109,11 @@ impl IoContext {
     /// The IO `block` may do under `grants`.
     pub fn for_block(self: &Arc<Self>, block: &str, grants: &Grants) -> BlockIo {
         BlockIo {
-            access: Access::new(block, grants, &self.root),
+            access: Access::new(block, grants, &self.root, self.private.clone()),
             ctx: self.clone(),
             progress: Arc::new(NoProgress),
             notices: Arc::new(|_| {}),
+            limits: None,
         }
     }
 }
@@ -83,6 +128,8 @@ pub struct BlockIo {
     pub(crate) access: Access,
     pub(crate) progress: Arc<dyn Progress>,
     pub(crate) notices: Notices,
+    /// Limits of each call; `None`: unlimited.
+    pub(crate) limits: Option<IoLimits>,
 }
 
 /// Services a profile can configure, for [`BlockIo::available`].
@@ -92,6 +139,12 @@ impl BlockIo {
     /// Report transfer progress to `progress`.
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Hold every call to `limits` (deadline, cancel, bytes read, memory).
+    pub fn with_limits(mut self, limits: IoLimits) -> Self {
+        self.limits = Some(limits);
         self
     }
 
@@ -110,9 +163,25 @@ impl BlockIo {
         (self.notices)(self.ctx.redactor.redact(&message));
     }
 
-    /// Run `f`, masking secrets in its error.
+    /// Run `f` within the call's limits, masking secrets in its error. When a limit stopped
+    /// the call, the breach is the error, whatever the interrupted code returned.
     pub(crate) fn redacted<T>(&self, f: impl FnOnce() -> Result<T, IoError>) -> Result<T, IoError> {
-        f().map_err(|e| e.map_message(|m| self.ctx.redactor.redact(m)))
+        let result = match &self.limits {
+            None => f(),
+            Some(limits) => {
+                let meter = Meter::new(limits.clone());
+                let result = meter.scope(f);
+                if result.is_err() {
+                    // A failure at the deadline (a statement timeout) is the deadline's.
+                    let _ = meter.check();
+                }
+                match (result, meter.breach()) {
+                    (Err(_), Some(b)) => Err(IoError::Stopped(b)),
+                    (result, _) => result,
+                }
+            }
+        };
+        result.map_err(|e| e.map_message(|m| self.ctx.redactor.redact(m)))
     }
 
     /// Whether granted profile `profile` configures `service` (and, for Postgres, whether the
@@ -158,7 +227,9 @@ impl BlockIo {
     }
 
     /// Run `sql` in the database of granted profile `profile` (Postgres), with `inputs`
-    /// uploaded as temporary tables named after them; the rows come back as a table.
+    /// uploaded as temporary tables named after them; the rows come back as a table. The
+    /// query is read-only unless the block may write the whole database
+    /// (`write: ["postgres://<profile>/"]`).
     ///
     /// # Errors
     /// [`IoError::Denied`] when the profile is not granted; [`IoError::Invalid`] with the
@@ -172,7 +243,16 @@ impl BlockIo {
         self.redacted(|| {
             self.access.profile(profile)?;
             let p = self.ctx.profiles.get(profile)?;
-            let t = crate::postgres::query(p, sql, inputs)?;
+            let read_only = !self.access.whole_database("postgres", profile);
+            if read_only {
+                // One query and nothing else (no `COPY … TO PROGRAM`, no `DO`, no `SET`).
+                weft_data::postgres_query_only(sql).map_err(|e| {
+                    IoError::Denied(format!(
+                        "{e}; queries through io profile \"{profile}\" are read-only unless the block is granted its whole database (`write: [\"postgres://{profile}/\"]`)"
+                    ))
+                })?;
+            }
+            let t = crate::postgres::query(p, sql, inputs, read_only)?;
             self.notice(format!(
                 "query in io profile \"{profile}\" returned {} rows",
                 t.num_rows()
@@ -193,7 +273,12 @@ impl BlockIo {
                     "`{key}` of io profile \"{profile}\" is a secret: blocks never see secrets; weft uses them on the block's behalf"
                 )));
             }
-            Ok(self.ctx.profiles.get(profile)?.get(key))
+            let value = self.ctx.profiles.get(profile)?.get(key);
+            Ok(value.map(|v| match crate::profile::url_password(&v) {
+                // A plain setting's URL never hands its credentials over.
+                Some(pw) => v.replace(&pw, "***"),
+                None => v,
+            }))
         })
     }
 }

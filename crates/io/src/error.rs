@@ -17,6 +17,10 @@ pub enum IoError {
     /// An external system failed or could not be reached.
     #[error("{0}")]
     External(String),
+    /// A limit of the block stopped the call (its deadline, a cancel, a budget); the message
+    /// names the limit and how to raise it.
+    #[error("{0}")]
+    Stopped(crate::limits::Breach),
     /// `io_config.yaml` itself is wrong.
     #[error("{file}: {reason}")]
     Config {
@@ -28,12 +32,14 @@ pub enum IoError {
 }
 
 impl IoError {
-    /// `denied`, `invalid-input` or `io`: the WIT error case this error becomes.
+    /// `denied`, `invalid-input` or `io`: the WIT error case this error becomes; `stopped`
+    /// for a limit breach, which stops the block instead.
     pub fn kind(&self) -> &'static str {
         match self {
             IoError::Denied(_) => "denied",
             IoError::Invalid(_) | IoError::Data(_) | IoError::Config { .. } => "invalid-input",
             IoError::External(_) => "io",
+            IoError::Stopped(_) => "stopped",
         }
     }
 
@@ -44,11 +50,18 @@ impl IoError {
             IoError::Invalid(m) => IoError::Invalid(f(&m)),
             IoError::Data(m) => IoError::Data(f(&m)),
             IoError::External(m) => IoError::External(f(&m)),
+            IoError::Stopped(b) => IoError::Stopped(b),
             IoError::Config { file, reason } => IoError::Config {
                 file,
                 reason: f(&reason),
             },
         }
+    }
+}
+
+impl From<crate::limits::Breach> for IoError {
+    fn from(b: crate::limits::Breach) -> Self {
+        IoError::Stopped(b)
     }
 }
 

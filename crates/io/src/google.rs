@@ -26,11 +26,13 @@ pub(crate) fn token(p: &Profile) -> Result<Option<String>, IoError> {
             p.name
         ))
     })?;
-    let cred = rt::block_on(store.credentials().get_credential()).map_err(|e| {
-        IoError::External(format!(
-            "io profile \"{}\": cannot get a Google token: {e}",
-            p.name
-        ))
+    let cred = rt::run(async {
+        store.credentials().get_credential().await.map_err(|e| {
+            IoError::External(format!(
+                "io profile \"{}\": cannot get a Google token: {e}",
+                p.name
+            ))
+        })
     })?;
     Ok(Some(cred.bearer.clone()))
 }

@@ -16,7 +16,7 @@
 //! ```
 //! use weft_io::{IoContext, Profiles};
 //! let ctx = std::sync::Arc::new(
-//!     IoContext::new(".".into(), ".weft/objects".into(), Profiles::empty()).unwrap(),
+//!     IoContext::new(".".into(), ".weft/local".into(), Profiles::empty()).unwrap(),
 //! );
 //! let io = ctx.for_block("load", &weft_pipeline::Grants::default());
 //! let err = io.read("https://example.com/trips.csv", "{}").unwrap_err();
@@ -27,10 +27,14 @@
 #![allow(clippy::disallowed_methods)]
 
 mod access;
+pub mod address;
 mod bigquery;
 mod context;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod google;
+pub mod limits;
 mod location;
 pub mod postgres;
 mod profile;
@@ -44,8 +48,9 @@ pub mod write;
 pub use access::Access;
 pub use context::{BlockIo, IoContext, Notices, SERVICES};
 pub use error::IoError;
+pub use limits::{Breach, IoLimits};
 pub use location::{Location, StoreKind};
-pub use profile::{is_secret_key, Profile, Profiles};
+pub use profile::{is_secret_key, Profile, Profiles, PLAIN_SETTINGS};
 pub use progress::{NoProgress, Progress};
 pub use redact::Redactor;
 pub use rt::block_on;

@@ -58,7 +58,13 @@ impl Location {
                     return Err(invalid("has no host"));
                 }
                 let decoded = percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy();
-                if decoded.split(['/', '\\']).any(|s| s == "..") {
+                // `..`, `..;x` (a parent segment to some servers) and encodings of dots and
+                // slashes under another layer of encoding (`%252e`) could all lead a server
+                // out of the granted prefix.
+                let lower = decoded.to_ascii_lowercase();
+                if decoded.split(['/', '\\']).any(|s| s.starts_with(".."))
+                    || ["%2e", "%2f", "%5c"].iter().any(|e| lower.contains(e))
+                {
                     return Err(invalid("hides a `..` segment in percent-encoding"));
                 }
                 if !url.username().is_empty() || url.password().is_some() {
@@ -102,14 +108,14 @@ impl Location {
     }
 
     /// True when `self` lies within `prefix` (segment-wise: `https://h/data` covers
-    /// `https://h/data/x.csv`, not `https://h/database`).
+    /// `https://h/data/x.csv`, not `https://h/database`; on the same port, the scheme's
+    /// default when none is written).
     pub fn within(&self, prefix: &Location) -> bool {
         match (self, prefix) {
             (Location::Http(u), Location::Http(p)) => {
                 u.scheme() == p.scheme()
                     && u.host_str() == p.host_str()
-                    && (p.port().is_none()
-                        || u.port_or_known_default() == p.port_or_known_default())
+                    && u.port_or_known_default() == p.port_or_known_default()
                     && path_within(u.path(), p.path())
             }
             (Location::File(f), Location::File(p)) => f.starts_with(p),
@@ -230,8 +236,9 @@ mod tests {
         assert!(!loc("https://github.com/DataTalksClubEvil/x").within(&grant));
         assert!(!loc("http://github.com/DataTalksClub/x").within(&grant));
         assert!(!loc("https://github.com.evil.io/DataTalksClub/x").within(&grant));
-        let any_port = loc("http://127.0.0.1");
-        assert!(loc("http://127.0.0.1:8123/a.csv").within(&any_port));
+        let default_port = loc("http://127.0.0.1");
+        assert!(!loc("http://127.0.0.1:8123/a.csv").within(&default_port));
+        assert!(loc("http://127.0.0.1:80/a.csv").within(&default_port));
         let port = loc("http://127.0.0.1:9000/");
         assert!(!loc("http://127.0.0.1:9001/a.csv").within(&port));
         assert!(loc("http://127.0.0.1:9000/a.csv").within(&port));
@@ -259,6 +266,16 @@ mod tests {
             .to_string();
         assert!(e.contains("hides a `..` segment"), "{e}");
         assert!(Location::parse("https://h/public/a%2Fb.csv", Path::new("/p")).is_ok());
+        for sneaky in [
+            "https://h/public/..;/admin",
+            "https://h/public/%252e%252e/admin",
+            "https://h/public/%252fadmin",
+        ] {
+            assert!(
+                Location::parse(sneaky, Path::new("/p")).is_err(),
+                "{sneaky}"
+            );
+        }
     }
 
     #[test]

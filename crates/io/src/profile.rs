@@ -71,22 +71,35 @@ impl Profile {
     }
 }
 
-/// Whether a profile key holds a secret, which is never shown and never handed to blocks.
+/// Profile settings that are not secrets: where a service is and what to use there. Every
+/// other key of a profile is a secret (fail closed): never handed to a block, masked in every
+/// message.
+pub const PLAIN_SETTINGS: &[&str] = &[
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_DBNAME",
+    "POSTGRES_USER",
+    "POSTGRES_SCHEMA",
+    "POSTGRES_SSLMODE",
+    "POSTGRES_CONNECT_TIMEOUT",
+    "POSTGRES_CONNECTION_METHOD",
+    "GCS_BUCKET",
+    "GCS_ENDPOINT",
+    "BIGQUERY_PROJECT",
+    "BIGQUERY_DATASET",
+    "BIGQUERY_LOCATION",
+    "BIGQUERY_ENDPOINT",
+    "GOOGLE_PROJECT_ID",
+    "GOOGLE_LOCATION",
+    "AWS_REGION",
+    "AWS_ENDPOINT",
+    "S3_BUCKET",
+    "HTTP_BASE_URL",
+];
+
+/// Whether a profile key holds a secret: every key that is not a known plain setting.
 pub fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "SECRET",
-        "TOKEN",
-        "PRIVATE",
-        "CREDENTIAL",
-        "HEADER",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
-        || k.ends_with("_KEY")
-        || k.ends_with("ACCESS_KEY_ID")
-        || k == "GOOGLE_SERVICE_ACC_KEY"
+    !PLAIN_SETTINGS.contains(&key.to_ascii_uppercase().as_str())
 }
 
 /// Every profile of a project.
@@ -203,6 +216,18 @@ impl Profiles {
         self.profiles.keys().map(String::as_str).collect()
     }
 
+    /// Files the profiles name (key files, certificates): out of every block's grants.
+    pub fn file_paths(&self) -> Vec<std::path::PathBuf> {
+        self.profiles
+            .values()
+            .flat_map(|p| p.values.keys().filter_map(|k| p.get(k)))
+            .filter(|v| v.starts_with('/'))
+            .map(std::path::PathBuf::from)
+            .filter(|p| p.exists())
+            .map(|p| p.canonicalize().unwrap_or(p))
+            .collect()
+    }
+
     /// A redactor for every secret value of every profile.
     pub fn redactor(&self) -> Redactor {
         let mut secrets = Vec::new();
@@ -210,11 +235,21 @@ impl Profiles {
             for (k, v) in &p.values {
                 if is_secret_key(k) {
                     collect_strings(v, &mut secrets);
+                } else if let Some(pw) = p.get(k).as_deref().and_then(url_password) {
+                    // A plain setting holding a URL with credentials (an endpoint).
+                    secrets.push(pw);
                 }
             }
         }
         Redactor::new(secrets)
     }
+}
+
+/// The password of a URL with credentials (`https://user:pw@host/`).
+pub(crate) fn url_password(text: &str) -> Option<String> {
+    url::Url::parse(text)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
 }
 
 fn collect_strings(v: &Value, out: &mut Vec<String>) {
@@ -349,15 +384,18 @@ mod tests {
             "AWS_SECRET_ACCESS_KEY",
             "AWS_ACCESS_KEY_ID",
             "GOOGLE_SERVICE_ACC_KEY",
+            "GOOGLE_SERVICE_ACC_KEY_FILEPATH",
             "HTTP_BEARER_TOKEN",
+            "HTTP_HEADERS",
+            // Fail closed: names no list of words would catch.
+            "PG_PASS",
+            "DATABASE_URL",
+            "SNOWFLAKE_PWD",
+            "MY_API",
         ] {
             assert!(is_secret_key(k), "{k}");
         }
-        for k in [
-            "POSTGRES_HOST",
-            "GCS_BUCKET",
-            "GOOGLE_SERVICE_ACC_KEY_FILEPATH",
-        ] {
+        for k in ["POSTGRES_HOST", "GCS_BUCKET", "bigquery_dataset"] {
             assert!(!is_secret_key(k), "{k}");
         }
     }

@@ -19,9 +19,11 @@ impl Progress for NoProgress {
 /// Bytes between two reports.
 const REPORT_EVERY: u64 = 1 << 20;
 
-/// A reader that reports the bytes read through it.
+/// A reader that reports the bytes read through it, and charges them to the current call's
+/// `read_limit` (see [`crate::limits`]).
 pub(crate) struct Counted<R> {
     inner: R,
+    meter: Option<std::sync::Arc<crate::limits::Meter>>,
     label: String,
     done: u64,
     reported: u64,
@@ -39,6 +41,7 @@ impl<R: Read> Counted<R> {
         progress.bytes(&label, 0, total);
         Counted {
             inner,
+            meter: crate::limits::current(),
             label,
             done: 0,
             reported: 0,
@@ -51,6 +54,9 @@ impl<R: Read> Counted<R> {
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if let Some(m) = &self.meter {
+            m.read(n as u64).map_err(crate::limits::io_error)?;
+        }
         self.done += n as u64;
         if n == 0 || self.done - self.reported >= REPORT_EVERY {
             self.reported = self.done;

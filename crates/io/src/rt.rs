@@ -4,6 +4,9 @@
 use std::future::Future;
 use std::sync::OnceLock;
 
+use crate::error::IoError;
+use crate::limits;
+
 /// Worker threads of the IO runtime (network waits, not compute).
 const IO_THREADS: usize = 2;
 
@@ -23,4 +26,31 @@ pub(crate) fn handle() -> &'static tokio::runtime::Runtime {
 /// Run `future` to completion on the IO runtime from a thread that may block.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     handle().block_on(future)
+}
+
+/// Run `future` on the IO runtime within the current call's limits: past its deadline, or
+/// when its run is cancelled, the future is dropped (its request or query with it) and the
+/// call stops with the breach.
+///
+/// # Errors
+/// The future's own error, or [`IoError::Stopped`].
+pub(crate) fn run<T>(future: impl Future<Output = Result<T, IoError>>) -> Result<T, IoError> {
+    let Some(meter) = limits::current() else {
+        return handle().block_on(future);
+    };
+    meter.check()?;
+    handle().block_on(async {
+        let watch = async {
+            loop {
+                tokio::time::sleep(limits::WATCH_EVERY).await;
+                if let Err(b) = meter.check() {
+                    return b;
+                }
+            }
+        };
+        tokio::select! {
+            done = future => done,
+            breach = watch => Err(IoError::Stopped(breach)),
+        }
+    })
 }

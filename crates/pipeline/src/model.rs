@@ -13,6 +13,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
 /// Largest `memory_limit` a block may ask for (4 GiB, the wasm32 address space).
 pub const MAX_MEMORY_LIMIT: u64 = 4 << 30;
+/// Default `read_limit`: bytes a block may read, and decompress, in one IO call (16 GiB).
+pub const DEFAULT_READ_LIMIT: u64 = 16 << 30;
 /// Smallest `memory_limit` a block may ask for (1 MiB).
 pub const MIN_MEMORY_LIMIT: u64 = 1 << 20;
 /// Largest `retries` value accepted.
@@ -87,8 +89,11 @@ pub struct Block {
     /// Wall-clock limit of one attempt.
     #[serde(rename = "timeout_ms", serialize_with = "millis")]
     pub timeout: Duration,
-    /// Linear-memory limit of the block's instance, in bytes.
+    /// Linear-memory limit of the block's instance, in bytes; the tables the host makes for
+    /// it and its queries count too.
     pub memory_limit: u64,
+    /// Bytes one IO call of the block may read, and (separately) decompress.
+    pub read_limit: u64,
     /// What the block may touch beyond its inputs. Nothing by default.
     pub grants: Grants,
     /// Where a SQL block's query runs (always [`Engine::DataFusion`] for other blocks).
@@ -225,16 +230,23 @@ impl Source {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
-    /// URL prefixes the block may read through the host.
+    /// URL prefixes the block may read through the host (`https://host[:port]/path/`,
+    /// `file://`, `s3://`, `gs://`, `local://`). A port counts: `http://10.0.0.5:8080/`
+    /// covers that port only, no port means the scheme's default, `:*` any port.
     #[serde(default)]
     pub urls: Vec<String>,
+    /// Where the block may write: folders (`file://`, `local://`, `s3://`, `gs://`) and
+    /// database tables (`postgres://<profile>/[<schema>[.<table>]]`,
+    /// `bigquery://<profile>/[<dataset>[.<table>]]`). Reading a folder never allows writing
+    /// it; a Postgres profile answers read-only queries unless a grant covers its whole
+    /// database (`postgres://<profile>/`).
+    #[serde(default)]
+    pub write: Vec<String>,
     /// io_config.yaml profiles the block may use.
     #[serde(default)]
     pub profiles: Vec<String>,
-    /// Secrets the block may read.
-    #[serde(default)]
-    pub secrets: Vec<String>,
-    /// Environment variables passed into the block's WASI environment.
+    /// Environment variables passed into the block's WASI environment (their values are
+    /// masked in the run's logs).
     #[serde(default)]
     pub env: Vec<String>,
 }

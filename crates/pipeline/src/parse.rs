@@ -33,6 +33,7 @@ const BLOCK_FIELDS: &[&str] = &[
     "retry_delay",
     "timeout",
     "memory_limit",
+    "read_limit",
     "grants",
     "engine",
 ];
@@ -229,6 +230,25 @@ impl Cx {
         out
     }
 
+    /// `grants:`; the removed `secrets:` list is named with what to use instead.
+    fn grants(&mut self, map: &Mapping, block: Option<&str>) -> Option<Grants> {
+        if let Some(Value::Mapping(g)) = map.get("grants") {
+            if g.contains_key("secrets") {
+                self.invalid(
+                    block,
+                    "grants.secrets",
+                    "blocks never see io profile secrets: weft uses them on the block's behalf when it is granted the profile (`profiles: [name]`); pass a value into the block with `env: [NAME]` instead".into(),
+                );
+                let mut g = g.clone();
+                g.remove("secrets");
+                let mut m = map.clone();
+                m.insert("grants".into(), Value::Mapping(g));
+                return self.field::<Grants>(&m, "grants", block);
+            }
+        }
+        self.field::<Grants>(map, "grants", block)
+    }
+
     /// One entry of `blocks:`; `None` when it is too broken to take part in linking.
     fn block(&mut self, index: usize, item: &Value) -> Option<RawBlock> {
         let Value::Mapping(map) = item else {
@@ -290,8 +310,18 @@ impl Cx {
                 "must be longer than zero, e.g. `30s` or `10m`".into(),
             );
         }
-        let memory_limit = self.memory(map, &name).unwrap_or(DEFAULT_MEMORY_LIMIT);
-        let grants = self.field::<Grants>(map, "grants", b).unwrap_or_default();
+        let memory_limit = self
+            .size(
+                map,
+                &name,
+                "memory_limit",
+                MIN_MEMORY_LIMIT..=MAX_MEMORY_LIMIT,
+            )
+            .unwrap_or(DEFAULT_MEMORY_LIMIT);
+        let read_limit = self
+            .size(map, &name, "read_limit", MIN_MEMORY_LIMIT..=u64::MAX)
+            .unwrap_or(DEFAULT_READ_LIMIT);
+        let grants = self.grants(map, b).unwrap_or_default();
         self.check_urls(&grants, &name);
         let engine = self.engine(map, &name, source.as_ref(), &grants);
         Some(RawBlock {
@@ -308,6 +338,7 @@ impl Cx {
                 retry_delay,
                 timeout,
                 memory_limit,
+                read_limit,
                 grants,
                 engine,
             },
@@ -365,7 +396,8 @@ impl Cx {
         engine
     }
 
-    /// URL grants must be absolute URLs with a scheme, so prefixes cannot be ambiguous.
+    /// URL grants must be absolute URLs with a scheme, so prefixes cannot be ambiguous; write
+    /// grants name folders or database tables, and their profile must be granted.
     fn check_urls(&mut self, grants: &Grants, block: &str) {
         for u in &grants.urls {
             let ok = u.split_once("://").is_some_and(|(scheme, rest)| {
@@ -378,6 +410,40 @@ impl Cx {
                     "grants.urls",
                     format!("`{u}` is not a URL prefix; write e.g. `https://example.com/data/`, `s3://bucket/`, `file:///srv/data/`"),
                 );
+            }
+        }
+        for w in &grants.write {
+            let Some((scheme, rest)) = w.split_once("://") else {
+                self.invalid(
+                    Some(block),
+                    "grants.write",
+                    format!("`{w}` is not a write target; write e.g. `local://exports/`, `gs://lake/raw/`, `postgres://default/ny_taxi`, `bigquery://gcs/dataset`"),
+                );
+                continue;
+            };
+            match scheme {
+                "file" | "local" | "s3" | "gs" => {}
+                "postgres" | "bigquery" => {
+                    let profile = rest.split('/').next().unwrap_or("");
+                    if profile.is_empty() {
+                        self.invalid(
+                            Some(block),
+                            "grants.write",
+                            format!("`{w}` names no io profile; write `{scheme}://<profile>/…`"),
+                        );
+                    } else if !grants.profiles.iter().any(|p| p == profile) {
+                        self.invalid(
+                            Some(block),
+                            "grants.write",
+                            format!("`{w}` writes through io profile \"{profile}\", which the block is not granted; add `profiles: [{profile}]`"),
+                        );
+                    }
+                }
+                other => self.invalid(
+                    Some(block),
+                    "grants.write",
+                    format!("`{w}`: cannot write to {other}://; valid: file://, local://, s3://, gs://, postgres://, bigquery://"),
+                ),
             }
         }
     }
@@ -471,25 +537,45 @@ impl Cx {
         parsed.map_err(|r| self.invalid(Some(block), key, r)).ok()
     }
 
-    fn memory(&mut self, map: &Mapping, block: &str) -> Option<u64> {
-        let v = map.get("memory_limit")?;
+    /// A size field (`256MiB`, `2GiB`) within `range`.
+    fn size(
+        &mut self,
+        map: &Mapping,
+        block: &str,
+        field: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Option<u64> {
+        let v = map.get(field)?;
         let text = scalar(v).unwrap_or_default();
         let bytes = match text.trim().parse::<bytesize::ByteSize>() {
             Ok(b) => b.as_u64(),
             Err(e) => {
                 self.invalid(
                     Some(block),
-                    "memory_limit",
+                    field,
                     format!("`{text}` is not a size ({e}); write e.g. `256MiB` or `2GiB`"),
                 );
                 return None;
             }
         };
-        if !(MIN_MEMORY_LIMIT..=MAX_MEMORY_LIMIT).contains(&bytes) {
+        if !range.contains(&bytes) {
+            let shown = |b: u64| match b {
+                b if b % (1 << 30) == 0 => format!("{}GiB", b >> 30),
+                b => format!("{}MiB", b >> 20),
+            };
+            let why = if *range.end() == u64::MAX {
+                format!("it must be at least {}", shown(*range.start()))
+            } else {
+                format!(
+                    "it must be between {} and {}",
+                    shown(*range.start()),
+                    shown(*range.end())
+                )
+            };
             self.invalid(
                 Some(block),
-                "memory_limit",
-                format!("`{text}` is out of range: it must be between 1MiB and 4GiB"),
+                field,
+                format!("`{text}` is out of range: {why}"),
             );
             return None;
         }

@@ -117,8 +117,10 @@ impl Runtime {
         tracing::debug!(bytes = held, "compile cache cleared");
     }
 
-    /// Load a block's component, preferring the precompiled `cwasm` file when it exists, and
-    /// link it. Loads are cached under `key` (a content hash) for the life of the runtime.
+    /// Load a block's component and link it. Precompiled native code (`cwasm`: its file and
+    /// the SHA-256 weft recorded when it compiled it) is used only when the file's digest
+    /// matches; otherwise the `.wasm` is compiled (and validated) again. Loads are cached
+    /// under `key` (a content hash) for the life of the runtime.
     ///
     /// # Errors
     /// [`RuntimeError::Load`] when the file cannot be read or compiled;
@@ -128,7 +130,7 @@ impl Runtime {
         block: &str,
         key: &str,
         wasm: &Path,
-        cwasm: Option<&Path>,
+        cwasm: Option<(&Path, &str)>,
     ) -> Result<BlockComponent, RuntimeError> {
         if let Some(c) = self
             .loaded
@@ -138,26 +140,28 @@ impl Runtime {
         {
             return Ok(c.clone());
         }
-        let component = match cwasm.filter(|p| p.is_file()) {
-            // SAFETY: `.cwasm` files are written only by `weft build` from this engine's
-            // `precompile`, into the project's private cache, keyed by the compatibility key.
-            #[allow(unsafe_code)]
-            Some(p) => unsafe { Component::deserialize_file(&self.engine, p) }.map_err(|e| {
-                RuntimeError::Load {
-                    path: p.to_path_buf(),
-                    reason: format!("{e:#}"),
+        let native = cwasm.and_then(|(p, digest)| verified(p, digest));
+        let component =
+            match native {
+                // SAFETY: these bytes are, digest for digest, what `weft build` wrote from this
+                // engine's `precompile` into the project's private cache (out of every block's
+                // grants), keyed by the compatibility key.
+                #[allow(unsafe_code)]
+                Some((p, bytes)) => unsafe { Component::deserialize(&self.engine, &bytes) }
+                    .map_err(|e| RuntimeError::Load {
+                        path: p.to_path_buf(),
+                        reason: format!("{e:#}"),
+                    })?,
+                None => {
+                    let compiled = Component::from_file(&self.engine, wasm);
+                    // Compiled outside a build: keep nothing of it.
+                    self.compile_cache.clear();
+                    compiled.map_err(|e| RuntimeError::Load {
+                        path: wasm.to_path_buf(),
+                        reason: format!("{e:#}"),
+                    })?
                 }
-            })?,
-            None => {
-                let compiled = Component::from_file(&self.engine, wasm);
-                // Compiled outside a build: keep nothing of it.
-                self.compile_cache.clear();
-                compiled.map_err(|e| RuntimeError::Load {
-                    path: wasm.to_path_buf(),
-                    reason: format!("{e:#}"),
-                })?
-            }
-        };
+            };
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -179,6 +183,21 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The bytes of the precompiled code at `path` when their SHA-256 is `digest`.
+fn verified<'a>(path: &'a Path, digest: &str) -> Option<(&'a Path, Vec<u8>)> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).ok()?;
+    let actual: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if actual.eq_ignore_ascii_case(digest.trim()) {
+        return Some((path, bytes));
+    }
+    tracing::warn!(path = %path.display(), "precompiled code does not match its recorded digest; compiling the component again");
+    None
 }
 
 fn engine_config(config: &RuntimeConfig) -> Config {

@@ -70,6 +70,15 @@ pub enum RuntimeError {
         /// Total bytes the failed growth would have reached.
         requested: u64,
     },
+    /// A host call the block made exceeded one of its budgets (memory held in host tables,
+    /// a query's memory, bytes, rows, log volume); the message names it and how to raise it.
+    #[error("block \"{block}\" stopped: {message}")]
+    Budget {
+        /// The block.
+        block: String,
+        /// Which budget, how much, and how to raise it.
+        message: String,
+    },
     /// The block returned an error from `run`.
     #[error("block \"{block}\" failed: {kind}: {message}")]
     Failed {
@@ -101,6 +110,7 @@ impl RuntimeError {
                 | RuntimeError::Load { .. }
                 | RuntimeError::Incompatible { .. }
                 | RuntimeError::Cancelled { .. }
+                | RuntimeError::Budget { .. }
                 // A missing grant or a bad input fails the same way every time.
                 | RuntimeError::Failed {
                     kind: "denied" | "invalid-input",

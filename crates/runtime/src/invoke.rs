@@ -11,9 +11,10 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use weft_data::Table;
 
 use crate::bindings::GuestError;
+use crate::budget::{Budget, HostStop};
 use crate::engine::{BlockComponent, Runtime};
 use crate::error::RuntimeError;
-use crate::output::GuestOutput;
+use crate::output::{GuestOutput, LogBudget};
 use crate::state::{HostState, LogLevel, LogSink, MemoryLimiter};
 
 /// Largest payload a block may move across the boundary in one call (4 GiB).
@@ -31,8 +32,10 @@ pub struct BlockCall {
     pub variables: Arc<BTreeMap<String, String>>,
     /// Environment variables granted to the block.
     pub env: Vec<(String, String)>,
-    /// Linear-memory limit in bytes.
+    /// Linear-memory limit in bytes (host-made tables and queries count too).
     pub memory_limit: u64,
+    /// Bytes one IO call may read, and decompress.
+    pub read_limit: u64,
     /// Wall-clock limit.
     pub timeout: Duration,
     /// Where the block's log lines go.
@@ -64,25 +67,38 @@ impl Runtime {
         call: BlockCall,
     ) -> Result<BlockOutput, RuntimeError> {
         // Printed lines reach the log while the block runs.
-        let stdout = GuestOutput::new(LogLevel::Info, call.log.clone());
-        let stderr = GuestOutput::new(LogLevel::Warn, call.log.clone());
+        let log = LogBudget::new(call.log.clone());
+        let stdout = GuestOutput::new(LogLevel::Info, log.clone());
+        let stderr = GuestOutput::new(LogLevel::Warn, log.clone());
+        let deadline = Instant::now() + call.timeout;
         let mut wasi = wasmtime_wasi::WasiCtx::builder();
         wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
             .envs(&call.env);
+        // No network, whatever wasmtime's defaults are: every socket and name lookup a block
+        // attempts is `access-denied`. (No directories are preopened: no files either.)
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }));
         let state = HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(call.memory_limit),
             variables: call.variables.clone(),
-            log: call.log.clone(),
+            log,
             io: call.io.clone(),
+            budget: Budget::new(
+                call.memory_limit,
+                call.read_limit,
+                deadline,
+                call.cancel.clone(),
+            ),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(HOSTCALL_FUEL);
         // Every epoch tick, stop the block if its run was cancelled or its time is up.
-        let deadline = Instant::now() + call.timeout;
         let cancel = call.cancel.clone();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
@@ -124,6 +140,24 @@ impl Fault {
         stderr: &GuestOutput,
     ) -> RuntimeError {
         let block = call.block.clone();
+        if let Fault::Wasm(_, e) = &self {
+            match e.downcast_ref::<HostStop>() {
+                Some(HostStop::Deadline) => {
+                    return RuntimeError::Timeout {
+                        block,
+                        limit: call.timeout,
+                    }
+                }
+                Some(HostStop::Cancelled) => return RuntimeError::Cancelled { block },
+                Some(HostStop::Budget(message)) => {
+                    return RuntimeError::Budget {
+                        block,
+                        message: message.clone(),
+                    }
+                }
+                None => {}
+            }
+        }
         match self {
             Fault::Wasm(_, e) | Fault::Instantiate(e) if denied.is_some() && !is_interrupt(&e) => {
                 RuntimeError::MemoryLimit {

@@ -22,6 +22,7 @@
 //!     variables: Arc::new(BTreeMap::new()),
 //!     env: vec![],
 //!     memory_limit: 64 << 20,
+//!     read_limit: 1 << 30,
 //!     timeout: Duration::from_secs(5),
 //!     log: Arc::new(Print),
 //!     cancel: Default::default(),
@@ -35,6 +36,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod bindings;
+mod budget;
 mod compile_cache;
 mod engine;
 mod error;

@@ -1,7 +1,8 @@
 //! A block's stdout and stderr. Each complete line goes to the block's log as soon as it is
 //! written, so a running block's prints show live in `weft logs` and the API's log stream.
-//! The last bytes are kept for error messages (a panic's last words). Past a limit, further
-//! output is dropped with one notice; the block itself is never stopped for being chatty.
+//! The last bytes are kept for error messages (a panic's last words). stdout, stderr and the
+//! block's `log` calls share one [`LogBudget`]: past it, further lines are dropped with one
+//! notice; the block itself is never stopped for being chatty.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,8 +15,61 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 use crate::state::{LogLevel, LogSink};
 
-/// Bytes of output forwarded to the log per stream and block run; the rest is dropped.
+/// Bytes of log lines (prints and `log` calls together) kept per block run; the rest is
+/// dropped.
 const FORWARD_LIMIT: usize = 8 << 20;
+/// What each line costs beyond its bytes (it is one row in the state store), so a flood of
+/// empty lines is bounded too.
+const LINE_COST: usize = 64;
+
+/// The log volume one block run may write, shared by its stdout, stderr and `log` calls.
+#[derive(Clone)]
+pub(crate) struct LogBudget {
+    shared: Arc<Mutex<(usize, bool)>>,
+    sink: Arc<dyn LogSink>,
+}
+
+impl LogBudget {
+    pub(crate) fn new(sink: Arc<dyn LogSink>) -> Self {
+        LogBudget {
+            shared: Arc::default(),
+            sink,
+        }
+    }
+
+    /// Send `line` to the log if the budget allows; past it, one notice and nothing more.
+    pub(crate) fn emit(&self, level: LogLevel, line: String) {
+        let mut s = self
+            .shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if s.1 {
+            return;
+        }
+        s.0 += line.len() + LINE_COST;
+        if s.0 > FORWARD_LIMIT {
+            s.1 = true;
+            drop(s);
+            self.sink.log(
+                LogLevel::Warn,
+                format!(
+                    "the block wrote more than {} MiB of log lines and output; the rest is dropped",
+                    FORWARD_LIMIT >> 20
+                ),
+            );
+            return;
+        }
+        drop(s);
+        self.sink.log(level, line);
+    }
+
+    fn exhausted(&self) -> bool {
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .1
+    }
+}
 /// Bytes kept from the end of the stream for error messages.
 const TAIL: usize = 64 << 10;
 /// A line longer than this is forwarded in pieces.
@@ -26,7 +80,7 @@ const MAX_LINE: usize = 64 << 10;
 pub(crate) struct GuestOutput {
     shared: Arc<Mutex<Shared>>,
     level: LogLevel,
-    sink: Arc<dyn LogSink>,
+    budget: LogBudget,
 }
 
 #[derive(Default)]
@@ -35,19 +89,15 @@ struct Shared {
     partial: Vec<u8>,
     /// The last bytes written.
     tail: Vec<u8>,
-    /// Bytes forwarded to the log so far.
-    forwarded: usize,
-    /// Whether the limit was reached.
-    truncated: bool,
 }
 
 impl GuestOutput {
-    /// A stream whose lines go to `sink` at `level`.
-    pub(crate) fn new(level: LogLevel, sink: Arc<dyn LogSink>) -> Self {
+    /// A stream whose lines go to the log at `level`, within `budget`.
+    pub(crate) fn new(level: LogLevel, budget: LogBudget) -> Self {
         GuestOutput {
             shared: Arc::default(),
             level,
-            sink,
+            budget,
         }
     }
 
@@ -64,7 +114,8 @@ impl GuestOutput {
             let cut = s.tail.len() - TAIL;
             s.tail.drain(..cut);
         }
-        if s.truncated {
+        if self.budget.exhausted() {
+            s.partial.clear();
             return;
         }
         s.partial.extend_from_slice(bytes);
@@ -78,29 +129,13 @@ impl GuestOutput {
         }
     }
 
-    fn emit(&self, s: &mut Shared, line: &[u8]) {
-        if s.truncated {
-            return;
-        }
+    fn emit(&self, _s: &mut Shared, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let text = text.trim_end();
         if text.trim().is_empty() {
             return;
         }
-        s.forwarded += text.len();
-        if s.forwarded > FORWARD_LIMIT {
-            s.truncated = true;
-            s.partial.clear();
-            self.sink.log(
-                LogLevel::Warn,
-                format!(
-                    "the block wrote more than {} MiB; the rest of its output is dropped",
-                    FORWARD_LIMIT >> 20
-                ),
-            );
-            return;
-        }
-        self.sink.log(self.level, text.to_string());
+        self.budget.emit(self.level, text.to_string());
     }
 
     /// Forward a last line the block did not end.
@@ -188,7 +223,7 @@ mod tests {
     #[test]
     fn lines_go_out_as_they_end_and_the_tail_stays() {
         let lines = Arc::new(Lines::default());
-        let out = GuestOutput::new(LogLevel::Info, lines.clone());
+        let out = GuestOutput::new(LogLevel::Info, LogBudget::new(lines.clone()));
         out.take(b"hello ");
         assert!(lines.0.lock().unwrap().is_empty(), "no line ended yet");
         out.take(b"world\n\nsecond\nthird");
@@ -208,11 +243,21 @@ mod tests {
     #[test]
     fn a_flood_is_cut_with_one_notice() {
         let lines = Arc::new(Lines::default());
-        let out = GuestOutput::new(LogLevel::Info, lines.clone());
+        let budget = LogBudget::new(lines.clone());
+        let out = GuestOutput::new(LogLevel::Info, budget.clone());
+        let err = GuestOutput::new(LogLevel::Warn, budget.clone());
         let line = vec![b'x'; 1023];
-        for _ in 0..(FORWARD_LIMIT / 1024 + 100) {
+        // Prints on both streams and `log` calls draw on the same budget.
+        for i in 0..(FORWARD_LIMIT / 1024 / 3 + 100) {
             out.take(&line);
             out.take(b"\n");
+            err.take(&line);
+            err.take(b"\n");
+            budget.emit(LogLevel::Info, format!("log call {i} {}", "y".repeat(1000)));
+        }
+        // Tiny lines cost their row, not only their bytes.
+        for _ in 0..FORWARD_LIMIT {
+            budget.emit(LogLevel::Info, "z".into());
         }
         let got = lines.0.lock().unwrap();
         let warnings: Vec<&String> = got
@@ -220,8 +265,9 @@ mod tests {
             .filter(|(l, _)| *l == LogLevel::Warn)
             .map(|(_, m)| m)
             .collect();
+        let warnings: Vec<&&String> = warnings.iter().filter(|m| m.contains("MiB")).collect();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("output is dropped"));
+        assert!(warnings[0].contains("the rest is dropped"));
         assert!(got.len() < FORWARD_LIMIT / 1000);
         assert!(out.tail().len() <= TAIL);
     }

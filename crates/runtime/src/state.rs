@@ -7,6 +7,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::budget::Budget;
+
 /// Severity of a block's log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
@@ -48,9 +50,12 @@ pub(crate) struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) variables: Arc<BTreeMap<String, String>>,
-    pub(crate) log: Arc<dyn LogSink>,
+    /// Where the block's `log` calls go, within the run's log budget.
+    pub(crate) log: crate::output::LogBudget,
     /// The block's IO, within its grants; `None` denies every IO call.
     pub(crate) io: Option<weft_io::BlockIo>,
+    /// What host calls are charged to and stopped by.
+    pub(crate) budget: Budget,
 }
 
 impl HostState {
@@ -61,10 +66,21 @@ impl HostState {
     ) -> wasmtime::Result<
         Result<wasmtime::component::Resource<weft_data::Table>, crate::bindings::GuestError>,
     > {
-        match made {
-            Ok(t) => Ok(Ok(self.table.push(t)?)),
-            Err(e) => Ok(Err(e)),
-        }
+        let t = match made {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.budget.check()?;
+        let size = t.memory_size();
+        self.budget.admit(size, self.limiter.total)?;
+        let handle = self.table.push(t)?;
+        self.budget.charge(handle.rep(), size);
+        Ok(Ok(handle))
+    }
+
+    /// The limits of a query the host runs for the block now.
+    pub(crate) fn query_limits(&self) -> weft_data::QueryLimits {
+        self.budget.query_limits(self.limiter.total)
     }
 }
 
@@ -81,7 +97,8 @@ impl WasiView for HostState {
 /// can be reported as a memory-limit breach rather than a bare trap.
 pub(crate) struct MemoryLimiter {
     limit: u64,
-    total: u64,
+    /// Bytes of linear memory the instance holds.
+    pub(crate) total: u64,
     /// Total the first denied growth would have reached.
     pub(crate) denied: Option<u64>,
 }

@@ -102,10 +102,7 @@ pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
                 return (summary, table);
             }
             Err(failure) => {
-                last_error = match &job.io {
-                    Some(io) => io.redactor().redact(&failure.message),
-                    None => failure.message,
-                };
+                last_error = job.log.redact(&failure.message);
                 job.log
                     .note(&name, attempt, LogLevel::Error, last_error.clone());
                 let retry = attempt < attempts && failure.retryable && !job.cancel.is_cancelled();
@@ -272,6 +269,7 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v)))
             .collect(),
         memory_limit: block.memory_limit,
+        read_limit: block.read_limit,
         timeout: block.timeout,
         log: sink,
         cancel: stop.clone(),
@@ -284,7 +282,10 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
             &name,
             &component.key,
             &component.wasm,
-            component.cwasm.as_deref(),
+            component
+                .cwasm
+                .as_deref()
+                .zip(component.cwasm_digest.as_deref()),
         )?;
         runtime.invoke(&loaded, call)
     });
@@ -304,11 +305,15 @@ async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, St
             .into())
         }
         Err(_) => {
+            // A retry starts only when this attempt has stopped: its host calls stop at the
+            // deadline, its guest at the next epoch tick.
+            stop.store(true, Ordering::Relaxed);
+            let _ = (&mut task).await;
             return Err(RuntimeError::Timeout {
                 block: block.name.clone(),
                 limit: block.timeout,
             }
-            .into())
+            .into());
         }
         Ok(Err(join)) => {
             return Err(Failure {
@@ -361,22 +366,43 @@ async fn run_sql(
     variables.insert("attempt".into(), attempt.to_string());
     let name = block.name.clone();
     let timeout = block.timeout;
-    let task = tokio::task::spawn_blocking(move || {
-        crate::sql_block::run(&block, &path, &inputs, &variables, io.as_ref())
+    let stop = Arc::new(AtomicBool::new(false));
+    let deadline = std::time::Instant::now() + timeout;
+    let limits = weft_data::QueryLimits {
+        memory: block.memory_limit,
+        deadline: Some(deadline),
+        cancel: Some(stop.clone()),
+    };
+    let io = io.map(|io| {
+        io.with_limits(weft_io::IoLimits {
+            deadline: Some(deadline),
+            cancel: Some(stop.clone()),
+            read_bytes: block.read_limit,
+            memory: block.memory_limit,
+        })
     });
+    let mut task = tokio::task::spawn_blocking(move || {
+        crate::sql_block::run(&block, &path, &inputs, &variables, io.as_ref(), &limits)
+    });
+    // The engine stops a query at the deadline or on cancel by itself; the grace covers a
+    // query running in a profile's database.
     let result = tokio::select! {
-        r = tokio::time::timeout(timeout, task) => r,
+        r = tokio::time::timeout(timeout + TIMEOUT_GRACE, &mut task) => r,
         _ = job.cancel.cancelled() => {
+            stop.store(true, Ordering::Relaxed);
+            let _ = tokio::time::timeout(TIMEOUT_GRACE, &mut task).await;
             return Err(RuntimeError::Cancelled { block: name }.into());
         }
     };
     let table = match result {
         Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            let _ = (&mut task).await;
             return Err(RuntimeError::Timeout {
                 block: name,
                 limit: timeout,
             }
-            .into())
+            .into());
         }
         Ok(Err(join)) => {
             return Err(Failure {

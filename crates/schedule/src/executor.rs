@@ -29,6 +29,9 @@ pub struct ComponentRef {
     pub wasm: PathBuf,
     /// Its precompiled native code, if built.
     pub cwasm: Option<PathBuf>,
+    /// The SHA-256 (hex) weft recorded for `cwasm` when it compiled it; the code is loaded
+    /// only when the file still matches.
+    pub cwasm_digest: Option<String>,
 }
 
 /// A request to run a pipeline once.
@@ -259,10 +262,7 @@ impl Executor {
             run_id.clone(),
             first_seq,
             observer.clone(),
-            self.io
-                .as_ref()
-                .map(|io| io.redactor().clone())
-                .unwrap_or_default(),
+            run_redactor(self.io.as_deref(), &pipeline),
         ));
         let mut plan = Plan::new(&pipeline);
         let variables = Arc::new(variables);
@@ -680,4 +680,18 @@ impl Plan {
             .iter()
             .any(|&d| self.state[d] == Slot::Waiting)
     }
+}
+
+/// What the run's log masks: the profiles' secrets and every environment value granted to a
+/// block of the pipeline.
+fn run_redactor(io: Option<&weft_io::IoContext>, pipeline: &Pipeline) -> weft_io::Redactor {
+    let granted = pipeline
+        .blocks
+        .iter()
+        .flat_map(|b| b.grants.env.iter())
+        .filter_map(|name| std::env::var(name).ok())
+        .collect();
+    io.map(|io| io.redactor().clone())
+        .unwrap_or_default()
+        .extended(granted)
 }

@@ -27,6 +27,7 @@ mod notify;
 mod outputs;
 mod signal;
 mod sql_block;
+mod sql_template;
 
 pub use cancels::{Registered, CANCEL_POLL};
 pub use clock::{new_run_id, now_ms};

@@ -76,6 +76,11 @@ impl RunLog {
         }
     }
 
+    /// `text` with the run's secrets masked.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
+    }
+
     /// A sink for one attempt of one block.
     pub(crate) fn sink(&self, block: &str, attempt: u32) -> Arc<dyn LogSink> {
         Arc::new(BlockSink {

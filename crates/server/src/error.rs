@@ -14,6 +14,12 @@ pub enum ApiError {
     /// A missing or wrong bearer token; nothing was run.
     #[error("{0}")]
     Unauthorized(String),
+    /// A request this server refuses whoever sends it: a foreign Host or Origin.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A POST body that is not declared JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A malformed request (body, header, query); the message names the problem.
     #[error("{0}")]
     BadRequest(String),
@@ -38,6 +44,8 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

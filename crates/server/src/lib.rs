@@ -24,6 +24,7 @@
 
 mod api;
 mod error;
+pub mod guard;
 pub mod recovery;
 mod routes;
 pub mod scheduler;

@@ -81,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async {
             ApiError::NotFound("no such API route; see /api/openapi.json".into())
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::check,
+        ))
         .with_state(state)
 }
 

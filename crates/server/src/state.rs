@@ -50,6 +50,8 @@ struct Inner {
     limits: HashMap<String, Arc<Semaphore>>,
     /// The token every non-trigger route needs, if set.
     api_token: Option<String>,
+    /// Host names (lower case, without port) the server answers to.
+    allowed_hosts: Vec<String>,
 }
 
 /// What happened to a cancel request.
@@ -86,6 +88,10 @@ impl AppState {
                 launches: std::sync::atomic::AtomicU64::new(0),
                 limits,
                 api_token: None,
+                allowed_hosts: crate::guard::LOOPBACK_HOSTS
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect(),
             }),
         }
     }
@@ -97,6 +103,25 @@ impl AppState {
             inner.api_token = token.filter(|t| !t.is_empty());
         }
         self
+    }
+
+    /// Also answer to `hosts` (names or addresses, without port; `*` for any), besides
+    /// the loopback names. Call before the state is shared.
+    pub fn with_allowed_hosts(mut self, hosts: impl IntoIterator<Item = String>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner
+                .allowed_hosts
+                .extend(hosts.into_iter().map(|h| h.to_ascii_lowercase()));
+        }
+        self
+    }
+
+    /// Whether the server answers to host `name` (lower case, without port).
+    pub fn allows_host(&self, name: &str) -> bool {
+        self.inner
+            .allowed_hosts
+            .iter()
+            .any(|h| h == "*" || h == name)
     }
 
     /// The API token, if the server has one.
@@ -187,6 +212,36 @@ impl AppState {
         let id = self.inner.executor.record(&mut req).await?;
         self.launch(req, None);
         Ok(id)
+    }
+
+    /// Start a run of `pipeline` for idempotency key `key` of API trigger `trigger`, the key
+    /// and the run recorded in one transaction: `(run id, replayed)`, where a replayed call
+    /// returns the run an earlier call with the same key started, and starts nothing.
+    ///
+    /// # Errors
+    /// [`ApiError::Unavailable`] while shutting down; [`ApiError::Internal`] when the run
+    /// cannot be recorded (then the key stays free).
+    pub async fn start_run_once(
+        &self,
+        pipeline: &str,
+        trigger: &str,
+        variables: BTreeMap<String, String>,
+        key: &str,
+    ) -> Result<(String, bool), ApiError> {
+        self.open()?;
+        let mut req = self.request(pipeline, trigger, variables, None)?;
+        let prepared = self.inner.executor.prepare(&mut req);
+        let store = self.inner.executor.store();
+        match store
+            .create_run_once(&prepared.as_new_run(), key, now_ms())
+            .await?
+        {
+            Some(earlier) => Ok((earlier, true)),
+            None => {
+                self.launch(req, None);
+                Ok((prepared.id, false))
+            }
+        }
     }
 
     /// Record many runs of `pipeline` in one transaction and start them, at most

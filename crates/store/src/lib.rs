@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod changes;
 mod error;
 mod history;
 mod model;
@@ -20,6 +21,7 @@ mod recovery;
 mod store;
 mod triggers;
 
+pub use changes::RunWatch;
 pub use error::StoreError;
 pub use history::RunFilter;
 pub use model::*;

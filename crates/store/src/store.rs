@@ -23,6 +23,7 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    pub(crate) changes: crate::changes::Changes,
 }
 
 /// A run to create, with its blocks in pipeline order.
@@ -158,7 +159,16 @@ impl Store {
                 Err(e) => return Err(fail(&e)),
             }
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            changes: crate::changes::Changes::new(),
+        })
+    }
+
+    /// Follow run `id`'s changes made in this process (see [`crate::RunWatch`]).
+    pub fn watch(&self, id: &str) -> crate::RunWatch {
+        self.changes.watch(id)
     }
 
     /// Which database this is.
@@ -204,6 +214,7 @@ impl Store {
         .execute(&self.pool)
         .await
         .during(|| format!("start run {id}"))?;
+        self.changes.announce(id);
         Ok(done.rows_affected() == 1)
     }
 
@@ -233,6 +244,7 @@ impl Store {
             .execute(&self.pool)
             .await
             .during(|| format!("set run {id} {status}"))?;
+        self.changes.announce(id);
         Ok(())
     }
 
@@ -337,7 +349,9 @@ impl Store {
             .await
             .during(action)?;
         }
-        tx.commit().await.during(action)
+        tx.commit().await.during(action)?;
+        self.changes.announce(run);
+        Ok(())
     }
 
     /// Runs, newest first, optionally of one pipeline.

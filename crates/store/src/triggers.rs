@@ -160,43 +160,49 @@ impl Store {
 }
 
 impl Store {
-    /// Claim `key` of an API trigger for `run_id`. Returns the run that already holds the key
-    /// when another call claimed it first (a retried webhook), or `None` when this call won.
+    /// Record `run` for idempotency key `key` of its API trigger, both in one transaction:
+    /// returns the run that already holds the key when another call claimed it first (a
+    /// retried webhook; nothing is recorded), or `None` when `run` was recorded under it.
+    /// A call that fails records neither, so the key stays free for a retry.
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
-    pub async fn claim_idempotency_key(
+    pub async fn create_run_once(
         &self,
-        pipeline: &str,
-        trigger: &str,
+        run: &crate::store::NewRun<'_>,
         key: &str,
-        run_id: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let action = || format!("claim idempotency key of {pipeline}/{trigger}");
+        let (pipeline, trigger) = (run.pipeline, run.trigger);
+        let action = || format!("record a run of {pipeline}/{trigger} for its idempotency key");
+        let mut tx = self.pool.begin().await.during(action)?;
         let inserted = sqlx::query(
             "INSERT INTO weft_idempotency (pipeline, trigger, key, run_id, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(pipeline)
         .bind(trigger)
         .bind(key)
-        .bind(run_id)
+        .bind(run.id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .during(action)?;
-        if inserted.rows_affected() == 1 {
-            return Ok(None);
+        if inserted.rows_affected() == 0 {
+            let row = sqlx::query(
+                "SELECT run_id FROM weft_idempotency WHERE pipeline = $1 AND trigger = $2 AND key = $3",
+            )
+            .bind(pipeline)
+            .bind(trigger)
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .during(action)?;
+            return Ok(Some(row.get(0)));
         }
-        let row = sqlx::query(
-            "SELECT run_id FROM weft_idempotency WHERE pipeline = $1 AND trigger = $2 AND key = $3",
-        )
-        .bind(pipeline)
-        .bind(trigger)
-        .bind(key)
-        .fetch_one(&self.pool)
-        .await
-        .during(action)?;
-        Ok(Some(row.get(0)))
+        crate::store::insert_run(&mut tx, run)
+            .await
+            .during(action)?;
+        tx.commit().await.during(action)?;
+        Ok(None)
     }
 }

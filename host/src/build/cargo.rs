@@ -17,9 +17,25 @@ pub fn build(
     target_dir: &Path,
     step: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, String> {
-    let mut cmd = tc.cargo();
-    cmd.arg("build")
-        .arg("--release")
+    let patch = format!(
+        "patch.crates-io.weft-sdk.path={:?}",
+        sdk_dir.display().to_string()
+    );
+    let jailed = tc.jailed();
+    let mut cmd = if jailed {
+        // Dependencies come first, outside the jail: fetching runs no crate code.
+        fetch(tc, dir, &patch)?;
+        std::fs::create_dir_all(target_dir)
+            .map_err(|e| format!("cannot create {}: {e}", target_dir.display()))?;
+        let mut c = tc.jailed_cargo(&[target_dir]);
+        c.arg("build").arg("--offline");
+        c
+    } else {
+        let mut c = tc.cargo();
+        c.arg("build");
+        c
+    };
+    cmd.arg("--release")
         .arg("--quiet")
         .arg("--message-format=json-render-diagnostics")
         .arg("--target")
@@ -29,10 +45,7 @@ pub fn build(
         .arg("--target-dir")
         .arg(target_dir)
         .arg("--config")
-        .arg(format!(
-            "patch.crates-io.weft-sdk.path={:?}",
-            sdk_dir.display().to_string()
-        ))
+        .arg(&patch)
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     // Diagnostics go to a file, read after the build: no pipe can fill up and stall cargo.
@@ -83,6 +96,27 @@ pub fn build(
         "cargo produced no .wasm: the block crate needs `[lib] crate-type = [\"cdylib\"]`"
             .to_string()
     })
+}
+
+/// Download the crate's dependencies (no build script or proc-macro runs).
+fn fetch(tc: &Toolchain, dir: &Path, patch: &str) -> Result<(), String> {
+    let out = tc
+        .cargo()
+        .arg("fetch")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target")
+        .arg(tc.target())
+        .arg("--config")
+        .arg(patch)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", tc.cargo.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(compiler_errors(&String::from_utf8_lossy(&out.stderr)))
 }
 
 /// The error part of cargo's stderr (warnings of dependencies are dropped).

@@ -6,6 +6,11 @@ use sha2::{Digest, Sha256};
 
 use super::sdk::hex;
 
+/// Full SHA-256 of `data`, hex.
+pub fn sha256(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
 /// Hash of a file's bytes.
 pub fn bytes(data: &[u8]) -> String {
     hex(&Sha256::digest(data))[..24].to_string()

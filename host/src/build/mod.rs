@@ -4,6 +4,7 @@
 
 mod cargo;
 mod hash;
+pub mod jail;
 mod python;
 mod sdk;
 mod toolchain;
@@ -257,7 +258,14 @@ impl<'a> Builder<'a> {
                 } else {
                     progress.compiling(block, written);
                     let sdk_dir = self.sdk.install(&self.home)?.join("sdk-rust");
-                    let target_dir = self.home.join("cache").join("guest-target");
+                    // A target folder per block crate: what one block's build scripts write
+                    // there can reach no other block's build.
+                    let place = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+                    let target_dir = self
+                        .home
+                        .join("cache")
+                        .join("guest-target")
+                        .join(hash::bytes(place.to_string_lossy().as_bytes()));
                     let built = cargo::build(tc, dir, &sdk_dir, &target_dir, &mut |m| {
                         progress.step(block, m)
                     })
@@ -278,8 +286,10 @@ impl<'a> Builder<'a> {
         };
         let cwasm_name = format!("{key}.{}.cwasm", self.runtime.compatibility_key());
         let cwasm = self.cache.join(&cwasm_name);
+        // The digest of the native code, recorded when weft compiles it: loads check it.
+        let digest_name = format!("{cwasm_name}.sha256");
         let mut compiled = !cached;
-        if !self.cached(&cwasm_name) {
+        if !(self.cached(&cwasm_name) && self.cached(&digest_name)) {
             let bytes = std::fs::read(&wasm).map_err(|e| io(&wasm, e))?;
             let native =
                 self.runtime
@@ -289,17 +299,23 @@ impl<'a> Builder<'a> {
                         source_path: source.written().to_string(),
                         reason: e.to_string(),
                     })?;
+            let digest = hash::sha256(&native);
             let tmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
             std::fs::write(&tmp, native).map_err(|e| io(&tmp, e))?;
             std::fs::rename(&tmp, &cwasm).map_err(|e| io(&cwasm, e))?;
+            let record = self.cache.join(&digest_name);
+            std::fs::write(&record, &digest).map_err(|e| io(&record, e))?;
             self.share(&cwasm_name);
+            self.share(&digest_name);
             compiled = true;
         }
+        let cwasm_digest = std::fs::read_to_string(self.cache.join(&digest_name)).ok();
         progress.done(block, !compiled, started.elapsed());
         Ok(ComponentRef {
             key,
             wasm,
             cwasm: Some(cwasm),
+            cwasm_digest,
         })
     }
 }

@@ -97,6 +97,11 @@ impl<'a> PythonBlock<'a> {
             }
         }
         let requirements = requirements(&source);
+        if let Some(bad) = requirements.iter().find(|r| !is_plain_requirement(r)) {
+            return Err(refuse(format!(
+                "requirement `{bad}` is not a package name with an optional version (e.g. `humanize==4.9.0`); URLs, paths, options and markers are refused, so a build only ever fetches pure-Python wheels from the index"
+            )));
+        }
         if let Some(pkg) = requirements
             .iter()
             .find(|r| NATIVE.contains(&package_name(r).as_str()))
@@ -166,7 +171,11 @@ impl<'a> PythonBlock<'a> {
         let module_file = dir.join(format!("{}.py", self.module));
         std::fs::write(&module_file, &self.source).map_err(|e| io(&module_file, e))?;
 
-        let mut paths = vec![dir.clone(), sdk_root.join("sdk-python")];
+        // The SDK this build sees is its own copy, written from the binary.
+        let sdk = dir.join(".sdk");
+        super::sdk::write_python(&sdk)?;
+        let _ = sdk_root;
+        let mut paths = vec![dir.clone(), sdk.join("sdk-python")];
         if !self.requirements.is_empty() {
             let deps = dir.join("deps");
             self.bundle(&deps)?;
@@ -176,7 +185,7 @@ impl<'a> PythonBlock<'a> {
         let mut cmd = Command::new(&self.tool);
         cmd.current_dir(&dir)
             .arg("-d")
-            .arg(sdk_root.join("wit"))
+            .arg(sdk.join("wit"))
             .arg("-w")
             .arg("weft:block/block")
             .arg("componentize");
@@ -218,6 +227,7 @@ impl<'a> PythonBlock<'a> {
             ])
             .args(["--python-version", GUEST_PYTHON, "--target"])
             .arg(deps)
+            .arg("--")
             .args(&self.requirements)
             .output()
             .map_err(|e| BuildError::Io {
@@ -289,6 +299,48 @@ fn imported_native(line: &str) -> Option<String> {
         .find(|m| NATIVE.contains(&m.as_str()))
 }
 
+/// Whether `r` is a PEP 508 name with optional extras and version specifiers, and nothing
+/// else: no URL, path, option (`--index-url`), direct reference (`@`) or marker.
+fn is_plain_requirement(r: &str) -> bool {
+    let name_end = r
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .unwrap_or(r.len());
+    let (name, mut rest) = r.split_at(name_end);
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !edge(name.chars().next()) || !edge(name.chars().last()) {
+        return false;
+    }
+    if let Some(extras) = rest.strip_prefix('[') {
+        let Some((inside, after)) = extras.split_once(']') else {
+            return false;
+        };
+        if !inside.split(',').all(|e| {
+            !e.trim().is_empty()
+                && e.trim()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        }) {
+            return false;
+        }
+        rest = after;
+    }
+    let rest = rest.trim();
+    rest.is_empty()
+        || rest.split(',').all(|spec| {
+            let spec = spec.trim();
+            let version = ["===", "==", "!=", "~=", ">=", "<=", ">", "<"]
+                .iter()
+                .find_map(|op| spec.strip_prefix(op));
+            version.is_some_and(|v| {
+                let v = v.trim();
+                !v.is_empty()
+                    && v.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '*' | '+' | '!' | '_' | '-')
+                    })
+            })
+        })
+}
+
 /// Requirements from `# requirements: a, b==1.0` comment lines.
 fn requirements(source: &str) -> Vec<String> {
     source
@@ -332,6 +384,37 @@ mod tests {
         assert_eq!(imported_native("from weft import transformer"), None);
         assert_eq!(imported_native("# import pandas"), None);
         assert_eq!(imported_native("important = 1"), None);
+    }
+
+    #[test]
+    fn requirements_are_names_and_versions_only() {
+        for ok in [
+            "humanize",
+            "humanize==4.9.0",
+            "python-dateutil>=2.8",
+            "zope.interface~=6.0",
+            "requests[socks]==2.32.3",
+            "attrs!=23.1.0",
+            "six===1.16.0",
+        ] {
+            assert!(is_plain_requirement(ok), "{ok}");
+        }
+        for bad in [
+            "--index-url https://evil.example/simple",
+            "-e .",
+            "https://evil.example/pkg.whl",
+            "./local-pkg",
+            "/abs/pkg.tar.gz",
+            "pkg @ https://evil.example/pkg.zip",
+            "pkg; python_version > '3'",
+            "pkg==1.0 --global-option=x",
+            "git+https://example.com/r.git",
+            "pkg[]",
+            "-r requirements.txt",
+            "",
+        ] {
+            assert!(!is_plain_requirement(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -60,7 +60,15 @@ impl Sdk {
         let root = home.join("sdk").join(&self.hash);
         let crate_dir = root.join("sdk-rust");
         if crate_dir.join("Cargo.toml").is_file() {
-            return Ok(root);
+            if intact(&root) {
+                return Ok(root);
+            }
+            // Changed since it was written (by a build, say): written again from the binary.
+            let stale =
+                home.join("sdk")
+                    .join(format!(".{}-stale-{}", self.hash, std::process::id()));
+            let _ = std::fs::rename(&root, &stale);
+            let _ = std::fs::remove_dir_all(&stale);
         }
         // Write to a temporary sibling, then rename: concurrent builds never see half an SDK.
         let tmp = home
@@ -89,6 +97,40 @@ impl Sdk {
         }
         Ok(root)
     }
+}
+
+/// Whether the SDK under `root` holds exactly the embedded files' contents.
+fn intact(root: &Path) -> bool {
+    parts().iter().all(|(prefix, dir)| {
+        files(dir).into_iter().all(|(path, contents)| {
+            std::fs::read(root.join(prefix).join(path)).is_ok_and(|on_disk| on_disk == contents)
+        })
+    })
+}
+
+/// Write the Python SDK and the WIT, from the binary, into `dest` (`sdk-python/`, `wit/`):
+/// the private copy one Python build sees, so nothing a block's code does while it is
+/// snapshotted can reach another build.
+///
+/// # Errors
+/// [`BuildError::Io`] naming the file that could not be written.
+pub fn write_python(dest: &Path) -> Result<(), BuildError> {
+    for (prefix, dir) in parts().into_iter().filter(|(p, _)| *p != "sdk-rust") {
+        for (path, contents) in files(dir) {
+            let file = dest.join(prefix).join(path);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| BuildError::Io {
+                    path: parent.to_path_buf(),
+                    source: e,
+                })?;
+            }
+            std::fs::write(&file, contents).map_err(|e| BuildError::Io {
+                path: file.clone(),
+                source: e,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Every file of an embedded folder, skipping build output and lock files, sorted by path.

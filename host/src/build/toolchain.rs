@@ -74,7 +74,26 @@ impl Toolchain {
     /// A cargo command with this toolchain's environment and nothing inherited that could
     /// change the build.
     pub fn cargo(&self) -> Command {
-        let mut cmd = Command::new(&self.cargo);
+        self.with_env(Command::new(&self.cargo))
+    }
+
+    /// Whether builds can run in the jail (see [`super::jail`]): bubblewrap works here and the
+    /// toolchain needs nothing fetched while it builds (Debian's build-std fetches std's
+    /// dependencies during the build).
+    pub fn jailed(&self) -> bool {
+        !self
+            .env
+            .iter()
+            .any(|(k, _)| k == "CARGO_UNSTABLE_BUILD_STD")
+            && super::jail::available()
+    }
+
+    /// cargo in the jail, only `writable` folders writable.
+    pub fn jailed_cargo(&self, writable: &[&Path]) -> Command {
+        self.with_env(super::jail::command(&self.cargo, writable))
+    }
+
+    fn with_env(&self, mut cmd: Command) -> Command {
         for k in SCRUB {
             cmd.env_remove(k);
         }

@@ -77,6 +77,9 @@ fn options(p: &Profile) -> Result<PgConnectOptions, IoError> {
         .host(&host)
         .port(port)
         .application_name("weft")
+        // Backslashes in '…' strings are plain characters whatever the server's default, as
+        // SQL templates assume when they quote values.
+        .options([("standard_conforming_strings", "on")])
         .log_statements(tracing::log::LevelFilter::Trace);
     if let Some(u) = p.get("POSTGRES_USER") {
         o = o.username(&u);
@@ -99,7 +102,13 @@ fn options(p: &Profile) -> Result<PgConnectOptions, IoError> {
 }
 
 async fn connect_async(p: &Profile) -> Result<PgConnection, IoError> {
-    let opts = options(p)?;
+    let mut opts = options(p)?;
+    // The server stops a statement still running at the block's deadline.
+    if let Some(deadline) = crate::limits::current().and_then(|m| m.deadline()) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ms = left.as_millis().clamp(1, i32::MAX as u128);
+        opts = opts.options([("statement_timeout", ms.to_string())]);
+    }
     let secs = p
         .get("POSTGRES_CONNECT_TIMEOUT")
         .and_then(|s| s.parse::<u64>().ok())
@@ -124,11 +133,25 @@ async fn connect_async(p: &Profile) -> Result<PgConnection, IoError> {
 /// [`IoError::Invalid`] when the profile lacks POSTGRES_HOST; [`IoError::External`] when the
 /// server cannot be reached or refuses the login.
 pub(crate) fn connect(p: &Profile) -> Result<(), IoError> {
-    rt::block_on(async {
+    rt::run(async {
         let c = connect_async(p).await?;
         let _ = c.close().await;
         Ok(())
     })
+}
+
+/// About the bytes a fetched row takes in memory.
+fn row_bytes(row: &sqlx::postgres::PgRow) -> u64 {
+    use sqlx::Row;
+    (0..row.len())
+        .map(|i| {
+            row.try_get_raw(i)
+                .ok()
+                .and_then(|v| v.as_bytes().ok().map(|b| b.len() as u64))
+                .unwrap_or(0)
+                + 8
+        })
+        .sum()
 }
 
 /// A quoted identifier.
@@ -323,7 +346,7 @@ pub fn load(p: &Profile, target: &str, table: &Table, if_exists: IfExists) -> Re
             describe(p)
         ))
     };
-    rt::block_on(async {
+    rt::run(async {
         let mut conn = connect_async(p).await?;
         ensure_schema(&mut conn, &schema).await.map_err(db)?;
         let mut tx = conn.begin().await.map_err(db)?;
@@ -372,12 +395,19 @@ pub fn load(p: &Profile, target: &str, table: &Table, if_exists: IfExists) -> Re
 
 /// Run `sql` in the profile's database and return its rows. `inputs` are uploaded first as
 /// temporary tables named after them, so the query can join them with the database's own.
+/// With `read_only`, the query runs in a read-only session: it may read and write only those
+/// temporary tables (give the profile a read-only role too: that is the database's own lock).
 ///
 /// # Errors
-/// [`IoError::Invalid`] with the database's message for a bad query; [`IoError::External`]
-/// when the database cannot be reached.
-pub fn query(p: &Profile, sql: &str, inputs: &[(String, Table)]) -> Result<Table, IoError> {
-    rt::block_on(async {
+/// [`IoError::Invalid`] with the database's message for a bad query (a write in a read-only
+/// session among them); [`IoError::External`] when the database cannot be reached.
+pub fn query(
+    p: &Profile,
+    sql: &str,
+    inputs: &[(String, Table)],
+    read_only: bool,
+) -> Result<Table, IoError> {
+    rt::run(async {
         let mut conn = connect_async(p).await?;
         for (name, t) in inputs {
             let (defs, batches) = prepare(t)?;
@@ -391,9 +421,25 @@ pub fn query(p: &Profile, sql: &str, inputs: &[(String, Table)]) -> Result<Table
                 copy_in(&mut conn, &temp, &batches).await?;
             }
         }
-        let bad = |e: sqlx::Error| match e {
+        if read_only {
+            (&mut conn)
+                .execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                .await
+                .map_err(|e| IoError::External(format!("Postgres {}: {e}", describe(p))))?;
+        }
+        let bad = |e: sqlx::Error| {
+            match e {
+            sqlx::Error::Database(d) if read_only && d.code().as_deref() == Some("25006") => {
+                IoError::Denied(format!(
+                    "Postgres: {}: queries through io profile \"{}\" are read-only unless the block is granted its whole database (`write: [\"postgres://{}/\"]`)",
+                    d.message(),
+                    p.name,
+                    p.name
+                ))
+            }
             sqlx::Error::Database(d) => IoError::Invalid(format!("Postgres: {}", d.message())),
             other => IoError::External(format!("Postgres {}: {other}", describe(p))),
+        }
         };
         let described = (&mut conn).describe(sql).await.map_err(bad)?;
         let columns: Vec<(String, String)> = described
@@ -406,6 +452,8 @@ pub fn query(p: &Profile, sql: &str, inputs: &[(String, Table)]) -> Result<Table
         {
             let mut stream = sqlx::query(sql).fetch(&mut conn);
             while let Some(row) = stream.try_next().await.map_err(bad)? {
+                // Each row is charged as it arrives: one wide row can be big.
+                crate::limits::hold(row_bytes(&row))?;
                 batcher.push(&row)?;
                 if batcher.len() >= RESULT_ROWS {
                     batches.push(batcher.finish()?);

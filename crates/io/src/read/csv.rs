@@ -14,6 +14,32 @@ use weft_data::Table;
 
 use crate::error::IoError;
 
+/// Charge a decoded batch to the current call's memory (see [`crate::limits`]).
+fn held(batch: Option<&RecordBatch>) -> Result<(), IoError> {
+    match batch {
+        Some(b) => Ok(crate::limits::hold(b.get_array_memory_size() as u64)?),
+        None => Ok(()),
+    }
+}
+
+/// Most columns a file may have.
+pub(crate) const MAX_COLUMNS: usize = 10_000;
+/// Bytes a decoder may set aside for one batch (columns × rows × 16 bytes): wide files get
+/// fewer rows per batch.
+const BATCH_BYTES: usize = 256 << 20;
+/// Raw bytes read without completing a batch before the read is refused.
+const MAX_PENDING: usize = 1 << 30;
+
+/// Rows per batch for `columns` columns: at most `wanted`, fewer for wide files.
+pub(crate) fn rows_per_batch(label: &str, columns: usize, wanted: usize) -> Result<usize, IoError> {
+    if columns > MAX_COLUMNS {
+        return Err(IoError::Data(format!(
+            "{label}: {columns} columns; at most {MAX_COLUMNS} can be read"
+        )));
+    }
+    Ok(wanted.min(BATCH_BYTES / (columns.max(1) * 16)).max(1))
+}
+
 /// Bytes read ahead to infer column types.
 const SAMPLE_BYTES: usize = 1 << 20;
 /// Rows looked at to infer column types.
@@ -40,8 +66,9 @@ impl CsvRead<'_> {
         let mut input = BufReader::with_capacity(1 << 20, input);
         let sample = self.sample(&mut input)?;
         let schema = self.schema(&sample)?;
+        let batch_rows = rows_per_batch(self.label, schema.fields().len(), self.batch_size)?;
         let mut input = BufReader::with_capacity(1 << 20, Cursor::new(sample).chain(input));
-        let mut decoder = self.decoder(&schema, self.header);
+        let mut decoder = self.decoder(&schema, self.header, batch_rows);
         let mut batches: Vec<RecordBatch> = Vec::new();
         // Raw bytes decoded since the last batch, kept to find a bad line exactly.
         let mut pending: Vec<u8> = Vec::new();
@@ -50,6 +77,7 @@ impl CsvRead<'_> {
             if decoder.capacity() == 0 {
                 match decoder.flush() {
                     Ok(b) => {
+                        held(b.as_ref())?;
                         batches.extend(b);
                         lines_before += newlines(&pending);
                         pending.clear();
@@ -61,6 +89,7 @@ impl CsvRead<'_> {
             if buf.is_empty() {
                 match decoder.flush() {
                     Ok(b) => {
+                        held(b.as_ref())?;
                         batches.extend(b);
                         return Table::new(schema, batches)
                             .map_err(|e| IoError::Data(e.to_string()));
@@ -75,6 +104,13 @@ impl CsvRead<'_> {
                 }
                 Err(_) => break,
             }
+            if pending.len() > MAX_PENDING {
+                return Err(IoError::Data(format!(
+                    "{}: more than {} MiB without a complete batch of rows after line {lines_before}: is a quote left open?",
+                    self.label,
+                    MAX_PENDING >> 20
+                )));
+            }
         }
         // Something did not parse: go on record by record from the last good batch.
         let header_pending = self.header && batches.is_empty();
@@ -84,11 +120,11 @@ impl CsvRead<'_> {
         Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))
     }
 
-    fn decoder(&self, schema: &SchemaRef, header: bool) -> Decoder {
+    fn decoder(&self, schema: &SchemaRef, header: bool, rows: usize) -> Decoder {
         ReaderBuilder::new(schema.clone())
             .with_header(header)
             .with_delimiter(self.delimiter)
-            .with_batch_size(self.batch_size)
+            .with_batch_size(rows)
             .build_decoder()
     }
 
@@ -198,11 +234,15 @@ impl CsvRead<'_> {
                 continue;
             }
             chunk.push((line, encode(&record, self.delimiter)));
-            if chunk.len() == self.batch_size {
-                out.extend(self.decode_chunk(schema, &mut chunk, &mut bad)?);
+            if chunk.len() >= rows_per_batch(self.label, columns, self.batch_size)? {
+                let b = self.decode_chunk(schema, &mut chunk, &mut bad)?;
+                held(b.as_ref())?;
+                out.extend(b);
             }
         }
-        out.extend(self.decode_chunk(schema, &mut chunk, &mut bad)?);
+        let b = self.decode_chunk(schema, &mut chunk, &mut bad)?;
+        held(b.as_ref())?;
+        out.extend(b);
         if bad.count > 0 {
             (self.log)(format!(
                 "{}: skipped {} bad line(s) (first at line {})",
@@ -223,13 +263,14 @@ impl CsvRead<'_> {
             return Ok(None);
         }
         let bytes: Vec<u8> = chunk.iter().flat_map(|(_, b)| b.iter().copied()).collect();
-        if let Ok(Some(b)) = decode_all(&mut self.decoder(schema, false), &bytes) {
+        let rows = rows_per_batch(self.label, schema.fields().len(), self.batch_size)?;
+        if let Ok(Some(b)) = decode_all(&mut self.decoder(schema, false, rows), &bytes) {
             chunk.clear();
             return Ok(Some(b));
         }
         let mut good = Vec::with_capacity(chunk.len());
         for (line, rec) in chunk.drain(..) {
-            match decode_all(&mut self.decoder(schema, false), &rec) {
+            match decode_all(&mut self.decoder(schema, false, 1), &rec) {
                 Ok(Some(b)) => good.push(b),
                 Ok(None) => {}
                 Err(e) => self.bad(bad, line, explain(&e.to_string(), schema))?,

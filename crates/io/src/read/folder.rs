@@ -199,9 +199,15 @@ fn decode_all(
         .min(parts.len());
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    // The decoding threads work for this call: its limits are theirs.
+    let meter = crate::limits::current();
     let one = |part: &Part| {
         let object = part.object.as_ref().map(|(s, k)| (s, k));
-        io.decode(&part.location, object, profile, part.format, opts, types)
+        let decode = || io.decode(&part.location, object, profile, part.format, opts, types);
+        match &meter {
+            Some(m) => m.scope(decode),
+            None => decode(),
+        }
     };
     let mut done: Vec<(usize, Result<Table, IoError>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -258,15 +264,22 @@ fn parts(
         Location::File(dir) => {
             let mut out = Vec::new();
             walk(dir, dir, &mut out).map_err(|e| external(&label, e))?;
+            // Every file is checked like a file read on its own: weft's own files under a
+            // granted folder (a configured output folder, say) are left out.
             out.into_iter()
                 .map(|(path, rel)| (Location::File(path), None, rel))
+                .filter(|(l, _, _)| io.access.location("read", l).is_ok())
                 .collect()
         }
         Location::Store { kind, bucket, path } => {
             let s = store::open(&io.ctx, *kind, bucket, profile)?;
             let prefix = ObjPath::from(path.as_str());
-            let listed = rt::block_on(s.list(Some(&prefix)).try_collect::<Vec<_>>())
-                .map_err(|e| external(&label, e))?;
+            let listed = rt::run(async {
+                s.list(Some(&prefix))
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_err(|e| external(&label, e))
+            })?;
             listed
                 .into_iter()
                 .map(|m| {
@@ -346,6 +359,9 @@ fn parts(
     Ok(parts)
 }
 
+/// Most files one folder read takes.
+const MAX_FILES: usize = 100_000;
+
 /// Files under `dir`, recursively, links not followed: (path, names of its path relative to
 /// `base`).
 fn walk(
@@ -355,6 +371,12 @@ fn walk(
 ) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
+        crate::limits::check().map_err(crate::limits::io_error)?;
+        if out.len() >= MAX_FILES {
+            return Err(std::io::Error::other(format!(
+                "more than {MAX_FILES} files under the folder; read a narrower one"
+            )));
+        }
         // Links are not followed: they could lead outside the granted folder, or loop.
         if entry.file_type()?.is_symlink() {
             continue;

@@ -25,6 +25,8 @@ use crate::location::Location;
 
 /// Default rows per record batch.
 const BATCH_ROWS: usize = 65_536;
+/// Largest `batch_size` accepted: readers allocate for a whole batch up front.
+pub const MAX_BATCH_ROWS: usize = 1 << 20;
 
 impl BlockIo {
     /// Read `uri` into a table. The block must be granted a URL prefix covering it (and the
@@ -75,7 +77,15 @@ impl BlockIo {
         opts: &ReadOptions,
         types: &BTreeMap<String, DataType>,
     ) -> Result<Table, IoError> {
-        let batch_size = opts.batch_size.unwrap_or(BATCH_ROWS).max(1);
+        let batch_size = match opts.batch_size {
+            None => BATCH_ROWS,
+            Some(n) if (1..=MAX_BATCH_ROWS).contains(&n) => n,
+            Some(n) => {
+                return Err(IoError::Invalid(format!(
+                    "read option `batch_size` is {n}; give 1 to {MAX_BATCH_ROWS} rows"
+                )))
+            }
+        };
         let label = location.to_string();
         let open = || match object {
             Some((store, key)) => source::object(store, key, label.clone(), self.progress.clone()),
@@ -112,6 +122,8 @@ impl BlockIo {
                 let (schema, batches) = match (location, object) {
                     (Location::File(path), None) => {
                         let file = std::fs::File::open(path).map_err(|e| external(&label, e))?;
+                        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                        crate::limits::read(size)?;
                         parquet(file, batch_size, &label)?
                     }
                     _ => parquet(read_all()?, batch_size, &label)?,
@@ -127,6 +139,7 @@ impl BlockIo {
                 let t = Table::from_ipc_file(bytes.to_vec())
                     .or_else(|_| Table::from_ipc(bytes.to_vec()))
                     .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+                crate::limits::hold(t.memory_size())?;
                 cast(t, types, &label)?
             }
         };
@@ -144,22 +157,27 @@ fn parquet<R: parquet::file::reader::ChunkReader + 'static>(
         IoError::Data(format!("{label}: not a valid parquet file: {e}"))
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(input).map_err(|e| invalid(&e))?;
+    // What the file says its data takes once decompressed must fit before decoding starts.
+    let unpacked: i64 = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| rg.total_byte_size().max(0))
+        .sum();
+    crate::limits::fits(unpacked as u64)?;
     let schema = builder.schema().clone();
     let reader = builder
         .with_batch_size(batch_size)
         .build()
         .map_err(|e| invalid(&e))?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+    let batches = held(reader, label)?;
     Ok((schema, batches))
 }
 
 fn maybe_gzip(reader: Box<dyn Read + Send>, gzip: bool) -> Box<dyn Read + Send> {
     if gzip {
-        Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 20,
-            reader,
+        Box::new(crate::limits::Inflated::new(MultiGzDecoder::new(
+            BufReader::with_capacity(1 << 20, reader),
         )))
     } else {
         reader
@@ -187,14 +205,27 @@ fn ndjson(
         arrow::json::reader::infer_json_schema(BufReader::new(Cursor::new(cut)), Some(10_000))
             .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
     let schema = with_types(&inferred, types);
+    let rows = csv::rows_per_batch(label, schema.fields().len(), batch_size)?;
     let reader = arrow::json::ReaderBuilder::new(schema.clone())
-        .with_batch_size(batch_size)
+        .with_batch_size(rows)
         .build(BufReader::new(Cursor::new(sample).chain(input)))
         .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+    let batches = held(reader, label)?;
     Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))
+}
+
+/// Every batch of `reader`, each charged to the current call's memory as it arrives.
+fn held<E: std::fmt::Display>(
+    reader: impl Iterator<Item = Result<arrow::record_batch::RecordBatch, E>>,
+    label: &str,
+) -> Result<Vec<arrow::record_batch::RecordBatch>, IoError> {
+    let mut batches = Vec::new();
+    for b in reader {
+        let b = b.map_err(|e| IoError::Data(format!("{label}: {e}")))?;
+        crate::limits::hold(b.get_array_memory_size() as u64)?;
+        batches.push(b);
+    }
+    Ok(batches)
 }
 
 /// `schema` with the types of the columns named in `types`, every column nullable.

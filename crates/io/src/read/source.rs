@@ -49,6 +49,10 @@ pub(crate) fn open(
             (Box::new(f), size)
         }
         Location::Http(url) => {
+            let base = match profile {
+                Some(p) => credentials_base(p)?,
+                None => None,
+            };
             let mut headers = match profile {
                 Some(p) => http_headers(p)?,
                 None => Vec::new(),
@@ -56,12 +60,30 @@ pub(crate) fn open(
             let mut url = url.clone();
             let mut hops = 0;
             let resp = loop {
-                let mut req = ctx.http.get(url.clone());
+                own_api(ctx, &url)?;
+                let mut req = ctx.block_http.get(url.clone());
+                // A profile's credentials go to its own service only.
+                let home = base
+                    .as_ref()
+                    .is_some_and(|b| Location::Http(url.clone()).within(b));
+                if !home && !headers.is_empty() {
+                    if hops == 0 {
+                        return Err(IoError::Denied(format!(
+                            "{label} is outside the service of io profile \"{}\" ({}): its credentials go only there",
+                            profile.map(|p| p.name.as_str()).unwrap_or(""),
+                            base.as_ref().map(|b| b.to_string()).unwrap_or_default()
+                        )));
+                    }
+                    headers.clear();
+                }
                 for (k, v) in &headers {
                     req = req.header(k, v);
                 }
-                let resp = rt::block_on(req.send())
-                    .map_err(|e| external(format!("GET {url}"), chain(&e)))?;
+                let resp = rt::run(async {
+                    req.send()
+                        .await
+                        .map_err(|e| external(format!("GET {url}"), chain(&e)))
+                })?;
                 if !resp.status().is_redirection() {
                     break resp;
                 }
@@ -75,6 +97,15 @@ pub(crate) fn open(
                     .ok_or_else(|| {
                         IoError::External(format!("GET {label}: too many or broken redirects"))
                     })?;
+                // Each hop is parsed like a URL a block gave, then checked against the grants.
+                let next = match Location::parse(next.as_str(), std::path::Path::new("/")) {
+                    Ok(Location::Http(u)) => u,
+                    _ => {
+                        return Err(IoError::Denied(format!(
+                            "{label} redirected to {next}, which is not a URL blocks may read"
+                        )))
+                    }
+                };
                 access
                     .location("read", &Location::Http(next.clone()))
                     .map_err(|e| IoError::Denied(format!("{e} ({label} redirected there)")))?;
@@ -113,7 +144,7 @@ pub(crate) fn object(
     label: String,
     progress: Arc<dyn Progress>,
 ) -> Result<Opened, IoError> {
-    let got = rt::block_on(store.get(path)).map_err(|e| external(&label, e))?;
+    let got = rt::run(async { store.get(path).await.map_err(|e| external(&label, e)) })?;
     let size = Some(got.meta.size);
     let stream = got.into_stream().map(|r| r.map_err(|e| e.to_string()));
     let reader = channel(stream, label.clone());
@@ -132,7 +163,46 @@ pub(crate) fn read_all(mut opened: Opened, label: &str) -> Result<Bytes, IoError
         .reader
         .read_to_end(&mut buf)
         .map_err(|e| external(label, e))?;
+    // The whole file is held while it decodes.
+    crate::limits::hold(buf.len() as u64)?;
     Ok(Bytes::from(buf))
+}
+
+/// Refuse this process's own API (on a loopback address or `localhost`).
+fn own_api(ctx: &IoContext, url: &url::Url) -> Result<(), IoError> {
+    let local = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        None => false,
+    };
+    let port = url.port_or_known_default().unwrap_or(0);
+    if local && ctx.private_ports.contains(&port) {
+        return Err(IoError::Denied(format!(
+            "{url} is weft's own API, which no grant reaches"
+        )));
+    }
+    Ok(())
+}
+
+/// `HTTP_BASE_URL` of a profile with credentials: the service they are for.
+fn credentials_base(p: &Profile) -> Result<Option<Location>, IoError> {
+    if !p.has("HTTP_HEADERS") && !p.has("HTTP_BEARER_TOKEN") {
+        return Ok(None);
+    }
+    let base = p.get("HTTP_BASE_URL").ok_or_else(|| {
+        IoError::Invalid(format!(
+            "io profile \"{}\" has HTTP credentials but no HTTP_BASE_URL: set it to the service they are for, e.g. `HTTP_BASE_URL: https://api.example.com/`",
+            p.name
+        ))
+    })?;
+    match Location::parse(&base, std::path::Path::new("/"))? {
+        l @ Location::Http(_) => Ok(Some(l)),
+        _ => Err(IoError::Invalid(format!(
+            "io profile \"{}\": HTTP_BASE_URL `{base}` is not an http(s) URL",
+            p.name
+        ))),
+    }
 }
 
 /// `HTTP_HEADERS` (a mapping) and `HTTP_BEARER_TOKEN` of a profile.
@@ -188,6 +258,7 @@ where
         rx,
         current: Bytes::new(),
         label,
+        meter: crate::limits::current(),
     }
 }
 
@@ -196,25 +267,72 @@ struct ChannelReader {
     rx: mpsc::Receiver<Result<Bytes, String>>,
     current: Bytes,
     label: String,
+    meter: Option<Arc<crate::limits::Meter>>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.current = b,
-                Some(Err(e)) => {
+            // Wait in short steps, so the call's deadline and cancel stop a stalled transfer.
+            let rx = &mut self.rx;
+            let next = rt::handle().block_on(async {
+                tokio::time::timeout(crate::limits::WATCH_EVERY, rx.recv()).await
+            });
+            match next {
+                Err(_) => self
+                    .meter
+                    .as_ref()
+                    .map_or(Ok(()), |m| m.check())
+                    .map_err(crate::limits::io_error)?,
+                Ok(Some(Ok(b))) => self.current = b,
+                Ok(Some(Err(e))) => {
                     return Err(std::io::Error::other(format!(
                         "{}: the transfer broke off: {e}",
                         self.label
                     )))
                 }
-                None => return Ok(0),
+                Ok(None) => return Ok(0),
             }
         }
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current[..n]);
         let _ = self.current.split_to(n);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use weft_pipeline::Grants;
+
+    use crate::{IoContext, Profiles};
+
+    #[test]
+    fn the_server_s_own_api_is_out_of_every_grant() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Arc::new(
+            IoContext::new(
+                dir.path().into(),
+                dir.path().join("local"),
+                Profiles::empty(),
+            )
+            .unwrap()
+            .with_private_port(6789),
+        );
+        let grants = Grants {
+            urls: vec!["http://127.0.0.1:*/".into(), "http://localhost:*/".into()],
+            ..Grants::default()
+        };
+        let io = ctx.for_block("peek", &grants);
+        for url in [
+            "http://127.0.0.1:6789/api/runs",
+            "http://localhost:6789/api/runs",
+        ] {
+            let e = io.read(url, "{\"format\": \"ndjson\"}").unwrap_err();
+            assert_eq!(e.kind(), "denied", "{url}: {e}");
+            assert!(e.to_string().contains("weft's own API"), "{e}");
+        }
     }
 }

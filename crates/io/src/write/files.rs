@@ -16,7 +16,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use weft_data::Table;
 
-use super::{WriteOptions, WriteSummary};
+use super::{written, WriteOptions, WriteSummary};
 use crate::context::BlockIo;
 use crate::error::{external, IoError};
 use crate::location::{Location, StoreKind};
@@ -24,6 +24,8 @@ use crate::postgres::IfExists;
 use crate::profile::Profile;
 use crate::{rt, store};
 
+/// Most partition folders one write makes.
+const MAX_PARTITIONS: usize = 10_000;
 /// Uploads in flight at once.
 const UPLOADS: usize = 8;
 /// Name of a null partition value (Hive's convention).
@@ -96,31 +98,68 @@ pub(super) fn write(
             })
             .collect()
     };
-    let existing = rt::block_on(async {
+    if parts.len() > MAX_PARTITIONS {
+        return Err(IoError::Invalid(format!(
+            "{label}: partition_by makes {} folders; at most {MAX_PARTITIONS} per write",
+            parts.len()
+        )));
+    }
+    if single_file && if_exists == IfExists::Append {
+        return Err(IoError::Invalid(format!(
+            "{label} is one file: `append` adds files to a folder; write to a folder, or use `replace`"
+        )));
+    }
+    // The folder whose record lists what weft wrote: the target, or a single file's parent.
+    let folder = if single_file {
+        StorePath::from_iter(base.parts().take(base.parts().count().saturating_sub(1)))
+    } else {
+        base.clone()
+    };
+    let record = written::record_path(&folder);
+    let (existing, ours) = rt::run(async {
         if single_file {
-            return Ok(store
-                .head(&base)
-                .await
-                .ok()
-                .map(|m| vec![m.location])
-                .unwrap_or_default());
+            let here = store.head(&base).await.ok().map(|m| vec![m.location]);
+            let ours = written::previous(store.as_ref(), &folder).await;
+            return Ok((here.unwrap_or_default(), ours));
         }
-        store
+        let listed = store
             .list(Some(&base))
             .map_ok(|m| m.location)
+            .try_filter(|p| futures::future::ready(*p != record))
             .try_collect::<Vec<_>>()
             .await
-    })
-    .map_err(|e| external(&label, e))?;
+            .map_err(|e| external(&label, e))?;
+        Ok((listed, written::previous(store.as_ref(), &base).await))
+    })?;
     if if_exists == IfExists::Fail && !existing.is_empty() {
         return Err(IoError::Invalid(format!(
             "{label} already holds {} file(s) and if_exists is `fail`; use `replace` or `append`",
             existing.len()
         )));
     }
-    // Encode on every core, then upload concurrently.
-    let encoded = encode_all(&parts, format)?;
+    // Never overwrite what weft did not write, nor write through a link below the folder.
+    for (path, _) in &parts {
+        if existing.contains(path) && !ours.contains(path) {
+            return Err(IoError::Invalid(format!(
+                "{label}: refusing to overwrite {path}, which weft did not write; remove it or write elsewhere"
+            )));
+        }
+        if !written::no_links(location, &base, path) {
+            return Err(IoError::Denied(format!(
+                "{label}: {path} lies behind a symbolic link; weft does not write through links"
+            )));
+        }
+    }
+    // Encode on every core, then upload concurrently, the record of what weft wrote with them.
+    let mut encoded = encode_all(&parts, format)?;
     let written: Vec<StorePath> = parts.iter().map(|(p, _)| p.clone()).collect();
+    let mut recorded = written.clone();
+    if single_file || if_exists == IfExists::Append {
+        recorded.extend(ours.iter().filter(|o| existing.contains(o)).cloned());
+    }
+    let mut uploads = written.clone();
+    uploads.push(record.clone());
+    encoded.push(written::record_bytes(&folder, &recorded)?);
     let gcs = match location {
         Location::Store {
             kind: StoreKind::Gcs,
@@ -137,8 +176,8 @@ pub(super) fn write(
         }
         _ => None,
     };
-    rt::block_on(async {
-        futures::stream::iter(written.iter().cloned().zip(encoded))
+    rt::run(async {
+        futures::stream::iter(uploads.into_iter().zip(encoded))
             .map(|(path, bytes)| {
                 let store = store.clone();
                 let gcs = gcs.clone();
@@ -168,13 +207,27 @@ pub(super) fn write(
             .buffer_unordered(UPLOADS)
             .try_collect::<Vec<()>>()
             .await?;
+        if single_file {
+            return Ok(());
+        }
+        let mut kept = 0;
         if if_exists == IfExists::Replace {
-            // Files of an earlier write that this one did not overwrite.
+            // Files an earlier write of weft's made here that this one did not overwrite;
+            // anything else in the folder is left alone.
             for old in existing.iter().filter(|o| !written.contains(o)) {
-                store.delete(old).await.map_err(|e| external(&label, e))?;
+                if ours.contains(old) && written::unlinked(location, &base, old) {
+                    store.delete(old).await.map_err(|e| external(&label, e))?;
+                } else {
+                    kept += 1;
+                }
             }
         }
-        Ok::<_, IoError>(())
+        if kept > 0 {
+            io.notice(format!(
+                "{label}: {kept} file(s) weft did not write there are left in place"
+            ));
+        }
+        Ok(())
     })?;
     let prefix = match location {
         Location::Store {
@@ -219,12 +272,17 @@ pub(super) fn parquet_objects(
     };
     let store = store::open(&io.ctx, StoreKind::Gcs, bucket, Some(profile))?;
     let prefix = StorePath::from(path.as_str());
-    let mut uris: Vec<String> = rt::block_on(store.list(Some(&prefix)).try_collect::<Vec<_>>())
-        .map_err(|e| external(location, e))?
-        .into_iter()
-        .filter(|m| m.location.as_ref().ends_with(".parquet"))
-        .map(|m| format!("gs://{bucket}/{}", m.location))
-        .collect();
+    let mut uris: Vec<String> = rt::run(async {
+        store
+            .list(Some(&prefix))
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| external(location, e))
+    })?
+    .into_iter()
+    .filter(|m| m.location.as_ref().ends_with(".parquet"))
+    .map(|m| format!("gs://{bucket}/{}", m.location))
+    .collect();
     uris.sort();
     if uris.is_empty() {
         return Err(IoError::Invalid(format!(

@@ -2,6 +2,7 @@
 //! NDJSON, Arrow) in a folder or object store, optionally Hive-partitioned.
 
 mod files;
+mod written;
 
 pub(crate) use files::parquet_bytes;
 
@@ -84,8 +85,10 @@ impl BlockIo {
             let (profile, name) = profile_target(target, rest, "schema.table")?;
             self.access.profile(profile)?;
             let p = self.ctx.profiles.get(profile)?;
-            let rows = postgres::load(p, name, table, if_exists)?;
             let (schema, t) = postgres::split_table(p, name)?;
+            self.access
+                .table("postgres", profile, &format!("{schema}.{t}"))?;
+            let rows = postgres::load(p, name, table, if_exists)?;
             return Ok(WriteSummary {
                 target: format!("postgres://{profile}/{schema}.{t}"),
                 rows,
@@ -94,7 +97,7 @@ impl BlockIo {
         }
         if let Some(rest) = target.strip_prefix("bigquery://") {
             let (profile, name) = profile_target(target, rest, "dataset.table")?;
-            self.access.profile(profile)?;
+            self.access.table("bigquery", profile, name)?;
             let p = self.ctx.profiles.get(profile)?;
             let files = match &opts.source {
                 Some(source) => {

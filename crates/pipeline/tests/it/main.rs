@@ -1,3 +1,4 @@
 //! Integration tests of manifest parsing.
 
+mod fuzz;
 mod ui;

@@ -3,6 +3,7 @@ use weft_data::Table;
 
 use crate::bindings::weft::block::compute::Host;
 use crate::bindings::GuestError;
+use crate::budget::query_failure;
 use crate::state::HostState;
 
 impl Host for HostState {
@@ -15,8 +16,10 @@ impl Host for HostState {
         for (name, handle) in &tables {
             named.push((name.clone(), self.table.get(handle)?.clone()));
         }
-        let made =
-            weft_data::sql(&query, &named).map_err(|e| GuestError::InvalidInput(e.to_string()));
+        let made = match weft_data::sql(&query, &named, &self.query_limits()) {
+            Ok(t) => Ok(t),
+            Err(e) => Err(query_failure(e)?),
+        };
         self.hand_over(made)
     }
 }

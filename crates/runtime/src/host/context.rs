@@ -11,7 +11,7 @@ impl Host for HostState {
             Level::Warn => LogLevel::Warn,
             Level::Error => LogLevel::Error,
         };
-        self.log.log(level, message);
+        self.log.emit(level, message);
         Ok(())
     }
 

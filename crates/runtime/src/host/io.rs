@@ -1,25 +1,50 @@
 use wasmtime::component::Resource;
 use weft_data::Table;
-use weft_io::{BlockIo, IoError};
+use weft_io::{BlockIo, Breach, IoError};
 
 use crate::bindings::weft::block::io::Host;
 use crate::bindings::GuestError;
+use crate::budget::HostStop;
 use crate::state::HostState;
 
-/// The one place an IO failure becomes a WIT error case.
-fn guest(e: IoError) -> GuestError {
-    match e.kind() {
-        "denied" => GuestError::Denied(e.to_string()),
-        "io" => GuestError::Io(e.to_string()),
-        _ => GuestError::InvalidInput(e.to_string()),
-    }
+/// The one place an IO failure becomes a WIT error case — or, for a limit the call ran into,
+/// a stop of the block.
+fn guest(e: IoError) -> Result<GuestError, HostStop> {
+    Ok(match e {
+        IoError::Stopped(Breach::Deadline) => return Err(HostStop::Deadline),
+        IoError::Stopped(Breach::Cancelled) => return Err(HostStop::Cancelled),
+        IoError::Stopped(b) => return Err(HostStop::Budget(b.to_string())),
+        e if e.kind() == "denied" => GuestError::Denied(e.to_string()),
+        e if e.kind() == "io" => GuestError::Io(e.to_string()),
+        e => GuestError::InvalidInput(e.to_string()),
+    })
 }
 
 impl HostState {
-    fn io(&self) -> Result<&BlockIo, GuestError> {
-        self.io.as_ref().ok_or_else(|| {
+    /// The block's IO for one call, held to what is left of its limits.
+    fn io(&self) -> Result<BlockIo, GuestError> {
+        let io = self.io.as_ref().ok_or_else(|| {
             GuestError::Denied("this block runs without IO: no io profiles or grants apply".into())
-        })
+        })?;
+        Ok(io
+            .clone()
+            .with_limits(self.budget.io_limits(self.limiter.total)))
+    }
+
+    /// Run one IO call: a refused call is the block's error, a limit stops the block.
+    fn io_call<T>(
+        &mut self,
+        call: impl FnOnce(&BlockIo) -> Result<T, IoError>,
+    ) -> wasmtime::Result<Result<T, GuestError>> {
+        self.budget.check()?;
+        let io = match self.io() {
+            Ok(io) => io,
+            Err(e) => return Ok(Err(e)),
+        };
+        match call(&io) {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) => Ok(Err(guest(e)?)),
+        }
     }
 }
 
@@ -29,9 +54,7 @@ impl Host for HostState {
         uri: String,
         options: String,
     ) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
-        let made = self
-            .io()
-            .and_then(|io| io.read(&uri, &options).map_err(guest));
+        let made = self.io_call(|io| io.read(&uri, &options))?;
         self.hand_over(made)
     }
 
@@ -42,9 +65,7 @@ impl Host for HostState {
         options: String,
     ) -> wasmtime::Result<Result<String, GuestError>> {
         let t = self.table.get(&data)?.clone();
-        Ok(self
-            .io()
-            .and_then(|io| io.write(&target, &t, &options).map_err(guest)))
+        self.io_call(|io| io.write(&target, &t, &options))
     }
 
     fn query(
@@ -52,9 +73,7 @@ impl Host for HostState {
         profile: String,
         sql: String,
     ) -> wasmtime::Result<Result<Resource<Table>, GuestError>> {
-        let made = self
-            .io()
-            .and_then(|io| io.query(&profile, &sql, &[]).map_err(guest));
+        let made = self.io_call(|io| io.query(&profile, &sql, &[]))?;
         self.hand_over(made)
     }
 
@@ -63,9 +82,7 @@ impl Host for HostState {
         profile: String,
         service: String,
     ) -> wasmtime::Result<Result<bool, GuestError>> {
-        Ok(self
-            .io()
-            .and_then(|io| io.available(&profile, &service).map_err(guest)))
+        self.io_call(|io| io.available(&profile, &service))
     }
 
     fn setting(
@@ -73,8 +90,6 @@ impl Host for HostState {
         profile: String,
         key: String,
     ) -> wasmtime::Result<Result<Option<String>, GuestError>> {
-        Ok(self
-            .io()
-            .and_then(|io| io.setting(&profile, &key).map_err(guest)))
+        self.io_call(|io| io.setting(&profile, &key))
     }
 }

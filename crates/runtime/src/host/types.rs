@@ -53,6 +53,7 @@ impl HostTable for HostState {
     }
 
     fn drop(&mut self, this: Resource<Table>) -> wasmtime::Result<()> {
+        self.budget.release(this.rep());
         self.table.delete(this)?;
         Ok(())
     }

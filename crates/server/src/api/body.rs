@@ -32,3 +32,50 @@ pub fn variables_from(bytes: &[u8]) -> Result<BTreeMap<String, String>, ApiError
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bodies_name_what_is_wrong() {
+        assert!(variables_from(b"  \n").unwrap().is_empty());
+        let v = variables_from(br#"{"day": "2021-01-01", "n": 4, "x": null}"#).unwrap();
+        assert_eq!(v["day"], "2021-01-01");
+        assert_eq!(v["n"], "4");
+        assert!(!v.contains_key("x"));
+        for (body, says) in [
+            (&b"[1]"[..], "JSON object"),
+            (b"{", "not valid JSON"),
+            (b"day=2021", "not valid JSON"),
+        ] {
+            let e = variables_from(body).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    proptest! {
+        /// Whatever a caller sends, the body is variables or a 400, never a panic.
+        #[test]
+        fn any_body_is_variables_or_a_bad_request(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(e) = variables_from(&bytes) {
+                prop_assert!(matches!(e, ApiError::BadRequest(_)));
+            }
+        }
+
+        #[test]
+        fn json_objects_become_one_variable_per_non_null_field(
+            map in proptest::collection::btree_map("[a-z_]{1,8}", prop_oneof![
+                Just(Value::Null),
+                any::<i64>().prop_map(Value::from),
+                "[ -~]{0,12}".prop_map(Value::from),
+                any::<bool>().prop_map(Value::from),
+            ], 0..8)
+        ) {
+            let body = serde_json::to_vec(&map).unwrap();
+            let vars = variables_from(&body).unwrap();
+            prop_assert_eq!(vars.len(), map.values().filter(|v| !v.is_null()).count());
+        }
+    }
+}

@@ -140,7 +140,8 @@ pub struct Backfill {
     params(("pipeline" = String, Path, description = "Pipeline name")),
     request_body = Backfill,
     responses((status = 202, description = "`{runs: n, run_ids: [...]}`"),
-        (status = 400, description = "A field that cannot be read, named")))]
+        (status = 400, description = "A field that cannot be read, named"),
+        (status = 404, description = "No such pipeline")))]
 pub async fn backfill(
     State(state): State<AppState>,
     Path(pipeline): Path<String>,

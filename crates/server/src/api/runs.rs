@@ -21,7 +21,9 @@ const MAX_PAGE: i64 = 1000;
 /// Most rows an output preview shows.
 const MAX_PREVIEW: u64 = 1000;
 /// How often a live log stream looks for new lines.
-const POLL: Duration = Duration::from_millis(200);
+/// How often a live reader looks when nothing was announced in this process (a run another
+/// process drives).
+const FALLBACK: Duration = Duration::from_secs(1);
 
 /// Filters of `GET /api/runs`.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -172,6 +174,7 @@ pub struct LogQuery {
 #[utoipa::path(get, path = "/api/runs/{id}/logs", operation_id = "get_logs", tag = "logs",
     params(("id" = String, Path, description = "Run id"), LogQuery),
     responses((status = 200, description = "`{logs: [{seq, block, attempt, at, level, message}], next_after}`"),
+        (status = 400, description = "A query parameter that cannot be read, named"),
         (status = 404, description = "No such run")))]
 pub async fn logs(
     State(state): State<AppState>,
@@ -194,6 +197,7 @@ pub async fn logs(
 #[utoipa::path(get, path = "/api/runs/{id}/logs/stream", operation_id = "stream_logs", tag = "logs",
     params(("id" = String, Path, description = "Run id"), LogQuery),
     responses((status = 200, description = "`text/event-stream`: `log` events, then `end`", content_type = "text/event-stream"),
+        (status = 400, description = "A query parameter that cannot be read, named"),
         (status = 404, description = "No such run")))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -202,6 +206,7 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     state.executor().store().run(&id).await?;
     let start = Tail {
+        watch: state.executor().store().watch(&id),
         state,
         id,
         block: q.block,
@@ -226,6 +231,8 @@ pub async fn stream(
 /// A live log stream's position.
 struct Tail {
     state: AppState,
+    /// This run's changes, announced by the store.
+    watch: weft_store::RunWatch,
     id: String,
     block: Option<String>,
     after: i64,
@@ -265,7 +272,7 @@ impl Tail {
                 .insert(0, Event::default().event("end").data(end.to_string()));
             self.ended = true;
         } else if self.pending.is_empty() {
-            tokio::time::sleep(POLL).await;
+            self.watch.changed(FALLBACK).await;
         }
     }
 }
@@ -282,6 +289,7 @@ pub struct PreviewQuery {
 #[utoipa::path(get, path = "/api/runs/{id}/blocks/{block}/output", operation_id = "preview_output", tag = "runs",
     params(("id" = String, Path, description = "Run id"), ("block" = String, Path, description = "Block name"), PreviewQuery),
     responses((status = 200, description = "`{block, rows, columns: [{name, type}], head: [...]}`"),
+        (status = 400, description = "A query parameter that cannot be read, named"),
         (status = 404, description = "No such run or block, or the block stored no output")))]
 pub async fn output(
     State(state): State<AppState>,

@@ -54,25 +54,18 @@ pub async fn trigger_run(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let loaded = state.pipeline(&pipeline)?;
-    let found =
-        loaded
-            .triggers
-            .iter()
-            .find(|t| t.name == trigger && t.kind == TriggerKind::Api)
-            .ok_or_else(|| {
-                let apis: Vec<&str> = loaded
-                    .triggers
-                    .iter()
-                    .filter(|t| t.kind == TriggerKind::Api)
-                    .map(|t| t.name.as_str())
-                    .collect();
-                ApiError::NotFound(format!(
-                "pipeline \"{pipeline}\" has no API trigger \"{trigger}\"; its API triggers: {}",
-                if apis.is_empty() { "none".to_string() } else { apis.join(", ") }
-            ))
-            })?;
+    // Nothing about the pipeline or trigger is looked up before the caller is known.
     authorize(&state, &pipeline, &trigger, &headers).await?;
+    let loaded = state.pipeline(&pipeline)?;
+    let found = loaded
+        .triggers
+        .iter()
+        .find(|t| t.name == trigger && t.kind == TriggerKind::Api)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "pipeline \"{pipeline}\" has no API trigger \"{trigger}\" any more"
+            ))
+        })?;
     let wait = match query.wait.as_deref() {
         None => None,
         Some(w) => Some(
@@ -106,25 +99,19 @@ pub async fn trigger_run(
     let mut variables = found.variables.clone();
     variables.extend(variables_from(&bytes)?);
 
-    let run_id = state.new_run_id();
-    let existing = match &key {
+    let (run_id, replayed) = match &key {
         Some(k) => {
             state
-                .executor()
-                .store()
-                .claim_idempotency_key(&pipeline, &trigger, k, &run_id, weft_schedule::now_ms())
+                .start_run_once(&pipeline, &trigger, variables, k)
                 .await?
         }
-        None => None,
-    };
-    let (run_id, replayed) = match existing {
-        Some(id) => (id, true),
-        None => (
-            state
-                .start_run(&pipeline, &trigger, variables, run_id)
-                .await?,
-            false,
-        ),
+        None => {
+            let id = state.new_run_id();
+            (
+                state.start_run(&pipeline, &trigger, variables, id).await?,
+                false,
+            )
+        }
     };
     match wait {
         None | Some(0) => Ok((
@@ -134,6 +121,7 @@ pub async fn trigger_run(
             .into_response()),
         Some(seconds) => {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+            let mut watch = state.executor().store().watch(&run_id);
             loop {
                 let run = state.executor().store().run(&run_id).await?;
                 let done = !matches!(run.status, RunStatus::Queued | RunStatus::Running);
@@ -150,7 +138,9 @@ pub async fn trigger_run(
                     };
                     return Ok((status, Json(body)).into_response());
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                // Look again when the store announces a change of this run.
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                watch.changed(left.min(Duration::from_secs(1))).await;
             }
         }
     }
@@ -171,18 +161,21 @@ async fn authorize(
         .ok_or_else(|| {
             ApiError::Unauthorized("missing `Authorization: Bearer <token>` header".into())
         })?;
+    // One answer for an unknown pipeline or trigger, one without a token yet and a wrong
+    // token: a caller without the token learns nothing of what exists.
+    let denied = || {
+        ApiError::Unauthorized(format!(
+            "wrong token for trigger {pipeline}/{trigger} (or no such API trigger); issue one with `weft triggers token {trigger} --pipeline {pipeline}`"
+        ))
+    };
     let stored = state
         .executor()
         .store()
         .token_hash(pipeline, trigger)
         .await?
-        .ok_or_else(|| {
-            ApiError::Unauthorized(format!(
-                "trigger {pipeline}/{trigger} has no token yet: issue one with `weft triggers token {trigger} --pipeline {pipeline}`"
-            ))
-        })?;
+        .ok_or_else(denied)?;
     if !same(&sha256_hex(given), &stored) {
-        return Err(ApiError::Unauthorized("wrong token".into()));
+        return Err(denied());
     }
     Ok(())
 }

@@ -117,6 +117,48 @@ async fn triggers(store: &Store) {
     assert_eq!(store.token_hash("etl", "hook").await.unwrap(), None);
 }
 
+/// An idempotency key and its run are recorded together: a replay gets the first run, and a
+/// call whose run cannot be recorded leaves the key free.
+async fn idempotency(store: &Store) {
+    let blocks = vec!["src".to_string()];
+    let run = |id: &'static str| NewRun {
+        id,
+        pipeline: "hooks",
+        trigger: "webhook",
+        variables: "{}",
+        created_at: 1,
+        blocks: &blocks,
+        owner: None,
+    };
+    assert_eq!(
+        store.create_run_once(&run("h1"), "k1", 1).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .create_run_once(&run("h2"), "k1", 2)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("h1")
+    );
+    // Run h1 exists: recording it again fails, and takes key k2 with it.
+    assert!(store.create_run_once(&run("h1"), "k2", 3).await.is_err());
+    assert_eq!(
+        store.create_run_once(&run("h3"), "k2", 4).await.unwrap(),
+        None
+    );
+    let ids: Vec<String> = store
+        .list_runs(Some("hooks"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&"h1".to_string()) && ids.contains(&"h3".to_string()));
+}
+
 async fn exercise(store: &Store) {
     let blocks = ["load", "clean", "export"].map(String::from);
     store
@@ -514,10 +556,11 @@ async fn sqlite_store_records_runs_blocks_and_logs() {
     exercise(&store).await;
     triggers(&store).await;
     recovery(&store).await;
+    idempotency(&store).await;
     store.close().await;
     // Reopening migrates nothing twice and keeps the history.
     let again = Store::connect(&url).await.unwrap();
-    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 5);
+    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 7);
     again.close().await;
 }
 
@@ -529,9 +572,10 @@ async fn postgres_store_records_runs_blocks_and_logs() {
     exercise(&store).await;
     triggers(&store).await;
     recovery(&store).await;
+    idempotency(&store).await;
     store.close().await;
     let again = Store::connect(&url).await.unwrap();
-    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 5);
+    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 7);
     again.close().await;
     drop(db);
 }

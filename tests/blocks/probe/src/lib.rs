@@ -21,6 +21,11 @@
 //! | `read`    | `weft_sdk::io::read(url, options)`                               |
 //! | `write`   | `weft_sdk::io::write(first input, target, options)`; one row     |
 //! | `query`   | `weft_sdk::io::query(profile, sql)`                              |
+//! | `connect` | open a TCP connection to `url` (`host:port`); one row: `outcome` |
+//! | `lookup`  | resolve the host name `url`; one row: `outcome`                  |
+//! | `setting` | `weft_sdk::io::setting(profile, message)`; one row: `outcome`    |
+//! | `log_flood` | `rows` log lines of `message`                                  |
+//! | `hoard_tables` | hand the host `rows` tables of 250,000 rows, keeping them all |
 use std::sync::Arc;
 
 use weft_sdk::arrow_array::{Array, Float64Array, Int64Array, StringArray};
@@ -196,8 +201,49 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
             Ok(Some(Table::from_batch(&b)?))
         }
         "query" => Ok(Some(weft_sdk::io::query(&cfg.profile, &cfg.sql)?)),
+        "connect" => outcome(match std::net::TcpStream::connect(cfg.url.as_str()) {
+            Ok(mut s) => {
+                use std::io::Write;
+                let _ = s.write_all(b"hello from a block\n");
+                "ok: connected".to_string()
+            }
+            Err(e) => format!("error: {e}"),
+        }),
+        "lookup" => {
+            use std::net::ToSocketAddrs;
+            outcome(match (cfg.url.as_str(), 80).to_socket_addrs() {
+                Ok(addrs) => format!("ok: {:?}", addrs.collect::<Vec<_>>()),
+                Err(e) => format!("error: {e}"),
+            })
+        }
+        "setting" => outcome(match weft_sdk::io::setting(&cfg.profile, &cfg.message) {
+            Ok(v) => format!("ok: {v:?}"),
+            Err(e) => format!("error: {e}"),
+        }),
+        "log_flood" => {
+            for _ in 0..cfg.rows {
+                ctx.info(&cfg.message);
+            }
+            Ok(None)
+        }
+        "hoard_tables" => {
+            let batch = rows(250_000, false)?;
+            let mut kept = Vec::new();
+            for i in 0..cfg.rows {
+                kept.push(Table::from_batch(&batch)?);
+                ctx.debug(format!("holding {} tables", i + 1));
+            }
+            Ok(kept.pop())
+        }
         other => Err(Error::InvalidInput(format!("unknown mode `{other}`"))),
     }
+}
+
+/// One row, one column: `outcome`.
+fn outcome(text: String) -> Result<Option<Table>> {
+    let schema = Arc::new(Schema::new(vec![Field::new("outcome", DataType::Utf8, false)]));
+    let b = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec![text]))])?;
+    Ok(Some(Table::from_batch(&b)?))
 }
 
 #[test_block]

@@ -1,0 +1,1 @@
+//! Nothing to run: the crate exists for its build script.
