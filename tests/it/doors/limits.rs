@@ -95,7 +95,7 @@ fn deadlines_stop_stalled_downloads_and_long_statements() {
     let url = format!("{}/slow.csv", http.url());
     let grant = format!("{}/", http.url());
     let mut yaml = format!(
-        "blocks:\n  - {{ name: stalled, kind: loader, source: {{probe}}, timeout: 2s, retries: 1, grants: {{ urls: [\"{grant}\"] }}, config: {{ mode: read, url: \"{url}\" }} }}\n  - {{ name: sleepy, kind: loader, source: {{probe}}, timeout: 2s, grants: {{ profiles: [default] }}, config: {{ mode: query, profile: default, sql: \"SELECT pg_sleep(60) AS s\" }} }}\n"
+        "blocks:\n  - {{ name: stalled, kind: loader, source: {{probe}}, timeout: 2s, retries: 1, grants: {{ urls: [\"{grant}\"] }}, config: {{ mode: read, url: \"{url}\" }} }}\n  - {{ name: sleepy, kind: loader, source: {{probe}}, timeout: 2s, grants: {{ profiles: [default] }}, config: {{ mode: query, profile: default, sql: \"SELECT pg_sleep(60)::text AS s\" }} }}\n"
     );
     yaml += &py_door(
         "py_stalled",
