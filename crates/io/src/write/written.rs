@@ -51,6 +51,19 @@ pub(super) fn record_bytes(base: &StorePath, files: &[StorePath]) -> Result<byte
 /// Whether writing `file` (under folder `location`, whose own path was resolved when it was
 /// granted) follows no symbolic link: no existing part of its path below the folder is one.
 pub(super) fn no_links(location: &Location, base: &StorePath, file: &StorePath) -> bool {
+    walk_below(location, base, file, true)
+}
+
+/// Whether `file` (under folder `location`) can be deleted without following a link: for
+/// files on the host, no part of its path below the folder is a symbolic link. Object stores
+/// have no links.
+pub(super) fn unlinked(location: &Location, base: &StorePath, file: &StorePath) -> bool {
+    walk_below(location, base, file, false)
+}
+
+/// No part of `file`'s path below `base` is a symbolic link; a part that does not exist
+/// (yet) counts as `missing_ok`, as does a file outside `base`.
+fn walk_below(location: &Location, base: &StorePath, file: &StorePath, missing_ok: bool) -> bool {
     let Location::File(root) = location else {
         return true;
     };
@@ -59,7 +72,7 @@ pub(super) fn no_links(location: &Location, base: &StorePath, file: &StorePath) 
         .strip_prefix(base.as_ref())
         .map(|r| r.trim_start_matches('/'))
     else {
-        return true;
+        return missing_ok;
     };
     let mut at = PathBuf::from(root);
     for part in rest.split('/').filter(|p| !p.is_empty()) {
@@ -67,33 +80,7 @@ pub(super) fn no_links(location: &Location, base: &StorePath, file: &StorePath) 
         match std::fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => return false,
             Ok(_) => {}
-            Err(_) => return true,
-        }
-    }
-    true
-}
-
-/// Whether `file` (under folder `location`) can be deleted without following a link: for
-/// files on the host, no part of its path below the folder is a symbolic link. Object stores
-/// have no links.
-pub(super) fn unlinked(location: &Location, base: &StorePath, file: &StorePath) -> bool {
-    let Location::File(root) = location else {
-        return true;
-    };
-    let Some(rest) = file
-        .as_ref()
-        .strip_prefix(base.as_ref())
-        .map(|r| r.trim_start_matches('/'))
-    else {
-        return false;
-    };
-    let mut at = PathBuf::from(root);
-    for part in rest.split('/') {
-        at.push(part);
-        match std::fs::symlink_metadata(&at) {
-            Ok(m) if m.file_type().is_symlink() => return false,
-            Ok(_) => {}
-            Err(_) => return false,
+            Err(_) => return missing_ok,
         }
     }
     true
