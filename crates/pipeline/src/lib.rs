@@ -23,11 +23,13 @@
 pub mod backfill;
 mod dag;
 mod error;
+mod flow;
 mod model;
 mod parse;
 mod trigger;
 
 pub use error::{ManifestError, ManifestErrors};
+pub use flow::*;
 pub use model::*;
 pub use parse::{load, parse};
 pub use trigger::{

@@ -39,6 +39,8 @@ pub struct Pipeline {
     pub notify: Notify,
     /// Default run variables; `--var` overrides them.
     pub variables: BTreeMap<String, String>,
+    /// Callback blocks told when the whole run ends.
+    pub callbacks: Vec<String>,
     /// Blocks, upstream before downstream; ties keep manifest order.
     pub blocks: Vec<Block>,
 }
@@ -98,6 +100,8 @@ pub struct Block {
     pub grants: Grants,
     /// Where a SQL block's query runs (always [`Engine::DataFusion`] for other blocks).
     pub engine: Engine,
+    /// When it runs, how it waits, fans out and gathers, and whom it tells.
+    pub flow: crate::flow::Flow,
 }
 
 /// Where a SQL block's query runs.
@@ -249,4 +253,12 @@ pub struct Grants {
     /// masked in the run's logs).
     #[serde(default)]
     pub env: Vec<String>,
+}
+
+impl Block {
+    /// True for condition and callback blocks: they run attached to another block (or the
+    /// run), never as a step of the graph of their own.
+    pub fn is_attached(&self) -> bool {
+        matches!(self.kind, Kind::Condition | Kind::Callback)
+    }
 }

@@ -12,6 +12,8 @@ use crate::dag::Dag;
 use crate::error::{closest, ManifestError, ManifestErrors};
 use crate::model::*;
 
+mod flow;
+
 const TOP_FIELDS: &[&str] = &[
     "name",
     "description",
@@ -20,6 +22,7 @@ const TOP_FIELDS: &[&str] = &[
     "on_failure",
     "on_success",
     "variables",
+    "callbacks",
     "blocks",
 ];
 const BLOCK_FIELDS: &[&str] = &[
@@ -114,7 +117,14 @@ pub fn parse(
             Vec::new()
         }
     };
-    let blocks = cx.link(blocks);
+    let callbacks = match top.get("callbacks") {
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => cx
+            .field::<Vec<String>>(&top, "callbacks", None)
+            .unwrap_or_default(),
+    };
+    let mut blocks = cx.link(blocks);
+    cx.check_flow(&mut blocks, &callbacks);
     if !cx.errors.is_empty() {
         return Err(ManifestErrors(cx.errors));
     }
@@ -129,6 +139,7 @@ pub fn parse(
             on_success,
         },
         variables,
+        callbacks,
         blocks,
     })
 }
@@ -275,8 +286,10 @@ impl Cx {
             }
         };
         let b = Some(name.as_str());
-        self.unknown_fields(map, BLOCK_FIELDS, b);
+        let valid: Vec<&str> = BLOCK_FIELDS.iter().chain(flow::FIELDS).copied().collect();
+        self.unknown_fields(map, &valid, b);
         let kind = self.kind(map, &name);
+        let flow = self.flow(map, &name, kind);
         let source = self.source(map, &name);
         let upstream = self.upstream(map, &name);
         let config = match map.get("config") {
@@ -341,6 +354,7 @@ impl Cx {
                 read_limit,
                 grants,
                 engine,
+                flow,
             },
         })
     }
