@@ -25,6 +25,7 @@ mod instance;
 mod logs;
 mod notify;
 mod outputs;
+pub mod plan;
 mod signal;
 mod sql_block;
 mod sql_template;
