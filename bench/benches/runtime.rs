@@ -137,6 +137,7 @@ fn chain_1000(c: &mut Criterion) {
                         run_id: None,
                         recorded: false,
                         cancel: Default::default(),
+                        borrow: None,
                     },
                     Arc::new(Quiet),
                 ))

@@ -104,12 +104,15 @@ def _output(value):
 
     if value is None or isinstance(value, Table):
         return value
+    if isinstance(value, bool):
+        # A sensor's or condition's answer.
+        return Table.from_pydict({"answer": [value]})
     if isinstance(value, list):
         return Table.from_pylist(value)
     if isinstance(value, dict):
         return Table.from_pydict(value)
     raise TypeError(
-        "a block returns a Table, a list of dicts, a dict of lists or None, not " + type(value).__name__
+        "a block returns a Table, a list of dicts, a dict of lists, True/False (sensors, conditions) or None, not " + type(value).__name__
     )
 
 

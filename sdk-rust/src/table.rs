@@ -264,6 +264,13 @@ impl IntoOutput for Option<Table> {
     }
 }
 
+/// A sensor's or condition's answer: a one-row table `{"answer": true}`.
+impl IntoOutput for bool {
+    fn into_output(self) -> Result<Option<Table>> {
+        Table::from_json(&format!("[{{\"answer\": {self}}}]")).map(Some)
+    }
+}
+
 impl IntoOutput for () {
     fn into_output(self) -> Result<Option<Table>> {
         Ok(None)

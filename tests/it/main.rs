@@ -10,6 +10,7 @@ mod cloud;
 mod dag;
 mod doors;
 mod faults;
+mod flow;
 mod formats;
 mod init;
 mod io;

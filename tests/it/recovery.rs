@@ -235,3 +235,72 @@ fn a_killed_cli_run_is_finished_by_the_server() {
     assert_eq!(run["blocks"][0]["attempt"], 2, "{run}");
     assert_eq!(run["blocks"][1]["attempt"], 1, "{run}");
 }
+
+/// SIGKILL in the middle of a fan-out, then a restart: children that had succeeded keep their
+/// outputs and do not run again, interrupted ones run as a new attempt, none is lost, and the
+/// reduce gathers them all.
+#[test]
+fn sigkill_mid_fan_out_then_restart() {
+    let p = Project::new();
+    p.pipeline(
+        "fan",
+        "concurrency: 2\nblocks:\n  - { name: ids, kind: loader, source: {probe}, dynamic: true, config: { mode: rows, rows: 6 } }\n  - { name: each, kind: transformer, source: {probe}, upstream: [ids], reduce: true, config: { mode: sleep_first, ms: 1500 } }\n  - { name: total, kind: exporter, source: {probe}, upstream: [each], config: { mode: sum } }\n",
+    );
+    let mut s = serve(&p);
+    let (status, body) = call(
+        "POST",
+        &format!("{}/api/pipelines/fan/runs", s.base),
+        None,
+        &[],
+    );
+    assert_eq!(status, 202, "{body}");
+    let id = body["run_id"].as_str().unwrap().to_string();
+    let done_children = |r: &Value| {
+        r["blocks"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .filter(|b| {
+                        b["key"].as_str().unwrap_or("").starts_with("each[")
+                            && b["status"] == "success"
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    s.wait_run(&id, "two children done", |r| done_children(r) >= 2);
+    s.kill_9();
+    let objects = p.path().join(format!(".weft/objects/runs/{id}/each"));
+    let at_kill = p.logs(&id);
+    let before: Vec<String> = at_kill["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["block"] == "each" && b["status"] == "success")
+        .map(|b| b["key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(before.len() >= 2 && before.len() < 6, "{before:?}");
+    let s = serve(&p);
+    let run = s.wait_run(&id, "finished", |r| {
+        r["status"] != "running" && r["status"] != "queued"
+    });
+    assert_eq!(run["status"], "success", "{run}\n{}", s.stderr());
+    let children: Vec<&Value> = run["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["block"] == "each")
+        .collect();
+    assert_eq!(children.len(), 6, "{run}");
+    for c in children {
+        let key = c["key"].as_str().unwrap();
+        let index = key.trim_start_matches("each[").trim_end_matches(']');
+        if before.iter().any(|b| b == key) {
+            let files = std::fs::read_dir(objects.join(index)).unwrap().count();
+            assert_eq!(files, 1, "{key} stored one output");
+            assert_eq!(c["attempt"], 1, "{key} had succeeded: not run again: {run}");
+        }
+    }
+    let sum = output_table(&p, &id, "total").to_json(None).unwrap();
+    assert!(sum.contains("\"rows\":6"), "{sum}");
+}

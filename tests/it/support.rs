@@ -201,8 +201,8 @@ pub fn output_table(p: &Project, run: &str, block: &str) -> Table {
         .as_array()
         .unwrap()
         .iter()
-        .find(|b| b["block"] == block)
-        .unwrap();
+        .find(|b| b["key"] == block)
+        .unwrap_or_else(|| panic!("no block run {block} in {logs}"));
     let path = b["output"]
         .as_str()
         .unwrap_or_else(|| panic!("{block} has no output: {b}"));

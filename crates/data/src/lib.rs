@@ -19,6 +19,7 @@ mod error;
 mod fuzz;
 mod ipc_guard;
 mod json;
+mod rows;
 mod sql;
 mod table;
 

@@ -168,3 +168,39 @@ pub enum OnMaxChildren {
     /// Only the first `max_children` rows start children; the rest are logged as dropped.
     Limit,
 }
+
+impl crate::Pipeline {
+    /// The pipeline cut down to run `block` (and, with `downstream`, everything after it)
+    /// alone: the selected blocks, the blocks they read from (directly or not), and every
+    /// condition and callback block. Returns it with the names of the upstream blocks, whose
+    /// outputs come from an earlier run; `None` when `block` is not a step of the pipeline.
+    pub fn select(&self, block: &str, downstream: bool) -> Option<(crate::Pipeline, Vec<String>)> {
+        use std::collections::BTreeSet;
+        let start = self.block(block).filter(|b| !b.is_attached())?;
+        let mut selected = BTreeSet::from([start.name.clone()]);
+        if downstream {
+            // Blocks are in topological order: one pass finds every descendant.
+            for b in &self.blocks {
+                if b.upstream.iter().any(|u| selected.contains(u)) {
+                    selected.insert(b.name.clone());
+                }
+            }
+        }
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        for b in self.blocks.iter().rev() {
+            if selected.contains(&b.name) || needed.contains(&b.name) {
+                needed.extend(b.upstream.iter().cloned());
+            }
+        }
+        let upstream: Vec<String> = self
+            .blocks
+            .iter()
+            .filter(|b| needed.contains(&b.name) && !selected.contains(&b.name))
+            .map(|b| b.name.clone())
+            .collect();
+        let mut cut = self.clone();
+        cut.blocks
+            .retain(|b| b.is_attached() || selected.contains(&b.name) || needed.contains(&b.name));
+        Some((cut, upstream))
+    }
+}

@@ -1,423 +1,499 @@
-//! One block of a run: load its component, run attempts until one succeeds or retries run
-//! out, store its output, record every transition.
+//! One block run: ask its conditions, run attempts until one succeeds or retries run out,
+//! read a sensor's or a fan-out's answer, store the output, record every transition, tell its
+//! callbacks.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
 use weft_data::Table;
-use weft_io::{BlockIo, IoContext, Progress};
-use weft_pipeline::{Block, Source};
-use weft_runtime::{BlockCall, LogLevel, Runtime, RuntimeError};
-use weft_store::{BlockEnd, BlockStatus, Store};
+use weft_pipeline::{Block, Kind, OnMaxChildren};
+use weft_runtime::LogLevel;
+use weft_store::{BlockEnd, BlockRef, BlockStatus};
 
 use crate::clock::now_ms;
-use crate::event::{BlockSummary, Event, Observer};
-use crate::executor::ComponentRef;
-use crate::logs::RunLog;
-use crate::outputs::Outputs;
+use crate::dispatch::{Finished, Job};
+use crate::event::{BlockSummary, Event};
+use crate::invoke::{invoke, Call, Failure};
+use crate::local::RunContext;
+use crate::plan::Outcome;
 
-/// Extra wall time past a block's `timeout` before the executor stops waiting for it (the
-/// epoch deadline inside the engine normally stops it first).
-const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+/// An attempt's output and where it was stored (path, bytes).
+type Produced = (Option<Table>, Option<(String, u64)>);
 
-/// Everything one block task needs.
-pub(crate) struct BlockJob {
-    pub(crate) run_id: String,
-    pub(crate) block: Block,
-    pub(crate) component: Option<ComponentRef>,
-    pub(crate) inputs: Vec<(String, Table)>,
-    pub(crate) variables: Arc<BTreeMap<String, String>>,
-    pub(crate) runtime: Arc<Runtime>,
-    pub(crate) io: Option<Arc<IoContext>>,
-    pub(crate) store: Store,
-    pub(crate) outputs: Outputs,
-    pub(crate) log: Arc<RunLog>,
-    pub(crate) observer: Arc<dyn Observer>,
-    pub(crate) cancel: CancellationToken,
-    /// Attempts an earlier process already started (an interrupted run, a retried one); the
-    /// next attempt is numbered after them.
-    pub(crate) prior_attempts: u32,
-}
-
-/// Run a block with its retries; never fails: every problem ends in the summary.
-pub(crate) async fn run_block(job: BlockJob) -> (BlockSummary, Option<Table>) {
-    let started = Instant::now();
-    let name = job.block.name.clone();
-    let first = job.prior_attempts + 1;
-    let attempts = job.prior_attempts + job.block.retries + 1;
-    let mut last_error = String::new();
-    for attempt in first..=attempts {
-        if job.cancel.is_cancelled() {
-            return finish_failed(
-                &job,
-                attempt - 1,
-                started,
-                "the run was cancelled".into(),
-                false,
-            )
-            .await;
-        }
-        if let Err(e) = job
-            .store
-            .block_started(&job.run_id, &name, attempt, now_ms())
-            .await
-        {
-            last_error = e.to_string();
-            break;
-        }
-        job.observer.event(&Event::BlockStarted {
-            block: name.clone(),
-            attempt,
-        });
-        match attempt_once(&job, attempt).await {
-            Ok((table, stored)) => {
-                let rows = table.as_ref().map(|t| t.num_rows());
-                let end = BlockEnd {
-                    status: BlockStatus::Success,
-                    at: now_ms(),
-                    rows: rows.map(|r| r as i64),
-                    bytes: stored.as_ref().map(|(_, b)| *b as i64),
-                    output: stored.as_ref().map(|(p, _)| p.clone()),
-                    error: None,
-                };
-                if let Err(e) = job.store.block_finished(&job.run_id, &name, &end).await {
-                    last_error = e.to_string();
-                    break;
-                }
-                let summary = BlockSummary {
-                    block: name,
-                    status: BlockStatus::Success,
-                    attempts: attempt,
-                    rows,
-                    bytes: stored.map(|(_, b)| b),
-                    duration: started.elapsed(),
-                    error: None,
-                };
-                job.observer.event(&Event::BlockFinished {
-                    summary: summary.clone(),
-                });
-                return (summary, table);
-            }
-            Err(failure) => {
-                last_error = job.log.redact(&failure.message);
-                job.log
-                    .note(&name, attempt, LogLevel::Error, last_error.clone());
-                let retry = attempt < attempts && failure.retryable && !job.cancel.is_cancelled();
-                let end = BlockEnd {
-                    status: if retry {
-                        BlockStatus::Retrying
-                    } else {
-                        final_status(&job)
-                    },
-                    at: now_ms(),
-                    rows: None,
-                    bytes: None,
-                    output: None,
-                    error: Some(last_error.clone()),
-                };
-                if let Err(e) = job.store.block_finished(&job.run_id, &name, &end).await {
-                    last_error = format!("{last_error}; and {e}");
-                    break;
-                }
-                if !retry {
-                    return finish_failed(&job, attempt, started, last_error, true).await;
-                }
-                job.observer.event(&Event::BlockRetrying {
-                    block: name.clone(),
-                    attempt,
-                    error: last_error.clone(),
-                    delay: job.block.retry_delay,
-                });
-                tokio::select! {
-                    _ = tokio::time::sleep(job.block.retry_delay) => {}
-                    _ = job.cancel.cancelled() => {}
-                }
-            }
-        }
-    }
-    finish_failed(&job, attempts, started, last_error, false).await
-}
-
-async fn finish_failed(
-    job: &BlockJob,
+/// What one block run's attempts came to.
+struct Ended {
+    status: BlockStatus,
+    outcome: Outcome,
     attempts: u32,
-    started: Instant,
-    error: String,
-    recorded: bool,
-) -> (BlockSummary, Option<Table>) {
-    let status = final_status(job);
-    if !recorded {
-        let end = BlockEnd {
-            status,
-            at: now_ms(),
-            rows: None,
-            bytes: None,
-            output: None,
-            error: Some(error.clone()),
+    table: Option<Table>,
+    stored: Option<(String, u64)>,
+    error: Option<String>,
+}
+
+/// Run a block run with its conditions and retries; never fails: every problem ends in the
+/// result.
+pub(crate) async fn run_block(
+    run: Arc<RunContext>,
+    job: Job,
+    inputs: Vec<(String, Table)>,
+) -> Finished {
+    let started = Instant::now();
+    let Some(block) = run.block(&job.key.block).cloned() else {
+        return failed_before_start(
+            &run,
+            &job,
+            format!("no block \"{}\" in the pipeline", job.key.block),
+        )
+        .await;
+    };
+    let mut variables = (*run.variables).clone();
+    variables.extend(job.variables.clone());
+    let ended = match ask_conditions(&run, &job, &block, &inputs, &variables).await {
+        Err(e) => fail_now(&run, &job, &block, e).await,
+        Ok(Some(reason)) => skip_now(&run, &job, reason).await,
+        Ok(None) => attempts(&run, &job, &block, inputs.clone(), &variables).await,
+    };
+    if !block.flow.callbacks.is_empty() && !matches!(ended.outcome, Outcome::Reschedule { .. }) {
+        let key = job.key.to_string();
+        let end = crate::callbacks::BlockEnded {
+            key: &key,
+            status: ended.status,
+            error: ended.error.as_deref(),
+            output: ended.table.as_ref(),
         };
-        // The store already failed once; a second failure changes nothing we can report.
-        let _ = job
-            .store
-            .block_finished(&job.run_id, &job.block.name, &end)
-            .await;
+        crate::callbacks::for_block(&run, &block, &end, &variables).await;
     }
     let summary = BlockSummary {
-        block: job.block.name.clone(),
+        block: job.key.to_string(),
+        status: ended.status,
+        attempts: ended.attempts,
+        rows: ended.table.as_ref().map(Table::num_rows),
+        bytes: ended.stored.as_ref().map(|(_, b)| *b),
+        duration: started.elapsed(),
+        error: ended.error.clone(),
+    };
+    if !matches!(ended.outcome, Outcome::Reschedule { .. }) {
+        run.observer.event(&Event::BlockFinished {
+            summary: summary.clone(),
+        });
+    }
+    Finished {
+        key: job.key,
+        outcome: ended.outcome,
+        summary,
+        output: ended.table,
+        stored: ended.stored.map(|(p, _)| p),
+    }
+}
+
+/// The job could not even start (its inputs could not be read): it fails.
+pub(crate) async fn failed_before_start(run: &RunContext, job: &Job, error: String) -> Finished {
+    let Some(block) = run.block(&job.key.block).cloned() else {
+        return Finished {
+            key: job.key.clone(),
+            outcome: Outcome::Failed,
+            summary: summary_of(job, BlockStatus::Failed, 0, Some(error)),
+            output: None,
+            stored: None,
+        };
+    };
+    let ended = fail_now(run, job, &block, error).await;
+    let summary = summary_of(job, ended.status, ended.attempts, ended.error);
+    run.observer.event(&Event::BlockFinished {
+        summary: summary.clone(),
+    });
+    Finished {
+        key: job.key.clone(),
+        outcome: ended.outcome,
+        summary,
+        output: None,
+        stored: None,
+    }
+}
+
+fn summary_of(
+    job: &Job,
+    status: BlockStatus,
+    attempts: u32,
+    error: Option<String>,
+) -> BlockSummary {
+    BlockSummary {
+        block: job.key.to_string(),
         status,
         attempts,
         rows: None,
         bytes: None,
-        duration: started.elapsed(),
-        error: Some(error),
+        duration: Default::default(),
+        error,
+    }
+}
+
+fn block_ref<'a>(job: &'a Job, key: &'a str, block: &'a str) -> BlockRef<'a> {
+    BlockRef {
+        key,
+        block,
+        position: job.position,
+        label: job.label.as_deref(),
+    }
+}
+
+/// Ask the block's conditions, in order: `Some(reason)` when one answers false.
+async fn ask_conditions(
+    run: &RunContext,
+    job: &Job,
+    block: &Block,
+    inputs: &[(String, Table)],
+    variables: &BTreeMap<String, String>,
+) -> Result<Option<String>, String> {
+    let key = job.key.to_string();
+    for name in &block.flow.conditions {
+        let Some(condition) = run.block(name) else {
+            return Err(format!(
+                "condition \"{name}\" is not a block of the pipeline"
+            ));
+        };
+        let call = Call {
+            run,
+            block: condition,
+            log_key: &key,
+            attempt: job.prior_attempts + 1,
+            inputs: inputs.to_vec(),
+            variables: variables.clone(),
+        };
+        let answer = invoke(call)
+            .await
+            .map_err(|f| format!("condition \"{name}\": {}", run.log.redact(&f.message)))?;
+        if !truth(answer.as_ref()).map_err(|e| format!("condition \"{name}\": {e}"))? {
+            return Ok(Some(format!("condition \"{name}\" answered false")));
+        }
+    }
+    Ok(None)
+}
+
+/// A sensor's or condition's answer: the first column of its one row, a boolean.
+pub(crate) fn truth(t: Option<&Table>) -> Result<bool, String> {
+    use weft_data::arrow::array::{Array, BooleanArray};
+    let shape = "answer a table of one row whose first column is a boolean (return True or False)";
+    let t = t.ok_or_else(|| format!("no answer: {shape}"))?;
+    let batch = t.batches().iter().find(|b| b.num_rows() > 0);
+    let column = batch
+        .and_then(|b| (b.num_columns() > 0).then(|| b.column(0).clone()))
+        .ok_or_else(|| format!("an empty answer: {shape}"))?;
+    let bools = column
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .ok_or_else(|| {
+            format!(
+                "the answer's first column is {}: {shape}",
+                column.data_type()
+            )
+        })?;
+    Ok(bools.is_valid(0) && bools.value(0))
+}
+
+/// The block run is skipped (a condition said so), recorded without an attempt.
+async fn skip_now(run: &RunContext, job: &Job, reason: String) -> Ended {
+    let key = job.key.to_string();
+    let b = block_ref(job, &key, &job.key.block);
+    run.log.note(
+        &key,
+        job.prior_attempts.max(1),
+        LogLevel::Info,
+        format!("skipped: {reason}"),
+    );
+    let _ = run
+        .store
+        .skip_blocks(&run.run_id, &[b], BlockStatus::Skipped, &reason)
+        .await;
+    Ended {
+        status: BlockStatus::Skipped,
+        outcome: Outcome::Skipped,
+        attempts: job.prior_attempts,
+        table: None,
+        stored: None,
+        error: Some(reason),
+    }
+}
+
+/// The block run fails before an attempt (a condition failed, its inputs are unreadable).
+async fn fail_now(run: &RunContext, job: &Job, block: &Block, error: String) -> Ended {
+    let key = job.key.to_string();
+    let error = run.log.redact(&error);
+    let attempt = job.prior_attempts + 1;
+    let b = block_ref(job, &key, &block.name);
+    run.log.note(&key, attempt, LogLevel::Error, error.clone());
+    let status = final_status(run);
+    let recorded = run
+        .store
+        .block_started(&run.run_id, &b, attempt, now_ms())
+        .await;
+    let end = BlockEnd {
+        status,
+        at: now_ms(),
+        rows: None,
+        bytes: None,
+        output: None,
+        error: Some(error.clone()),
     };
-    job.observer.event(&Event::BlockFinished {
-        summary: summary.clone(),
-    });
-    (summary, None)
+    if recorded.is_ok() {
+        let _ = run.store.block_finished(&run.run_id, &key, &end).await;
+    }
+    Ended {
+        status,
+        outcome: outcome_of(status),
+        attempts: attempt,
+        table: None,
+        stored: None,
+        error: Some(error),
+    }
+}
+
+fn outcome_of(status: BlockStatus) -> Outcome {
+    match status {
+        BlockStatus::Cancelled => Outcome::Cancelled,
+        BlockStatus::Skipped => Outcome::Skipped,
+        _ => Outcome::Failed,
+    }
 }
 
 /// How a block that did not succeed ends: cancelled when its run was, failed otherwise.
-fn final_status(job: &BlockJob) -> BlockStatus {
-    if job.cancel.is_cancelled() {
+fn final_status(run: &RunContext) -> BlockStatus {
+    if run.cancel.is_cancelled() {
         BlockStatus::Cancelled
     } else {
         BlockStatus::Failed
     }
 }
 
-/// Why an attempt failed, and whether another could succeed.
-struct Failure {
-    message: String,
-    retryable: bool,
-}
-
-impl From<RuntimeError> for Failure {
-    fn from(e: RuntimeError) -> Self {
-        Failure {
-            retryable: e.is_retryable(),
-            message: e.to_string(),
+/// Attempts until one succeeds, retries run out or the run is cancelled.
+async fn attempts(
+    run: &RunContext,
+    job: &Job,
+    block: &Block,
+    inputs: Vec<(String, Table)>,
+    variables: &BTreeMap<String, String>,
+) -> Ended {
+    let key = job.key.to_string();
+    let b = block_ref(job, &key, &block.name);
+    let first = job.prior_attempts + 1;
+    let last = job.prior_attempts + block.retries + 1;
+    let mut error = String::new();
+    for attempt in first..=last {
+        if run.cancel.is_cancelled() {
+            error = "the run was cancelled".into();
+            return record_end(run, &key, attempt - 1, Err(error)).await;
         }
-    }
-}
-
-type Stored = Option<(String, u64)>;
-
-/// The block's IO for one attempt: its grants, progress shown live, notices in its log.
-fn block_io(job: &BlockJob, sink: &Arc<dyn weft_runtime::LogSink>) -> Option<BlockIo> {
-    let ctx = job.io.as_ref()?;
-    let sink = sink.clone();
-    let progress = Arc::new(TransferEvents {
-        block: job.block.name.clone(),
-        observer: job.observer.clone(),
-    });
-    Some(
-        ctx.for_block(&job.block.name, &job.block.grants)
-            .with_progress(progress)
-            .with_notices(Arc::new(move |m| sink.log(LogLevel::Info, m))),
-    )
-}
-
-/// Forwards transfer progress to the run's observer.
-struct TransferEvents {
-    block: String,
-    observer: Arc<dyn Observer>,
-}
-
-impl Progress for TransferEvents {
-    fn bytes(&self, label: &str, done: u64, total: Option<u64>) {
-        self.observer.event(&Event::Transfer {
-            block: self.block.clone(),
-            label: label.to_string(),
-            done,
-            total,
+        if let Err(e) = run
+            .store
+            .block_started(&run.run_id, &b, attempt, now_ms())
+            .await
+        {
+            return Ended {
+                status: BlockStatus::Failed,
+                outcome: Outcome::Failed,
+                attempts: attempt,
+                table: None,
+                stored: None,
+                error: Some(e.to_string()),
+            };
+        }
+        run.observer.event(&Event::BlockStarted {
+            block: key.clone(),
+            attempt,
         });
+        let call = Call {
+            run,
+            block,
+            log_key: &key,
+            attempt,
+            inputs: inputs.clone(),
+            variables: variables.clone(),
+        };
+        let result = match invoke(call).await {
+            Ok(table) => answer(run, job, block, attempt, table).await,
+            Err(f) => Err(f),
+        };
+        match result {
+            Ok(done) => return done,
+            Err(failure) => {
+                error = run.log.redact(&failure.message);
+                run.log.note(&key, attempt, LogLevel::Error, error.clone());
+                let retry = attempt < last && failure.retryable && !run.cancel.is_cancelled();
+                if !retry {
+                    return record_end(run, &key, attempt, Err(error)).await;
+                }
+                let end = BlockEnd {
+                    status: BlockStatus::Retrying,
+                    at: now_ms(),
+                    rows: None,
+                    bytes: None,
+                    output: None,
+                    error: Some(error.clone()),
+                };
+                let _ = run.store.block_finished(&run.run_id, &key, &end).await;
+                run.observer.event(&Event::BlockRetrying {
+                    block: key.clone(),
+                    attempt,
+                    error: error.clone(),
+                    delay: block.retry_delay,
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(block.retry_delay) => {}
+                    _ = run.cancel.cancelled() => {}
+                }
+            }
+        }
     }
+    record_end(run, &key, last, Err(error)).await
 }
 
-async fn attempt_once(job: &BlockJob, attempt: u32) -> Result<(Option<Table>, Stored), Failure> {
-    let block = &job.block;
-    let sink = job.log.sink(&block.name, attempt);
-    let io = block_io(job, &sink);
-    if let Source::Sql { path, .. } = &block.source {
-        return run_sql(job, attempt, path.clone(), io).await;
-    }
-    let Some(component) = job.component.clone() else {
-        return Err(Failure {
-            message: format!(
-                "block \"{}\": no component was built for it; run `weft build`",
-                block.name
-            ),
-            retryable: false,
-        });
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut variables = (*job.variables).clone();
-    variables.insert("block".into(), block.name.clone());
-    variables.insert("attempt".into(), attempt.to_string());
-    let call = BlockCall {
-        block: block.name.clone(),
-        config: block.config.to_string(),
-        inputs: job.inputs.clone(),
-        variables: Arc::new(variables),
-        env: block
-            .grants
-            .env
-            .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (k.clone(), v)))
-            .collect(),
-        memory_limit: block.memory_limit,
-        read_limit: block.read_limit,
-        timeout: block.timeout,
-        log: sink,
-        cancel: stop.clone(),
-        io,
-    };
-    let runtime = job.runtime.clone();
-    let name = block.name.clone();
-    let mut task = tokio::task::spawn_blocking(move || {
-        let loaded = runtime.load(
-            &name,
-            &component.key,
-            &component.wasm,
-            component
-                .cwasm
-                .as_deref()
-                .zip(component.cwasm_digest.as_deref()),
-        )?;
-        runtime.invoke(&loaded, call)
-    });
-    let limit = block.timeout + TIMEOUT_GRACE;
-    let finished = tokio::select! {
-        r = tokio::time::timeout(limit, &mut task) => r,
-        _ = job.cancel.cancelled() => {
-            stop.store(true, Ordering::Relaxed);
-            tokio::time::timeout(TIMEOUT_GRACE, &mut task).await
-        }
-    };
-    let output = match finished {
-        Err(_) if job.cancel.is_cancelled() => {
-            return Err(RuntimeError::Cancelled {
-                block: block.name.clone(),
-            }
-            .into())
-        }
-        Err(_) => {
-            // A retry starts only when this attempt has stopped: its host calls stop at the
-            // deadline, its guest at the next epoch tick.
-            stop.store(true, Ordering::Relaxed);
-            let _ = (&mut task).await;
-            return Err(RuntimeError::Timeout {
-                block: block.name.clone(),
-                limit: block.timeout,
-            }
-            .into());
-        }
-        Ok(Err(join)) => {
-            return Err(Failure {
-                message: format!(
-                    "block \"{}\": internal error in the host: {join}",
-                    block.name
-                ),
-                retryable: true,
-            })
-        }
-        Ok(Ok(result)) => result?,
-    };
-    let stored = store_output(job, attempt, output.table.as_ref()).await?;
-    Ok((output.table, stored))
-}
-
-/// Keep a block's output in the object store.
-async fn store_output(
-    job: &BlockJob,
+/// What a successful call means for its block: a sensor's answer, a fan-out's size checked,
+/// the output stored.
+async fn answer(
+    run: &RunContext,
+    job: &Job,
+    block: &Block,
     attempt: u32,
-    table: Option<&Table>,
-) -> Result<Stored, Failure> {
-    let block = &job.block;
-    let stored = match table {
+    table: Option<Table>,
+) -> Result<Ended, Failure> {
+    let key = job.key.to_string();
+    if block.kind == Kind::Sensor {
+        let yes =
+            truth(table.as_ref()).map_err(|e| Failure::fatal(format!("sensor \"{key}\": {e}")))?;
+        if !yes {
+            return Ok(sensor_waits(run, job, block, attempt).await);
+        }
+        return Ok(record_end(run, &key, attempt, Ok((None, None))).await);
+    }
+    if block.flow.dynamic {
+        let rows = table.as_ref().map_or(0, Table::num_rows);
+        let max = block.flow.max_children as u64;
+        if rows > max {
+            if block.flow.on_max_children == OnMaxChildren::Fail {
+                return Err(Failure::fatal(format!(
+                    "block \"{key}\" would start {rows} children, more than its max_children of {max}; raise `max_children` or set `on_max_children: limit`"
+                )));
+            }
+            run.log.note(
+                &key,
+                attempt,
+                LogLevel::Warn,
+                format!("{rows} rows: only the first {max} start children (max_children)"),
+            );
+        }
+    }
+    let stored = match &table {
         Some(t) => Some(
-            job.outputs
-                .put(&job.run_id, &block.name, attempt, t)
+            run.outputs
+                .put(&run.run_id, &job.key.storage_path(), attempt, t)
                 .await
                 .map_err(|m| Failure {
-                    message: format!("block \"{}\": {m}", block.name),
+                    message: format!("block \"{key}\": {m}"),
                     retryable: true,
                 })?,
         ),
         None => None,
     };
-    Ok(stored)
+    Ok(record_end(run, &key, attempt, Ok((table, stored))).await)
 }
 
-/// Run a SQL block on a blocking thread, within its timeout.
-async fn run_sql(
-    job: &BlockJob,
+/// A sensor answered false: poke again after its interval, or give up at its timeout.
+async fn sensor_waits(run: &RunContext, job: &Job, block: &Block, attempt: u32) -> Ended {
+    let key = job.key.to_string();
+    let now = now_ms();
+    let first = job.first_at.unwrap_or(now);
+    let next = now + block.flow.poke_interval.as_millis() as i64;
+    let deadline = first + block.timeout.as_millis() as i64;
+    if next > deadline {
+        let reason = format!(
+            "sensor \"{key}\" was still false after {}",
+            humantime::format_duration(std::time::Duration::from_millis(
+                (now - first).max(0) as u64 / 1000 * 1000
+            ))
+        );
+        if block.flow.soft_fail {
+            run.log.note(
+                &key,
+                attempt,
+                LogLevel::Warn,
+                format!("{reason}: skipped (soft_fail)"),
+            );
+            let end = BlockEnd {
+                status: BlockStatus::Skipped,
+                at: now,
+                rows: None,
+                bytes: None,
+                output: None,
+                error: Some(reason.clone()),
+            };
+            let _ = run.store.block_finished(&run.run_id, &key, &end).await;
+            return Ended {
+                status: BlockStatus::Skipped,
+                outcome: Outcome::Skipped,
+                attempts: attempt,
+                table: None,
+                stored: None,
+                error: Some(reason),
+            };
+        }
+        run.log.note(&key, attempt, LogLevel::Error, reason.clone());
+        return record_end(run, &key, attempt, Err(reason)).await;
+    }
+    run.log.note(
+        &key,
+        attempt,
+        LogLevel::Info,
+        format!(
+            "not yet: next poke in {}",
+            humantime::format_duration(block.flow.poke_interval)
+        ),
+    );
+    let _ = run.store.block_waiting(&run.run_id, &key, next, now).await;
+    Ended {
+        status: BlockStatus::Waiting,
+        outcome: Outcome::Reschedule { at: next },
+        attempts: attempt,
+        table: None,
+        stored: None,
+        error: None,
+    }
+}
+
+/// Record how the last attempt ended.
+async fn record_end(
+    run: &RunContext,
+    key: &str,
     attempt: u32,
-    path: std::path::PathBuf,
-    io: Option<BlockIo>,
-) -> Result<(Option<Table>, Stored), Failure> {
-    let block = job.block.clone();
-    let inputs = job.inputs.clone();
-    let mut variables = (*job.variables).clone();
-    variables.insert("block".into(), block.name.clone());
-    variables.insert("attempt".into(), attempt.to_string());
-    let name = block.name.clone();
-    let timeout = block.timeout;
-    let stop = Arc::new(AtomicBool::new(false));
-    let deadline = std::time::Instant::now() + timeout;
-    let limits = weft_data::QueryLimits {
-        memory: block.memory_limit,
-        deadline: Some(deadline),
-        cancel: Some(stop.clone()),
+    result: Result<Produced, String>,
+) -> Ended {
+    let (status, table, stored, error) = match result {
+        Ok((t, s)) => (BlockStatus::Success, t, s, None),
+        Err(e) => (final_status(run), None, None, Some(e)),
     };
-    let io = io.map(|io| {
-        io.with_limits(weft_io::IoLimits {
-            deadline: Some(deadline),
-            cancel: Some(stop.clone()),
-            read_bytes: block.read_limit,
-            memory: block.memory_limit,
-        })
-    });
-    let mut task = tokio::task::spawn_blocking(move || {
-        crate::sql_block::run(&block, &path, &inputs, &variables, io.as_ref(), &limits)
-    });
-    // The engine stops a query at the deadline or on cancel by itself; the grace covers a
-    // query running in a profile's database.
-    let result = tokio::select! {
-        r = tokio::time::timeout(timeout + TIMEOUT_GRACE, &mut task) => r,
-        _ = job.cancel.cancelled() => {
-            stop.store(true, Ordering::Relaxed);
-            let _ = tokio::time::timeout(TIMEOUT_GRACE, &mut task).await;
-            return Err(RuntimeError::Cancelled { block: name }.into());
-        }
+    let rows = table.as_ref().map(|t| t.num_rows());
+    let end = BlockEnd {
+        status,
+        at: now_ms(),
+        rows: rows.map(|r| r as i64),
+        bytes: stored.as_ref().map(|(_, b)| *b as i64),
+        output: stored.as_ref().map(|(p, _)| p.clone()),
+        error: error.clone(),
     };
-    let table = match result {
-        Err(_) => {
-            stop.store(true, Ordering::Relaxed);
-            let _ = (&mut task).await;
-            return Err(RuntimeError::Timeout {
-                block: name,
-                limit: timeout,
-            }
-            .into());
-        }
-        Ok(Err(join)) => {
-            return Err(Failure {
-                message: format!("block \"{name}\": internal error in the host: {join}"),
-                retryable: true,
-            })
-        }
-        Ok(Ok(Err(f))) => {
-            return Err(Failure {
-                message: f.message,
-                retryable: f.retryable,
-            })
-        }
-        Ok(Ok(Ok(t))) => t,
+    let (status, error) = match run.store.block_finished(&run.run_id, key, &end).await {
+        Ok(()) => (status, error),
+        Err(e) => (BlockStatus::Failed, Some(e.to_string())),
     };
-    let stored = store_output(job, attempt, Some(&table)).await?;
-    Ok((Some(table), stored))
+    let outcome = match status {
+        BlockStatus::Success => Outcome::Output { rows },
+        s => outcome_of(s),
+    };
+    Ended {
+        status,
+        outcome,
+        attempts: attempt,
+        table,
+        stored,
+        error,
+    }
 }

@@ -22,4 +22,12 @@ pub enum ScheduleError {
         /// What went wrong.
         reason: String,
     },
+    /// A single-block run cannot take an upstream output from the run it borrows from.
+    #[error("run {run} has no successful output of {}; run the pipeline once (or that block) first", .blocks.join(", "))]
+    Borrow {
+        /// The run outputs were to be taken from.
+        run: String,
+        /// The block runs without a successful output there.
+        blocks: Vec<String>,
+    },
 }

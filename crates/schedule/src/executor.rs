@@ -1,24 +1,24 @@
-//! The run loop: records a run, dispatches ready blocks concurrently (bounded by the
-//! pipeline's `concurrency`), propagates failures downstream, and records the outcome.
+//! [`Executor`]: records a run, drives it (see [`crate::drive`]) and records its outcome,
+//! tells its callbacks and webhook.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use weft_data::Table;
 use weft_io::IoContext;
 use weft_pipeline::Pipeline;
 use weft_runtime::Runtime;
 use weft_store::{BlockStatus, NewRun, RunStatus, Store};
 
-use crate::attempt::{run_block, BlockJob};
 use crate::clock::{new_run_id, now_ms, now_rfc3339};
+use crate::drive::Drive;
 use crate::error::ScheduleError;
 use crate::event::{BlockSummary, Event, Observer};
+use crate::local::{LocalDispatch, RunContext};
 use crate::logs::RunLog;
 use crate::outputs::Outputs;
+use crate::plan::Plan;
 
 /// Where a block's compiled component is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,18 @@ pub struct RunRequest {
     /// Cancelling it stops the run: running blocks are interrupted within one epoch tick,
     /// blocks not started are marked cancelled.
     pub cancel: CancellationToken,
+    /// Blocks that do not run but lend their outputs from an earlier run (see
+    /// `Pipeline::select`): the quick edit-run loop of one block.
+    pub borrow: Option<Borrow>,
+}
+
+/// Outputs taken from an earlier run instead of running their blocks.
+#[derive(Debug, Clone)]
+pub struct Borrow {
+    /// The run whose outputs are taken.
+    pub run: String,
+    /// The blocks whose outputs (every child of them, too) are taken.
+    pub blocks: Vec<String>,
 }
 
 /// A run ready to be recorded (see [`Executor::prepare`]).
@@ -188,7 +200,13 @@ impl Executor {
             trigger: req.trigger.clone(),
             variables: serde_json::to_string(&req.variables).unwrap_or_else(|_| "{}".into()),
             created_at: now_ms(),
-            blocks: req.pipeline.blocks.iter().map(|b| b.name.clone()).collect(),
+            blocks: req
+                .pipeline
+                .blocks
+                .iter()
+                .filter(|b| !b.is_attached())
+                .map(|b| b.name.clone())
+                .collect(),
             owner: self.owner.clone(),
         }
     }
@@ -223,15 +241,6 @@ impl Executor {
         }
         let pipeline = req.pipeline.clone();
         let run_id = req.run_id.clone().unwrap_or_else(new_run_id);
-        let mut variables = pipeline.variables.clone();
-        variables.extend(req.variables.clone());
-        variables
-            .entry("execution_date".into())
-            .or_insert_with(now_rfc3339);
-        variables.insert("run_id".into(), run_id.clone());
-        variables.insert("pipeline".into(), pipeline.name.clone());
-        let names: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
-
         let _registered = self.cancels.register(&run_id, req.cancel.clone());
         if !self.store.start_run(&run_id, now_ms()).await? {
             // Ended while it waited (cancelled, or ended by another process), or a cancel was
@@ -247,15 +256,15 @@ impl Executor {
                 blocks: Vec::new(),
             });
         }
+        let plan = Plan::new(&pipeline);
         observer.event(&Event::RunStarted {
             run_id: run_id.clone(),
-            blocks: names.iter().map(|s| s.to_string()).collect(),
+            blocks: plan.blocks().map(str::to_string).collect(),
         });
-
-        let first_seq = if !first_run {
-            self.store.next_log_seq(&run_id).await?
-        } else {
+        let first_seq = if first_run {
             0
+        } else {
+            self.store.next_log_seq(&run_id).await?
         };
         let log = Arc::new(RunLog::start(
             self.store.clone(),
@@ -264,184 +273,99 @@ impl Executor {
             observer.clone(),
             run_redactor(self.io.as_deref(), &pipeline),
         ));
-        let mut plan = Plan::new(&pipeline);
-        let variables = Arc::new(variables);
-        let mut running: JoinSet<(BlockSummary, Option<Table>)> = JoinSet::new();
-        let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
-        let mut outputs: HashMap<String, Option<Table>> = HashMap::new();
-        let mut summaries: HashMap<String, BlockSummary> = HashMap::new();
-        let mut store_error = None;
-        let prior_attempts = if !first_run {
-            self.restore(&run_id, &mut plan, &mut outputs, &mut summaries, &observer)
-                .await?
-        } else {
-            HashMap::new()
-        };
-
-        let cancel = req.cancel.clone();
-        loop {
-            // Start ready blocks in pipeline order, up to the pipeline's concurrency.
-            let free = pipeline.concurrency.saturating_sub(running.len());
-            let ready = if cancel.is_cancelled() {
-                Vec::new()
-            } else {
-                plan.take_ready(free)
-            };
-            for index in ready {
-                let block = pipeline.blocks[index].clone();
-                let inputs = block
-                    .upstream
-                    .iter()
-                    .filter_map(|u| outputs.get(u).cloned().flatten().map(|t| (u.clone(), t)))
-                    .collect();
-                let job = BlockJob {
-                    run_id: run_id.clone(),
-                    component: req.components.get(&block.name).cloned(),
-                    block,
-                    inputs,
-                    variables: variables.clone(),
-                    runtime: self.runtime.clone(),
-                    io: self.io.clone(),
-                    store: self.store.clone(),
-                    outputs: self.outputs.clone(),
-                    log: log.clone(),
-                    observer: observer.clone(),
-                    cancel: cancel.clone(),
-                    prior_attempts: 0,
-                };
-                let name = job.block.name.clone();
-                let job = BlockJob {
-                    prior_attempts: prior_attempts.get(&name).copied().unwrap_or(0),
-                    ..job
-                };
-                let handle = running.spawn(run_block(job));
-                tasks.insert(handle.id(), name);
-            }
-            let done = tokio::select! {
-                done = running.join_next_with_id() => done,
-                // Wake up to stop dispatching; running blocks end on their own within a tick.
-                _ = cancel.cancelled(), if !running.is_empty() && !plan.cancel_seen => {
-                    plan.cancel_seen = true;
-                    continue;
-                }
-            };
-            let Some(done) = done else { break };
-            let (summary, table) = match done {
-                Ok((id, s)) => {
-                    tasks.remove(&id);
-                    s
-                }
-                Err(e) => {
-                    // A host bug inside the block task: its block fails, the run goes on.
-                    let name = tasks.remove(&e.id()).unwrap_or_default();
-                    (failed_summary(&name, format!("internal error: {e}")), None)
-                }
-            };
-            let name = summary.block.clone();
-            if summary.status == BlockStatus::Success {
-                outputs.insert(name.clone(), table);
-                plan.succeeded(&name);
-            } else if summary.status == BlockStatus::Cancelled {
-                // Its downstream blocks stay unstarted and are marked cancelled below.
-                plan.stopped(&name);
-            } else {
-                let skipped = plan.failed(&name);
-                let reason = format!("upstream block \"{name}\" failed");
-                if let Err(e) = self
-                    .store
-                    .skip_blocks(&run_id, &skipped, BlockStatus::UpstreamFailed, &reason)
-                    .await
-                {
-                    store_error.get_or_insert(e);
-                }
-                for s in skipped {
-                    let summary = BlockSummary {
-                        block: s.clone(),
-                        status: BlockStatus::UpstreamFailed,
-                        attempts: 0,
-                        rows: None,
-                        bytes: None,
-                        duration: Default::default(),
-                        error: Some(reason.clone()),
-                    };
-                    observer.event(&Event::BlockFinished {
-                        summary: summary.clone(),
-                    });
-                    summaries.insert(s, summary);
-                }
-            }
-            // Outputs no downstream block still needs are released early.
-            outputs.retain(|n, _| plan.still_needed(n));
-            summaries.insert(name, summary);
-        }
-
-        if cancel.is_cancelled() {
-            let never_ran = plan.never_started();
-            self.store
-                .skip_blocks(
-                    &run_id,
-                    &never_ran,
-                    BlockStatus::Cancelled,
-                    "the run was cancelled",
-                )
-                .await?;
-            for name in never_ran {
-                let summary = BlockSummary {
-                    block: name.clone(),
-                    status: BlockStatus::Cancelled,
-                    attempts: 0,
-                    rows: None,
-                    bytes: None,
-                    duration: Default::default(),
-                    error: Some("the run was cancelled".into()),
-                };
-                observer.event(&Event::BlockFinished {
-                    summary: summary.clone(),
-                });
-                summaries.insert(name, summary);
+        let context = Arc::new(RunContext {
+            run_id: run_id.clone(),
+            variables: Arc::new(run_variables(&pipeline, &req, &run_id)),
+            pipeline: pipeline.clone(),
+            components: std::mem::take(&mut req.components),
+            runtime: self.runtime.clone(),
+            io: self.io.clone(),
+            store: self.store.clone(),
+            outputs: self.outputs.clone(),
+            log: log.clone(),
+            observer,
+            cancel: req.cancel.clone(),
+            cache: Default::default(),
+        });
+        let dispatch = Arc::new(LocalDispatch {
+            run: context.clone(),
+        });
+        let mut drive = Drive::new(context.clone(), plan, dispatch);
+        if let Some(b) = &req.borrow {
+            if let Err(e) = drive.borrow(&b.run, &b.blocks).await {
+                let message = e.to_string();
+                self.store
+                    .set_run_status(&run_id, RunStatus::Failed, now_ms(), Some(&message))
+                    .await?;
+                return Err(e);
             }
         }
-        let blocks: Vec<BlockSummary> = pipeline
-            .blocks
-            .iter()
-            .map(|b| {
-                summaries
-                    .remove(&b.name)
-                    .unwrap_or_else(|| failed_summary(&b.name, "did not run".into()))
-            })
-            .collect();
-        let status = if blocks.iter().all(|b| b.status == BlockStatus::Success) {
-            RunStatus::Success
-        } else if cancel.is_cancelled() {
-            RunStatus::Cancelled
-        } else {
-            RunStatus::Failed
-        };
-        let failed: Vec<&str> = blocks
-            .iter()
-            .filter(|b| b.status == BlockStatus::Failed)
-            .map(|b| b.block.as_str())
-            .collect();
-        let error = (!failed.is_empty()).then(|| format!("failed blocks: {}", failed.join(", ")));
+        if !first_run {
+            drive.restore().await?;
+        }
+        let driven = drive.run(pipeline.concurrency).await;
+        let summary = self.summarize(&drive, &req);
+        let error = run_error(&summary.blocks);
+        crate::callbacks::for_run(&context, summary.status, error.as_deref()).await;
+        drop(drive);
+        drop(context);
         if let Ok(log) = Arc::try_unwrap(log) {
             log.finish().await?;
         }
-        if let Some(e) = store_error {
-            return Err(e.into());
-        }
+        driven?;
+        self.store.drop_pending_blocks(&run_id).await?;
         self.store
-            .set_run_status(&run_id, status, now_ms(), error.as_deref())
+            .set_run_status(&run_id, summary.status, now_ms(), error.as_deref())
             .await?;
-        let summary = RunSummary {
-            run_id,
+        self.notify(&pipeline, &req.trigger, &summary, error.as_deref());
+        Ok(summary)
+    }
+
+    /// The run's summary: every block run in pipeline then child order, and the run's status.
+    fn summarize(&self, drive: &Drive, req: &RunRequest) -> RunSummary {
+        let blocks: Vec<BlockSummary> = drive
+            .plan
+            .statuses()
+            .into_iter()
+            .map(|(key, status)| {
+                drive.summaries.get(&key).cloned().unwrap_or_else(|| {
+                    let why = match status {
+                        Some(_) => "ended without a record",
+                        None => "did not run",
+                    };
+                    failed_summary(&key.to_string(), why.into())
+                })
+            })
+            .collect();
+        let status = if req.cancel.is_cancelled() {
+            RunStatus::Cancelled
+        } else if blocks
+            .iter()
+            .all(|b| matches!(b.status, BlockStatus::Success | BlockStatus::Skipped))
+        {
+            RunStatus::Success
+        } else {
+            RunStatus::Failed
+        };
+        RunSummary {
+            run_id: drive.run.run_id.clone(),
             status,
             blocks,
-        };
-        if let Some(url) = crate::notify::target(&pipeline, status) {
-            let body = crate::notify::payload(&pipeline, &req.trigger, &summary, error.as_deref());
+        }
+    }
+
+    /// POST the run's summary to the pipeline's webhook, in the background (retries take a
+    /// while): the run's slot is free at once; see [`Executor::notified`].
+    fn notify(
+        &self,
+        pipeline: &Pipeline,
+        trigger: &str,
+        summary: &RunSummary,
+        error: Option<&str>,
+    ) {
+        if let Some(url) = crate::notify::target(pipeline, summary.status) {
+            let body = crate::notify::payload(pipeline, trigger, summary, error);
             let (url, id) = (url.to_string(), summary.run_id.clone());
-            // Delivered in the background (retries take a while): the run's slot is free at
-            // once; see [`Executor::notified`].
             self.notifications.spawn(async move {
                 let shown = crate::notify::shown(&url);
                 match crate::notify::deliver(&url, &body).await {
@@ -450,116 +374,29 @@ impl Executor {
                 }
             });
         }
-        Ok(summary)
     }
 }
 
-impl Executor {
-    /// Bring a recorded run's blocks into `plan`: those that succeeded are done (their
-    /// outputs read back when a block still to run needs them), those that failed stay
-    /// failed, the rest wait to run. Returns the attempts already started per block.
-    async fn restore(
-        &self,
-        run_id: &str,
-        plan: &mut Plan,
-        outputs: &mut HashMap<String, Option<Table>>,
-        summaries: &mut HashMap<String, BlockSummary>,
-        observer: &Arc<dyn Observer>,
-    ) -> Result<HashMap<String, u32>, ScheduleError> {
-        let records = self.store.block_runs(run_id).await?;
-        let mut attempts = HashMap::new();
-        // Outputs of succeeded blocks that a block still to run reads are read back first: a
-        // block whose output is gone runs again instead of failing the run.
-        let succeeded: std::collections::HashSet<&str> = records
-            .iter()
-            .filter(|r| r.status == BlockStatus::Success)
-            .map(|r| r.block.as_str())
-            .collect();
-        let mut lost = std::collections::HashSet::new();
-        for r in records.iter().filter(|r| r.status == BlockStatus::Success) {
-            let needed = plan.index.contains_key(&r.block)
-                && plan.downstream[plan.index[&r.block]]
-                    .iter()
-                    .any(|&d| !succeeded.contains(plan.names[d].as_str()));
-            if !needed {
-                continue;
-            }
-            let table = match &r.output {
-                Some(p) => match self.outputs.get(p).await {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        tracing::warn!("run {run_id}: block \"{}\" runs again: {e}", r.block);
-                        lost.insert(r.block.clone());
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            outputs.insert(r.block.clone(), table);
-        }
-        for r in &records {
-            if !plan.index.contains_key(&r.block) {
-                continue;
-            }
-            attempts.insert(r.block.clone(), r.attempt.max(0) as u32);
-            let summary = BlockSummary {
-                block: r.block.clone(),
-                status: r.status,
-                attempts: r.attempt.max(0) as u32,
-                rows: r.rows.map(|n| n as u64),
-                bytes: r.bytes.map(|n| n as u64),
-                duration: std::time::Duration::from_millis(
-                    r.finished_at
-                        .zip(r.started_at)
-                        .map_or(0, |(f, s)| (f - s).max(0) as u64),
-                ),
-                error: r.error.clone(),
-            };
-            match r.status {
-                BlockStatus::Success if lost.contains(&r.block) => {}
-                BlockStatus::Success => {
-                    plan.succeeded(&r.block);
-                    observer.event(&Event::BlockFinished {
-                        summary: summary.clone(),
-                    });
-                    summaries.insert(r.block.clone(), summary);
-                }
-                s if s.is_final() => {
-                    if plan.is_waiting(&r.block) {
-                        let skipped = plan.failed(&r.block);
-                        let reason = format!("upstream block \"{}\" failed", r.block);
-                        self.store
-                            .skip_blocks(run_id, &skipped, BlockStatus::UpstreamFailed, &reason)
-                            .await?;
-                    }
-                    observer.event(&Event::BlockFinished {
-                        summary: summary.clone(),
-                    });
-                    summaries.insert(r.block.clone(), summary);
-                }
-                _ => {}
-            }
-        }
-        // Blocks skipped above because of a failure recorded before the crash.
-        for name in plan.names.clone() {
-            if !plan.is_waiting(&name) && !summaries.contains_key(&name) {
-                let summary = BlockSummary {
-                    block: name.clone(),
-                    status: BlockStatus::UpstreamFailed,
-                    attempts: 0,
-                    rows: None,
-                    bytes: None,
-                    duration: Default::default(),
-                    error: Some("an upstream block failed".into()),
-                };
-                observer.event(&Event::BlockFinished {
-                    summary: summary.clone(),
-                });
-                summaries.insert(name, summary);
-            }
-        }
-        Ok(attempts)
-    }
+/// The run's variables: the pipeline's defaults, the given ones, and the built-ins.
+fn run_variables(pipeline: &Pipeline, req: &RunRequest, run_id: &str) -> BTreeMap<String, String> {
+    let mut variables = pipeline.variables.clone();
+    variables.extend(req.variables.clone());
+    variables
+        .entry("execution_date".into())
+        .or_insert_with(now_rfc3339);
+    variables.insert("run_id".into(), run_id.to_string());
+    variables.insert("pipeline".into(), pipeline.name.clone());
+    variables
+}
+
+/// `failed blocks: a, b` naming the block runs that failed, if any.
+fn run_error(blocks: &[BlockSummary]) -> Option<String> {
+    let failed: Vec<&str> = blocks
+        .iter()
+        .filter(|b| b.status == BlockStatus::Failed)
+        .map(|b| b.block.as_str())
+        .collect();
+    (!failed.is_empty()).then(|| format!("failed blocks: {}", failed.join(", ")))
 }
 
 fn failed_summary(block: &str, error: String) -> BlockSummary {
@@ -571,114 +408,6 @@ fn failed_summary(block: &str, error: String) -> BlockSummary {
         bytes: None,
         duration: Default::default(),
         error: Some(error),
-    }
-}
-
-/// Which blocks are waiting, ready, running or done.
-struct Plan {
-    names: Vec<String>,
-    index: HashMap<String, usize>,
-    waiting_on: Vec<usize>,
-    downstream: Vec<Vec<usize>>,
-    state: Vec<Slot>,
-    cancel_seen: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Waiting,
-    Running,
-    Done,
-}
-
-impl Plan {
-    fn new(p: &Pipeline) -> Plan {
-        let names: Vec<String> = p.blocks.iter().map(|b| b.name.clone()).collect();
-        let index: HashMap<String, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i))
-            .collect();
-        let mut downstream = vec![Vec::new(); names.len()];
-        let mut waiting_on = vec![0; names.len()];
-        for (i, b) in p.blocks.iter().enumerate() {
-            for u in &b.upstream {
-                downstream[index[u]].push(i);
-                waiting_on[i] += 1;
-            }
-        }
-        Plan {
-            names,
-            index,
-            waiting_on,
-            downstream,
-            state: vec![Slot::Waiting; p.blocks.len()],
-            cancel_seen: false,
-        }
-    }
-
-    /// Up to `limit` blocks whose upstreams all succeeded and that have not started, in
-    /// pipeline order; they are marked running.
-    fn take_ready(&mut self, limit: usize) -> Vec<usize> {
-        let ready: Vec<usize> = (0..self.names.len())
-            .filter(|&i| self.state[i] == Slot::Waiting && self.waiting_on[i] == 0)
-            .take(limit)
-            .collect();
-        for &i in &ready {
-            self.state[i] = Slot::Running;
-        }
-        ready
-    }
-
-    fn succeeded(&mut self, name: &str) {
-        let i = self.index[name];
-        self.state[i] = Slot::Done;
-        for &d in &self.downstream[i] {
-            self.waiting_on[d] -= 1;
-        }
-    }
-
-    /// Mark `name` done without releasing or skipping its downstream blocks.
-    fn stopped(&mut self, name: &str) {
-        let i = self.index[name];
-        self.state[i] = Slot::Done;
-    }
-
-    /// Mark `name` failed; returns every block downstream of it that can no longer run.
-    fn failed(&mut self, name: &str) -> Vec<String> {
-        let i = self.index[name];
-        self.state[i] = Slot::Done;
-        let mut skipped = Vec::new();
-        let mut stack = self.downstream[i].clone();
-        while let Some(d) = stack.pop() {
-            if self.state[d] == Slot::Waiting {
-                self.state[d] = Slot::Done;
-                skipped.push(self.names[d].clone());
-                stack.extend(self.downstream[d].iter().copied());
-            }
-        }
-        skipped.sort_by_key(|n| self.index[n]);
-        skipped
-    }
-
-    /// True while `name` has not started.
-    fn is_waiting(&self, name: &str) -> bool {
-        self.state[self.index[name]] == Slot::Waiting
-    }
-
-    /// Blocks that never started, in pipeline order.
-    fn never_started(&self) -> Vec<String> {
-        (0..self.names.len())
-            .filter(|&i| self.state[i] == Slot::Waiting)
-            .map(|i| self.names[i].clone())
-            .collect()
-    }
-
-    /// True while some block that reads `name` has not started.
-    fn still_needed(&self, name: &str) -> bool {
-        self.downstream[self.index[name]]
-            .iter()
-            .any(|&d| self.state[d] == Slot::Waiting)
     }
 }
 

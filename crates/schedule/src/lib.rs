@@ -16,25 +16,32 @@
 #![allow(clippy::disallowed_methods)]
 
 mod attempt;
+mod callbacks;
 mod cancels;
 mod clock;
+mod dispatch;
+mod drive;
 mod error;
 mod event;
 mod executor;
 mod instance;
+mod invoke;
+mod local;
 mod logs;
 mod notify;
 mod outputs;
 pub mod plan;
+mod restore;
 mod signal;
 mod sql_block;
 mod sql_template;
 
 pub use cancels::{Registered, CANCEL_POLL};
 pub use clock::{new_run_id, now_ms};
+pub use dispatch::{Dispatch, Finished, Input, Job, OutputRef};
 pub use error::ScheduleError;
 pub use event::{BlockSummary, Event, Observer, Quiet};
-pub use executor::{ComponentRef, Executor, PreparedRun, RunRequest, RunSummary};
+pub use executor::{Borrow, ComponentRef, Executor, PreparedRun, RunRequest, RunSummary};
 pub use instance::{Instance, HEARTBEAT, STALE};
 pub use outputs::Outputs;
 pub use signal::cancel_on_ctrl_c;

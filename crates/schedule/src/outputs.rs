@@ -79,6 +79,11 @@ impl Outputs {
         Ok((path, size))
     }
 
+    /// Whether a stored output is still there.
+    pub async fn exists(&self, path: &str) -> bool {
+        self.store.head(&ObjectPath::from(path)).await.is_ok()
+    }
+
     /// Read a stored output back.
     ///
     /// # Errors

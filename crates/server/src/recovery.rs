@@ -35,6 +35,7 @@ pub(crate) async fn same_blocks(
         .pipeline
         .blocks
         .iter()
+        .filter(|b| !b.is_attached())
         .map(|b| b.name.clone())
         .collect();
     Ok(recorded == now)

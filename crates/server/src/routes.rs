@@ -22,7 +22,7 @@ pub use crate::api::trigger::{MAX_BODY, MAX_WAIT};
     info(title = "weft", description = "Pipelines, runs, logs and triggers of a `weft serve`. Errors are JSON: `{\"error\": message}`."),
     paths(
         health,
-        pipelines::list, pipelines::get, pipelines::start, pipelines::backfill,
+        pipelines::list, pipelines::get, pipelines::start, pipelines::start_block, pipelines::backfill,
         runs::list, runs::get, runs::blocks, runs::cancel, runs::retry,
         runs::logs, runs::stream, runs::output,
         trigger::trigger_run,
@@ -54,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/pipelines", get(pipelines::list))
         .route("/api/pipelines/{pipeline}", get(pipelines::get))
         .route("/api/pipelines/{pipeline}/runs", post(pipelines::start))
+        .route(
+            "/api/pipelines/{pipeline}/blocks/{block}/runs",
+            post(pipelines::start_block),
+        )
         .route(
             "/api/pipelines/{pipeline}/backfills",
             post(pipelines::backfill),

@@ -191,7 +191,58 @@ impl AppState {
             run_id,
             recorded: false,
             cancel: self.inner.abort.child_token(),
+            borrow: None,
         })
+    }
+
+    /// Record a run of `block` alone (with `downstream`, what follows it too), its upstream
+    /// outputs taken from `pipeline`'s latest successful run, and start it in the background.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown pipeline or block; [`ApiError::Conflict`] when
+    /// no successful run has the upstream outputs.
+    pub async fn start_block_run(
+        &self,
+        pipeline: &str,
+        block: &str,
+        downstream: bool,
+        variables: BTreeMap<String, String>,
+        run_id: String,
+    ) -> Result<String, ApiError> {
+        self.open()?;
+        let mut req = self.request(pipeline, "manual", variables, Some(run_id))?;
+        let (cut, upstream) = req.pipeline.select(block, downstream).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "pipeline {pipeline} has no block \"{block}\" to run"
+            ))
+        })?;
+        if !upstream.is_empty() {
+            let latest = self
+                .inner
+                .executor
+                .store()
+                .find_runs(&weft_store::RunFilter {
+                    pipeline: Some(pipeline.to_string()),
+                    status: Some(weft_store::RunStatus::Success),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await?;
+            let from = latest.into_iter().next().ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "pipeline {pipeline} has no successful run to take the outputs of {} from",
+                    upstream.join(", ")
+                ))
+            })?;
+            req.borrow = Some(weft_schedule::Borrow {
+                run: from.id,
+                blocks: upstream,
+            });
+        }
+        req.pipeline = Arc::new(cut);
+        let id = self.inner.executor.record(&mut req).await?;
+        self.launch(req, None);
+        Ok(id)
     }
 
     /// Record a run of `pipeline` started by `trigger` and start it in the background;

@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod block_runs;
 mod changes;
 mod error;
 mod history;
@@ -21,6 +22,7 @@ mod recovery;
 mod store;
 mod triggers;
 
+pub use block_runs::BlockRef;
 pub use changes::RunWatch;
 pub use error::StoreError;
 pub use history::RunFilter;

@@ -36,6 +36,11 @@ pub enum BlockStatus {
     UpstreamFailed,
     /// Not run because the run was cancelled.
     Cancelled,
+    /// Not run, or ran and chose not to go on: a condition answered false, a sensor timed
+    /// out with `soft_fail`, an upstream block was skipped, a fan-out had no children.
+    Skipped,
+    /// A sensor waiting for its next poke (it holds no slot meanwhile).
+    Waiting,
 }
 
 macro_rules! text_enum {
@@ -62,6 +67,7 @@ text_enum!(RunStatus { Queued => "queued", Running => "running", Success => "suc
 text_enum!(BlockStatus {
     Pending => "pending", Running => "running", Retrying => "retrying", Success => "success",
     Failed => "failed", UpstreamFailed => "upstream_failed", Cancelled => "cancelled",
+    Skipped => "skipped", Waiting => "waiting",
 });
 
 impl BlockStatus {
@@ -73,6 +79,7 @@ impl BlockStatus {
                 | BlockStatus::Failed
                 | BlockStatus::UpstreamFailed
                 | BlockStatus::Cancelled
+                | BlockStatus::Skipped
         )
     }
 }
@@ -105,8 +112,12 @@ pub struct RunRecord {
 pub struct BlockRunRecord {
     /// Run id.
     pub run_id: String,
+    /// Block run key: the block name, or for a child of a fan-out `name[i]`, `name[i.j]`.
+    pub key: String,
     /// Block name.
     pub block: String,
+    /// A child's name (its `child_key` value), if it has one.
+    pub label: Option<String>,
     /// Position in the pipeline's topological order.
     pub position: i64,
     /// Current status.
@@ -125,6 +136,10 @@ pub struct BlockRunRecord {
     pub output: Option<String>,
     /// Why the latest attempt failed.
     pub error: Option<String>,
+    /// A waiting sensor's next poke, Unix ms.
+    pub wake_at: Option<i64>,
+    /// A sensor's first poke, Unix ms (its timeout counts from there).
+    pub first_at: Option<i64>,
 }
 
 /// One log line.

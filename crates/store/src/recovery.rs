@@ -185,7 +185,7 @@ impl Store {
             BlockStatus::Failed
         };
         sqlx::query(
-            "UPDATE weft_block_runs SET status = $2, error = $3, finished_at = $4 WHERE run_id = $1 AND status IN ('pending', 'running', 'retrying')",
+            "UPDATE weft_block_runs SET status = $2, error = $3, finished_at = $4 WHERE run_id = $1 AND status IN ('pending', 'running', 'retrying', 'waiting')",
         )
         .bind(id)
         .bind(block_status.as_str())
@@ -260,7 +260,7 @@ impl Store {
             return Ok(None);
         }
         let blocks: Vec<String> = sqlx::query(
-            "SELECT block FROM weft_block_runs WHERE run_id = $1 AND status <> 'success' ORDER BY position",
+            "SELECT run_key FROM weft_block_runs WHERE run_id = $1 AND status <> 'success' ORDER BY position",
         )
         .bind(id)
         .fetch_all(&mut *tx)
@@ -270,7 +270,7 @@ impl Store {
         .map(|r| r.get(0))
         .collect();
         sqlx::query(
-            "UPDATE weft_block_runs SET status = 'pending', error = NULL, finished_at = NULL WHERE run_id = $1 AND status <> 'success'",
+            "UPDATE weft_block_runs SET status = 'pending', error = NULL, finished_at = NULL, wake_at = NULL, first_at = NULL WHERE run_id = $1 AND status <> 'success'",
         )
         .bind(id)
         .execute(&mut *tx)

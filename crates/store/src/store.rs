@@ -248,82 +248,6 @@ impl Store {
         Ok(())
     }
 
-    /// Record the start of attempt `attempt` of `block`.
-    ///
-    /// # Errors
-    /// [`StoreError::Query`] when the database refuses.
-    pub async fn block_started(
-        &self,
-        run: &str,
-        block: &str,
-        attempt: u32,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE weft_block_runs SET status = $1, attempt = $2, started_at = $3, finished_at = NULL, error = NULL WHERE run_id = $4 AND block = $5",
-        )
-        .bind(BlockStatus::Running.as_str())
-        .bind(attempt as i64)
-        .bind(at)
-        .bind(run)
-        .bind(block)
-        .execute(&self.pool)
-        .await
-        .during(|| format!("record block \"{block}\" started"))?;
-        Ok(())
-    }
-
-    /// Record the end of the current attempt of `block`.
-    ///
-    /// # Errors
-    /// [`StoreError::Query`] when the database refuses.
-    pub async fn block_finished(
-        &self,
-        run: &str,
-        block: &str,
-        end: &BlockEnd,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE weft_block_runs SET status = $1, finished_at = $2, rows_out = $3, bytes_out = $4, output = $5, error = $6 WHERE run_id = $7 AND block = $8",
-        )
-        .bind(end.status.as_str())
-        .bind(end.at)
-        .bind(end.rows)
-        .bind(end.bytes)
-        .bind(end.output.as_deref())
-        .bind(end.error.as_deref())
-        .bind(run)
-        .bind(block)
-        .execute(&self.pool)
-        .await
-        .during(|| format!("record block \"{block}\" {}", end.status))?;
-        Ok(())
-    }
-
-    /// Set blocks that never ran (upstream failed, cancelled) to `status`.
-    ///
-    /// # Errors
-    /// [`StoreError::Query`] when the database refuses.
-    pub async fn skip_blocks(
-        &self,
-        run: &str,
-        blocks: &[String],
-        status: BlockStatus,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        for block in blocks {
-            sqlx::query("UPDATE weft_block_runs SET status = $1, error = $2 WHERE run_id = $3 AND block = $4")
-                .bind(status.as_str())
-                .bind(reason)
-                .bind(run)
-                .bind(block.as_str())
-                .execute(&self.pool)
-                .await
-                .during(|| format!("record block \"{block}\" {status}"))?;
-        }
-        Ok(())
-    }
-
     /// Append log lines of a run, in one transaction.
     ///
     /// # Errors
@@ -383,38 +307,6 @@ impl Store {
             .during(|| format!("read run {id}"))?
             .ok_or_else(|| StoreError::NoSuchRun(id.to_string()))?;
         run_record(&row)
-    }
-
-    /// The blocks of a run, in pipeline order.
-    ///
-    /// # Errors
-    /// [`StoreError::Query`] when the database refuses.
-    pub async fn block_runs(&self, run: &str) -> Result<Vec<BlockRunRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT run_id, block, position, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error FROM weft_block_runs WHERE run_id = $1 ORDER BY position",
-        )
-        .bind(run)
-        .fetch_all(&self.pool)
-        .await
-        .during(|| format!("read blocks of run {run}"))?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.try_get("status").during(|| "read block status".into())?;
-                Ok(BlockRunRecord {
-                    run_id: get(r, "run_id")?,
-                    block: get(r, "block")?,
-                    position: get(r, "position")?,
-                    status: BlockStatus::parse(&status).unwrap_or(BlockStatus::Failed),
-                    attempt: get(r, "attempt")?,
-                    started_at: get(r, "started_at")?,
-                    finished_at: get(r, "finished_at")?,
-                    rows: get(r, "rows_out")?,
-                    bytes: get(r, "bytes_out")?,
-                    output: get(r, "output")?,
-                    error: get(r, "error")?,
-                })
-            })
-            .collect()
     }
 
     /// Log lines of a run in order, optionally of one block.
@@ -479,7 +371,7 @@ pub(crate) async fn insert_run(
     .await?;
     for (i, block) in run.blocks.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO weft_block_runs (run_id, block, position, status, attempt) VALUES ($1, $2, $3, $4, 0)",
+            "INSERT INTO weft_block_runs (run_id, run_key, block, position, status, attempt) VALUES ($1, $2, $2, $3, $4, 0)",
         )
         .bind(run.id)
         .bind(block.as_str())
@@ -494,7 +386,7 @@ pub(crate) async fn insert_run(
 pub(crate) const RUN_COLUMNS: &str =
     "SELECT id, pipeline, status, trigger, variables, created_at, started_at, finished_at, error FROM weft_runs";
 
-fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {

@@ -78,6 +78,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                 recorded: false,
                 // Each run its own token (`weft cancel` stops one run); Ctrl-C stops them all.
                 cancel: cancel.child_token(),
+                borrow: None,
             };
             rows.push(executor.prepare(&mut req));
             reqs.push((d.to_rfc3339(), req));

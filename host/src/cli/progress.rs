@@ -38,6 +38,31 @@ pub struct RunProgress {
     bars: HashMap<String, ProgressBar>,
     width: usize,
     lock: Mutex<()>,
+    /// Per fan-out block: its children running and ended, by status.
+    children: Mutex<HashMap<String, Children>>,
+}
+
+/// A fan-out block's children so far.
+#[derive(Default)]
+struct Children {
+    running: usize,
+    ended: Vec<(BlockStatus, usize)>,
+}
+
+impl Children {
+    fn line(&self) -> String {
+        let mut parts = vec![format!("{} running", self.running)];
+        parts.extend(self.ended.iter().map(|(s, n)| format!("{n} {s}")));
+        format!("children: {}", parts.join(", "))
+    }
+
+    fn ended(&mut self, status: BlockStatus) {
+        self.running = self.running.saturating_sub(1);
+        match self.ended.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => self.ended.push((status, 1)),
+        }
+    }
 }
 
 impl RunProgress {
@@ -47,7 +72,7 @@ impl RunProgress {
         let multi = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         let mut bars = HashMap::new();
         if let Some(m) = &multi {
-            for b in &pipeline.blocks {
+            for b in pipeline.blocks.iter().filter(|b| !b.is_attached()) {
                 let bar = m.add(ProgressBar::new_spinner());
                 bar.set_style(done_style());
                 bar.set_prefix(format!("  {}", b.name));
@@ -66,7 +91,37 @@ impl RunProgress {
             bars,
             width,
             lock: Mutex::new(()),
+            children: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A child of a fan-out started or ended: counted on its block's bar; on a plain
+    /// stream only failures are printed. True when `key` is a child.
+    fn child(&self, key: &str, ended: Option<(BlockStatus, &str)>) -> bool {
+        let Some((block, _)) = key.split_once('[') else {
+            return false;
+        };
+        let mut all = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        let c = all.entry(block.to_string()).or_default();
+        match ended {
+            None => c.running += 1,
+            Some((status, _)) => c.ended(status),
+        }
+        match (self.bars.get(block), ended) {
+            (Some(bar), _) => {
+                bar.set_style(spinner_style());
+                bar.set_prefix(block.to_string());
+                bar.set_message(c.line());
+                bar.enable_steady_tick(Duration::from_millis(100));
+            }
+            (None, Some((status, detail))) if status != BlockStatus::Success => {
+                drop(all);
+                let w = self.width;
+                self.line(format!("{} {key:<w$} {detail}", outcome(status)));
+            }
+            _ => {}
+        }
+        true
     }
 
     /// Leave the final state on screen.
@@ -94,8 +149,42 @@ impl RunProgress {
 fn outcome(status: BlockStatus) -> &'static str {
     match status {
         BlockStatus::Success => "✔",
-        BlockStatus::UpstreamFailed | BlockStatus::Cancelled => "-",
+        BlockStatus::UpstreamFailed | BlockStatus::Cancelled | BlockStatus::Skipped => "-",
         _ => "✘",
+    }
+}
+
+impl RunProgress {
+    /// A block run ended: its bar (or line) shows how; a child counts on its block's bar.
+    fn finished(&self, s: &weft_schedule::BlockSummary) {
+        let w = self.width;
+        let detail = match s.status {
+            BlockStatus::Success => format!(
+                "{} rows in {}",
+                s.rows.map(|r| r.to_string()).unwrap_or_else(|| "no".into()),
+                render::duration(s.duration)
+            ),
+            _ => format!(
+                "{}: {}",
+                s.status,
+                s.error
+                    .as_deref()
+                    .and_then(|e| e.lines().next())
+                    .unwrap_or("")
+            ),
+        };
+        if s.block.contains('[') {
+            self.child(&s.block, Some((s.status, &detail)));
+            return;
+        }
+        match self.bars.get(&s.block) {
+            Some(bar) => {
+                bar.set_style(done_style());
+                bar.set_prefix(format!("{} {}", outcome(s.status), s.block));
+                bar.finish_with_message(detail);
+            }
+            None => self.line(format!("{} {:<w$} {detail}", outcome(s.status), s.block)),
+        }
     }
 }
 
@@ -106,6 +195,7 @@ impl Observer for RunProgress {
             Event::RunStarted { run_id, blocks } => {
                 self.line(format!("run {run_id}: {} blocks", blocks.len()));
             }
+            Event::BlockStarted { block, attempt: 1 } if self.child(block, None) => {}
             Event::BlockStarted { block, attempt } => match self.bars.get(block) {
                 Some(bar) => {
                     bar.set_style(spinner_style());
@@ -135,31 +225,7 @@ impl Observer for RunProgress {
                     bar.set_message("retrying");
                 }
             }
-            Event::BlockFinished { summary: s } => {
-                let detail = match s.status {
-                    BlockStatus::Success => format!(
-                        "{} rows in {}",
-                        s.rows.map(|r| r.to_string()).unwrap_or_else(|| "no".into()),
-                        render::duration(s.duration)
-                    ),
-                    _ => format!(
-                        "{}: {}",
-                        s.status,
-                        s.error
-                            .as_deref()
-                            .and_then(|e| e.lines().next())
-                            .unwrap_or("")
-                    ),
-                };
-                match self.bars.get(&s.block) {
-                    Some(bar) => {
-                        bar.set_style(done_style());
-                        bar.set_prefix(format!("{} {}", outcome(s.status), s.block));
-                        bar.finish_with_message(detail);
-                    }
-                    None => self.line(format!("{} {:<w$} {detail}", outcome(s.status), s.block)),
-                }
-            }
+            Event::BlockFinished { summary: s } => self.finished(s),
             Event::Transfer {
                 block,
                 label,

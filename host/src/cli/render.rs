@@ -39,26 +39,90 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
-/// The end-of-run table: block, status, attempts, rows, duration, error.
+/// The end-of-run table: block, status, attempts, rows, duration, error. The children of a
+/// fan-out share one row with counts per status.
 pub fn summary_table(blocks: &[BlockSummary]) -> String {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
     t.set_header(["block", "status", "attempts", "rows", "duration", "error"]);
-    for b in blocks {
+    for group in fan_groups(blocks, |b| b.block.as_str()) {
+        if let [b] = group {
+            t.add_row([
+                b.block.clone(),
+                b.status.to_string(),
+                b.attempts.to_string(),
+                b.rows.map(|r| r.to_string()).unwrap_or_default(),
+                if b.attempts > 0 {
+                    duration(b.duration)
+                } else {
+                    String::new()
+                },
+                b.error.as_deref().map(|e| short(e, 90)).unwrap_or_default(),
+            ]);
+            continue;
+        }
+        let rows: u64 = group.iter().filter_map(|b| b.rows).sum();
         t.add_row([
-            b.block.clone(),
-            b.status.to_string(),
-            b.attempts.to_string(),
-            b.rows.map(|r| r.to_string()).unwrap_or_default(),
-            if b.attempts > 0 {
-                duration(b.duration)
-            } else {
-                String::new()
-            },
-            b.error.as_deref().map(|e| short(e, 90)).unwrap_or_default(),
+            format!("{} ({} children)", block_of(&group[0].block), group.len()),
+            status_counts(group.iter().map(|b| b.status)),
+            group
+                .iter()
+                .map(|b| b.attempts)
+                .max()
+                .unwrap_or(0)
+                .to_string(),
+            rows.to_string(),
+            duration(group.iter().map(|b| b.duration).max().unwrap_or_default()),
+            first_error(group.iter().map(|b| (b.block.as_str(), b.error.as_deref()))),
         ]);
     }
     t.to_string()
+}
+
+/// The block of a block run key (`clean[3]` → `clean`).
+pub fn block_of(key: &str) -> &str {
+    key.split('[').next().unwrap_or(key)
+}
+
+/// Runs of consecutive items of the same block when they are children (keys with `[`); other
+/// items stand alone.
+pub fn fan_groups<T>(items: &[T], key: impl Fn(&T) -> &str) -> Vec<&[T]> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for i in 1..=items.len() {
+        let split = i == items.len() || {
+            let (a, b) = (key(&items[start]), key(&items[i]));
+            !(a.contains('[') && b.contains('[') && block_of(a) == block_of(b))
+        };
+        if split {
+            groups.push(&items[start..i]);
+            start = i;
+        }
+    }
+    groups
+}
+
+/// `9 success, 1 failed`.
+pub fn status_counts(statuses: impl Iterator<Item = weft_store::BlockStatus>) -> String {
+    let mut counts: Vec<(weft_store::BlockStatus, usize)> = Vec::new();
+    for s in statuses {
+        match counts.iter_mut().find(|(c, _)| *c == s) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn first_error<'a>(errors: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> String {
+    errors
+        .filter_map(|(k, e)| e.map(|e| format!("{k}: {}", short(e, 80))))
+        .next()
+        .unwrap_or_default()
 }
 
 /// The run summary as JSON.
@@ -86,25 +150,61 @@ pub fn summary_json(s: &RunSummary) -> String {
     .unwrap_or_default()
 }
 
-/// The recorded blocks of a run as a table.
-pub fn block_runs_table(blocks: &[BlockRunRecord]) -> String {
+/// The recorded blocks of a run as a table; a fan-out's children share one row with counts
+/// per status (`expand` lists every child).
+pub fn block_runs_table(blocks: &[BlockRunRecord], expand: bool) -> String {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED);
     t.set_header([
         "block", "status", "attempt", "rows", "bytes", "duration", "error",
     ]);
-    for b in blocks {
+    let span = |b: &BlockRunRecord| match (b.started_at, b.finished_at) {
+        (Some(s), Some(f)) => Duration::from_millis((f - s).max(0) as u64),
+        _ => Duration::ZERO,
+    };
+    let groups = if expand {
+        blocks.chunks(1).collect()
+    } else {
+        fan_groups(blocks, |b| b.key.as_str())
+    };
+    for group in groups {
+        if let [b] = group {
+            let name = match &b.label {
+                Some(l) => format!("{} {l}", b.key),
+                None => b.key.clone(),
+            };
+            t.add_row([
+                name,
+                b.status.to_string(),
+                b.attempt.to_string(),
+                b.rows.map(|r| r.to_string()).unwrap_or_default(),
+                b.bytes.map(|r| r.to_string()).unwrap_or_default(),
+                if b.started_at.is_some() && b.finished_at.is_some() {
+                    duration(span(b))
+                } else {
+                    String::new()
+                },
+                b.error.as_deref().map(|e| short(e, 90)).unwrap_or_default(),
+            ]);
+            continue;
+        }
         t.add_row([
-            b.block.clone(),
-            b.status.to_string(),
-            b.attempt.to_string(),
-            b.rows.map(|r| r.to_string()).unwrap_or_default(),
-            b.bytes.map(|r| r.to_string()).unwrap_or_default(),
-            match (b.started_at, b.finished_at) {
-                (Some(s), Some(f)) => duration(Duration::from_millis((f - s).max(0) as u64)),
-                _ => String::new(),
-            },
-            b.error.as_deref().map(|e| short(e, 90)).unwrap_or_default(),
+            format!("{} ({} children)", group[0].block, group.len()),
+            status_counts(group.iter().map(|b| b.status)),
+            group
+                .iter()
+                .map(|b| b.attempt)
+                .max()
+                .unwrap_or(0)
+                .to_string(),
+            group.iter().filter_map(|b| b.rows).sum::<i64>().to_string(),
+            group
+                .iter()
+                .filter_map(|b| b.bytes)
+                .sum::<i64>()
+                .to_string(),
+            duration(group.iter().map(span).max().unwrap_or_default()),
+            first_error(group.iter().map(|b| (b.key.as_str(), b.error.as_deref()))),
         ]);
     }
     t.to_string()

@@ -38,10 +38,14 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     });
     let (record, blocks) = record?;
     let pipeline = Arc::new(project.pipeline(&record.pipeline)?);
-    let mut recorded: Vec<&str> = blocks.iter().map(|b| b.block.as_str()).collect();
-    let mut now: Vec<&str> = pipeline.blocks.iter().map(|b| b.name.as_str()).collect();
-    recorded.sort_unstable();
-    now.sort_unstable();
+    let recorded: std::collections::BTreeSet<&str> =
+        blocks.iter().map(|b| b.block.as_str()).collect();
+    let now: std::collections::BTreeSet<&str> = pipeline
+        .blocks
+        .iter()
+        .filter(|b| !b.is_attached())
+        .map(|b| b.name.as_str())
+        .collect();
     if recorded != now {
         return Err(CliError::Usage(format!(
             "the blocks of pipeline {} changed since run {}; start a new run",
@@ -81,6 +85,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                     run_id: Some(record.id.clone()),
                     recorded: true,
                     cancel,
+                    borrow: None,
                 },
                 progress.clone(),
             )

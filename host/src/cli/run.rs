@@ -26,6 +26,13 @@ pub struct Args {
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Run only this block, with its upstream blocks' outputs taken from the pipeline's
+    /// latest successful run.
+    #[arg(long, value_name = "NAME")]
+    pub block: Option<String>,
+    /// With `--block`: run every block after it too.
+    #[arg(long, requires = "block")]
+    pub downstream: bool,
 }
 
 pub(crate) fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -38,7 +45,17 @@ pub(crate) fn parse_var(s: &str) -> Result<(String, String), String> {
 /// Run the pipeline; exit code 0 only if every block succeeded.
 pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let started = Instant::now();
-    let pipeline = Arc::new(project.pipeline(&args.pipeline)?);
+    let full = project.pipeline(&args.pipeline)?;
+    let (pipeline, upstream) = match &args.block {
+        None => (full, Vec::new()),
+        Some(b) => full.select(b, args.downstream).ok_or_else(|| {
+            CliError::Usage(format!(
+                "pipeline {} has no block \"{b}\" to run (conditions and callbacks run with the blocks they are attached to)",
+                full.name
+            ))
+        })?,
+    };
+    let pipeline = Arc::new(pipeline);
     let runtime = Arc::new(Runtime::new(&RuntimeConfig::default())?);
     let components =
         Builder::new(&project.root, &runtime).build_pipeline(&pipeline, &BuildProgress::new())?;
@@ -46,6 +63,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let variables: BTreeMap<String, String> = args.vars.into_iter().collect();
     let summary = super::block_on(async {
         let driver = Driver::start(project, &runtime, io, "run").await?;
+        let borrow = borrowed(driver.executor.store(), &pipeline.name, upstream).await?;
         let progress = Arc::new(RunProgress::new(&pipeline));
         let cancel = cancel_on_ctrl_c("the run");
         let summary = driver
@@ -59,6 +77,7 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
                     run_id: None,
                     recorded: false,
                     cancel,
+                    borrow,
                 },
                 progress.clone(),
             )
@@ -68,6 +87,40 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         Ok::<_, CliError>(summary)
     })?;
     report(&summary, &pipeline.name, args.json, started)
+}
+
+/// The latest successful run of `pipeline`, to take `upstream`'s outputs from.
+async fn borrowed(
+    store: &weft_store::Store,
+    pipeline: &str,
+    upstream: Vec<String>,
+) -> Result<Option<weft_schedule::Borrow>, CliError> {
+    if upstream.is_empty() {
+        return Ok(None);
+    }
+    let latest = store
+        .find_runs(&weft_store::RunFilter {
+            pipeline: Some(pipeline.to_string()),
+            status: Some(RunStatus::Success),
+            limit: 1,
+            ..Default::default()
+        })
+        .await?;
+    let run = latest.into_iter().next().ok_or_else(|| {
+        CliError::Usage(format!(
+            "pipeline {pipeline} has no successful run to take the outputs of {} from; run it whole once first",
+            upstream.join(", ")
+        ))
+    })?;
+    eprintln!(
+        "taking the outputs of {} from run {}",
+        upstream.join(", "),
+        run.id
+    );
+    Ok(Some(weft_schedule::Borrow {
+        run: run.id,
+        blocks: upstream,
+    }))
 }
 
 /// Print a finished run's summary; exit code 0 only if every block succeeded.

@@ -29,10 +29,10 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let run = render::resolve_run(&store, &args.run).await?;
         let blocks = store.block_runs(&run.id).await?;
         store.close().await;
-        let names: Vec<String> = blocks.iter().map(|b| b.block.clone()).collect();
+        let names: Vec<String> = blocks.iter().map(|b| b.key.clone()).collect();
         let record = blocks
             .into_iter()
-            .find(|b| b.block == args.block)
+            .find(|b| b.key == args.block)
             .ok_or_else(|| {
                 CliError::Usage(format!(
                     "run {} has no block \"{}\"; blocks: {}",

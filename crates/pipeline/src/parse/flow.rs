@@ -241,8 +241,7 @@ impl Cx {
     /// children by nothing).
     fn scopes(&mut self, blocks: &mut [Block]) {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for i in 0..blocks.len() {
-            let b = &blocks[i];
+        for b in blocks.iter_mut() {
             let mut scope: Vec<String> = Vec::new();
             let mut from = String::new();
             for u in &b.upstream {
@@ -272,7 +271,6 @@ impl Cx {
                     from = u.clone();
                 }
             }
-            let b = &mut blocks[i];
             b.flow.scope = scope;
             if b.flow.reduce && b.flow.scope.is_empty() {
                 self.invalid(

@@ -117,6 +117,38 @@ pub async fn start(
     Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": id }))))
 }
 
+/// Options of a single-block run.
+#[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BlockRunQuery {
+    /// Run every block after it too.
+    #[serde(default)]
+    downstream: bool,
+}
+
+/// Run one block now (and, with `?downstream=true`, what follows it), its upstream outputs
+/// taken from the pipeline's latest successful run; the JSON body (an object) becomes its
+/// variables.
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/blocks/{block}/runs", operation_id = "start_block_run", tag = "runs",
+    params(("pipeline" = String, Path, description = "Pipeline name"), ("block" = String, Path, description = "Block name"), BlockRunQuery),
+    request_body(content = Object, description = "Run variables"),
+    responses((status = 202, description = "`{run_id}`"), (status = 400, description = "Malformed body"),
+        (status = 404, description = "No such pipeline or block"),
+        (status = 409, description = "No successful run to take upstream outputs from")))]
+pub async fn start_block(
+    State(state): State<AppState>,
+    Path((pipeline, block)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<BlockRunQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let variables = variables_from(&body)?;
+    let id = state.new_run_id();
+    let id = state
+        .start_block_run(&pipeline, &block, q.downstream, variables, id)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": id }))))
+}
+
 /// A backfill request.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -318,7 +318,7 @@ pub async fn preview(
     }
     let b = blocks
         .iter()
-        .find(|b| b.block == block)
+        .find(|b| b.key == block)
         .ok_or_else(|| ApiError::NotFound(format!("run {id} has no block \"{block}\"")))?;
     let path = b.output.clone().ok_or_else(|| {
         ApiError::NotFound(format!(

@@ -53,6 +53,163 @@ impl Drop for PgDb {
     }
 }
 
+/// Children of a fan-out are made as they start or are decided, read back in child order
+/// (not text order), with labels; a sensor's wait is kept; leftovers of an earlier attempt go.
+async fn children(store: &Store) {
+    store
+        .create_run(&NewRun {
+            id: "f1",
+            pipeline: "fan",
+            trigger: "manual",
+            variables: "{}",
+            created_at: 1,
+            blocks: &["files".into(), "parse".into(), "wait".into()],
+            owner: None,
+        })
+        .await
+        .unwrap();
+    let child = |key: &'static str, label: Option<&'static str>| BlockRef {
+        key,
+        block: "parse",
+        position: 1,
+        label,
+    };
+    for (key, label) in [
+        ("parse[10]", Some("j.csv")),
+        ("parse[2]", Some("b.csv")),
+        ("parse[1.0]", None),
+    ] {
+        store
+            .block_started("f1", &child(key, label), 1, 10)
+            .await
+            .unwrap();
+    }
+    store
+        .skip_blocks(
+            "f1",
+            &[child("parse[2]", None), child("parse[3]", None)],
+            BlockStatus::Skipped,
+            "condition false",
+        )
+        .await
+        .unwrap();
+    store
+        .block_started("f1", &BlockRef::block("wait", 2), 1, 20)
+        .await
+        .unwrap();
+    store.block_waiting("f1", "wait", 5_000, 21).await.unwrap();
+    store
+        .block_started("f1", &BlockRef::block("wait", 2), 2, 5_000)
+        .await
+        .unwrap();
+    let b = store.block_runs("f1").await.unwrap();
+    let got: Vec<(&str, &str, Option<&str>, BlockStatus)> = b
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                r.block.as_str(),
+                r.label.as_deref(),
+                r.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("files", "files", None, BlockStatus::Pending),
+            ("parse", "parse", None, BlockStatus::Pending),
+            ("parse[1.0]", "parse", None, BlockStatus::Running),
+            ("parse[2]", "parse", Some("b.csv"), BlockStatus::Skipped),
+            ("parse[3]", "parse", None, BlockStatus::Skipped),
+            ("parse[10]", "parse", Some("j.csv"), BlockStatus::Running),
+            ("wait", "wait", None, BlockStatus::Running),
+        ]
+    );
+    let wait = b.iter().find(|r| r.key == "wait").unwrap();
+    assert_eq!(
+        (wait.attempt, wait.first_at, wait.wake_at),
+        (2, Some(20), None)
+    );
+    store.drop_pending_blocks("f1").await.unwrap();
+    let left: Vec<String> = store
+        .block_runs("f1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(
+        left,
+        ["parse[1.0]", "parse[2]", "parse[3]", "parse[10]", "wait"]
+    );
+}
+
+/// A store made before block runs had keys: migrated in place, its rows keyed by block name.
+async fn migrated_from_block_names(url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0006" {
+            std::fs::copy(&p, dir.path().join(&name)).unwrap();
+        }
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::migrate::Migrator::new(dir.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO weft_runs (id, pipeline, status, trigger, variables, created_at) VALUES ('old', 'p', 'success', 'manual', '{}', 1)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO weft_block_runs (run_id, block, position, status, attempt, rows_out, output) VALUES ('old', 'load', 0, 'success', 1, 5, 'runs/old/load/1.arrow'), ('old', 'clean', 1, 'failed', 2, NULL, NULL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let store = Store::connect(url).await.unwrap();
+    let b = store.block_runs("old").await.unwrap();
+    let got: Vec<(&str, &str, BlockStatus, i64, Option<i64>)> = b
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                r.block.as_str(),
+                r.status,
+                r.attempt,
+                r.rows,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("load", "load", BlockStatus::Success, 1, Some(5)),
+            ("clean", "clean", BlockStatus::Failed, 2, None)
+        ]
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_store_from_before_block_run_keys_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    migrated_from_block_names(&url).await;
+}
+
+#[tokio::test]
+async fn postgres_store_from_before_block_run_keys_is_migrated() {
+    let (_db, url) = PgDb::create().await;
+    migrated_from_block_names(&url).await;
+}
+
 /// Triggers follow the file; tokens survive updates and are kept only as hashes.
 async fn triggers(store: &Store) {
     let spec = |name: &'static str, kind: &'static str, spec: &str| TriggerSpec {
@@ -207,7 +364,10 @@ async fn exercise(store: &Store) {
         .await
         .unwrap();
 
-    store.block_started("r1", "load", 1, 1_200).await.unwrap();
+    store
+        .block_started("r1", &BlockRef::block("load", 0), 1, 1_200)
+        .await
+        .unwrap();
     store
         .block_finished(
             "r1",
@@ -223,7 +383,10 @@ async fn exercise(store: &Store) {
         )
         .await
         .unwrap();
-    store.block_started("r1", "clean", 1, 1_300).await.unwrap();
+    store
+        .block_started("r1", &BlockRef::block("clean", 1), 1, 1_300)
+        .await
+        .unwrap();
     store
         .block_finished(
             "r1",
@@ -239,7 +402,10 @@ async fn exercise(store: &Store) {
         )
         .await
         .unwrap();
-    store.block_started("r1", "clean", 2, 1_400).await.unwrap();
+    store
+        .block_started("r1", &BlockRef::block("clean", 1), 2, 1_400)
+        .await
+        .unwrap();
     store
         .block_finished(
             "r1",
@@ -258,7 +424,7 @@ async fn exercise(store: &Store) {
     store
         .skip_blocks(
             "r1",
-            &["export".into()],
+            &[BlockRef::block("export", 2)],
             BlockStatus::UpstreamFailed,
             "upstream block \"clean\" failed",
         )
@@ -410,7 +576,10 @@ async fn recovery(store: &Store) {
         .unwrap();
     assert!(store.heartbeat("serve-a", 4_000).await.unwrap());
     assert!(!store.heartbeat("serve-gone", 4_000).await.unwrap());
-    store.block_started("t1", "only", 1, 4_100).await.unwrap();
+    store
+        .block_started("t1", &BlockRef::block("only", 0), 1, 4_100)
+        .await
+        .unwrap();
     store
         .set_run_status("t1", RunStatus::Running, 4_100, None)
         .await
@@ -557,10 +726,11 @@ async fn sqlite_store_records_runs_blocks_and_logs() {
     triggers(&store).await;
     recovery(&store).await;
     idempotency(&store).await;
+    children(&store).await;
     store.close().await;
     // Reopening migrates nothing twice and keeps the history.
     let again = Store::connect(&url).await.unwrap();
-    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 7);
+    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 8);
     again.close().await;
 }
 
@@ -573,9 +743,10 @@ async fn postgres_store_records_runs_blocks_and_logs() {
     triggers(&store).await;
     recovery(&store).await;
     idempotency(&store).await;
+    children(&store).await;
     store.close().await;
     let again = Store::connect(&url).await.unwrap();
-    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 7);
+    assert_eq!(again.list_runs(None, 100).await.unwrap().len(), 8);
     again.close().await;
     drop(db);
 }

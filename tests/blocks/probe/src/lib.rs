@@ -26,6 +26,8 @@
 //! | `setting` | `weft_sdk::io::setting(profile, message)`; one row: `outcome`    |
 //! | `log_flood` | `rows` log lines of `message`                                  |
 //! | `hoard_tables` | hand the host `rows` tables of 250,000 rows, keeping them all |
+//! | `answer`  | a sensor's or condition's answer: variable `var` = `equals`, else attempt > `after`, else `value` |
+//! | `fail_if` | fail with `message` when variable `var` = `equals`, else as `pass` |
 use std::sync::Arc;
 
 use weft_sdk::arrow_array::{Array, Float64Array, Int64Array, StringArray};
@@ -54,6 +56,14 @@ struct Config {
     profile: String,
     #[serde(default)]
     options: serde_json::Value,
+    #[serde(default)]
+    var: String,
+    #[serde(default)]
+    equals: String,
+    #[serde(default)]
+    after: u32,
+    #[serde(default)]
+    value: Option<bool>,
 }
 
 fn rows(n: i64, poison: bool) -> Result<RecordBatch> {
@@ -169,6 +179,28 @@ fn probe(ctx: &Context, mut inputs: Inputs) -> Result<Option<Table>> {
         }
         "bad_ipc" => Ok(Some(Table::from_ipc(b"this is not an Arrow IPC stream")?)),
         "error" => Err(Error::Failed(cfg.message)),
+        "answer" => {
+            let attempt: u32 = ctx.variable("attempt").and_then(|a| a.parse().ok()).unwrap_or(1);
+            let yes = if !cfg.var.is_empty() {
+                ctx.variable(&cfg.var).as_deref() == Some(cfg.equals.as_str())
+            } else if cfg.after > 0 {
+                attempt > cfg.after
+            } else {
+                cfg.value.unwrap_or(true)
+            };
+            ctx.info(format!("answer {yes} (attempt {attempt})"));
+            yes.into_output()
+        }
+        "fail_if" => {
+            if ctx.variable(&cfg.var).as_deref() == Some(cfg.equals.as_str()) {
+                return Err(Error::Failed(cfg.message));
+            }
+            let first = inputs.iter().next().map(|(n, _)| n.to_string());
+            match first {
+                Some(name) => Ok(Some(inputs.take(&name)?)),
+                None => Ok(None),
+            }
+        }
         "vars" => {
             let values: Vec<Option<String>> = cfg.names.iter().map(|n| ctx.variable(n)).collect();
             let schema = Arc::new(Schema::new(vec![
