@@ -125,8 +125,20 @@ impl<'a> Bq<'a> {
             if let Some(loc) = self.profile.get("GOOGLE_LOCATION") {
                 body["location"] = json!(loc);
             }
-            self.ok(reqwest::Method::POST, "/datasets", Some(body))
+            // Another writer (a block running beside this one) may create it first: 409
+            // Already Exists is what we wanted.
+            let (status, v) = self
+                .call(reqwest::Method::POST, "/datasets", Some(body))
                 .await?;
+            if !(200..300).contains(&status) && status != 409 {
+                return Err(IoError::External(format!(
+                    "BigQuery POST /datasets answered {status}: {}",
+                    v["error"]["message"]
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                )));
+            }
         }
         Ok(())
     }

@@ -37,10 +37,11 @@ impl<'a> BlockRef<'a> {
 const ENSURE: &str = "INSERT INTO weft_block_runs (run_id, run_key, block, position, label, status, attempt) VALUES ($1, $2, $3, $4, $5, 'pending', 0) ON CONFLICT (run_id, run_key) DO NOTHING";
 
 impl Store {
-    /// Record the start of attempt `attempt` of a block run (made if it is a new child).
+    /// Record the start of attempt `attempt` of a block run (made if it is a new child). It
+    /// is queued: written in order before any later transition, without waiting for it.
     ///
     /// # Errors
-    /// [`StoreError::Query`] when the database refuses.
+    /// None today; kept for stores that check at once.
     pub async fn block_started(
         &self,
         run: &str,
@@ -48,26 +49,20 @@ impl Store {
         attempt: u32,
         at: i64,
     ) -> Result<(), StoreError> {
-        let action = || format!("record block run \"{}\" started", b.key);
-        let mut tx = self.pool.begin().await.during(action)?;
-        ensure(&mut tx, run, b).await.during(action)?;
-        sqlx::query(
-            "UPDATE weft_block_runs SET status = $1, attempt = $2, started_at = $3, finished_at = NULL, error = NULL, wake_at = NULL, first_at = COALESCE(first_at, $3) WHERE run_id = $4 AND run_key = $5",
-        )
-        .bind(BlockStatus::Running.as_str())
-        .bind(attempt as i64)
-        .bind(at)
-        .bind(run)
-        .bind(b.key)
-        .execute(&mut *tx)
-        .await
-        .during(action)?;
-        tx.commit().await.during(action)?;
-        self.changes.announce(run);
+        self.group.send(crate::group::Op::Started {
+            run: run.to_string(),
+            key: b.key.to_string(),
+            block: b.block.to_string(),
+            position: b.position,
+            label: b.label.map(str::to_string),
+            attempt: i64::from(attempt),
+            at,
+        });
         Ok(())
     }
 
-    /// Record the end of the current attempt of block run `key`.
+    /// Record the end of the current attempt of block run `key`; durable when this returns
+    /// (committed together with whatever else was queued meanwhile).
     ///
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
@@ -77,22 +72,15 @@ impl Store {
         key: &str,
         end: &BlockEnd,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE weft_block_runs SET status = $1, finished_at = $2, rows_out = $3, bytes_out = $4, output = $5, error = $6 WHERE run_id = $7 AND run_key = $8",
-        )
-        .bind(end.status.as_str())
-        .bind(end.at)
-        .bind(end.rows)
-        .bind(end.bytes)
-        .bind(end.output.as_deref())
-        .bind(end.error.as_deref())
-        .bind(run)
-        .bind(key)
-        .execute(&self.pool)
-        .await
-        .during(|| format!("record block run \"{key}\" {}", end.status))?;
-        self.changes.announce(run);
-        Ok(())
+        self.group
+            .write(crate::group::Op::Finished {
+                run: run.to_string(),
+                key: key.to_string(),
+                end: end.clone(),
+            })
+            .await
+            .map_err(sqlx::Error::Protocol)
+            .during(|| format!("record block run \"{key}\" {}", end.status))
     }
 
     /// A sensor answered false: it waits, holding nothing, until `wake_at` (Unix ms).
@@ -106,6 +94,8 @@ impl Store {
         wake_at: i64,
         at: i64,
     ) -> Result<(), StoreError> {
+        self.group.flush().await;
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE weft_block_runs SET status = 'waiting', wake_at = $1, finished_at = $2 WHERE run_id = $3 AND run_key = $4",
         )
@@ -136,6 +126,8 @@ impl Store {
             return Ok(());
         }
         let action = || format!("record {} block runs {status}", blocks.len());
+        self.group.flush().await;
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await.during(action)?;
         for b in blocks {
             ensure(&mut tx, run, b).await.during(action)?;
@@ -161,6 +153,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
     pub async fn drop_pending_blocks(&self, run: &str) -> Result<(), StoreError> {
+        self.group.flush().await;
+        let _turn = self.write_turn().await;
         sqlx::query("DELETE FROM weft_block_runs WHERE run_id = $1 AND status = 'pending'")
             .bind(run)
             .execute(&self.pool)
@@ -174,6 +168,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
     pub async fn block_runs(&self, run: &str) -> Result<Vec<BlockRunRecord>, StoreError> {
+        self.group.flush().await;
         let rows = sqlx::query(
             "SELECT run_id, run_key, block, label, position, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error, wake_at, first_at FROM weft_block_runs WHERE run_id = $1 ORDER BY position",
         )

@@ -16,6 +16,7 @@
 mod block_runs;
 mod changes;
 mod error;
+mod group;
 mod history;
 mod model;
 mod recovery;

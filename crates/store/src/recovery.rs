@@ -164,6 +164,7 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        self.group.flush().await;
         let action = || format!("end run {id} as {status}");
         let mut tx = self.pool.begin().await.during(action)?;
         let done = sqlx::query(
@@ -245,6 +246,7 @@ impl Store {
         id: &str,
         owner: Option<&str>,
     ) -> Result<Option<Vec<String>>, StoreError> {
+        self.group.flush().await;
         let action = || format!("reopen run {id}");
         self.run(id).await?;
         let mut tx = self.pool.begin().await.during(action)?;

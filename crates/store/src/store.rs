@@ -24,6 +24,11 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
     pub(crate) changes: crate::changes::Changes,
+    /// SQLite takes one writer at a time: this process's writers take turns here rather than
+    /// in SQLite's busy handler, which sleeps milliseconds between tries.
+    writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Block-run transitions, committed in groups.
+    pub(crate) group: crate::group::Group,
 }
 
 /// A run to create, with its blocks in pipeline order.
@@ -159,16 +164,33 @@ impl Store {
                 Err(e) => return Err(fail(&e)),
             }
         }
+        let changes = crate::changes::Changes::new();
+        let writes: std::sync::Arc<tokio::sync::Mutex<()>> = Default::default();
+        let group = crate::group::Group::start(
+            pool.clone(),
+            (backend == Backend::Sqlite).then(|| writes.clone()),
+            changes.clone(),
+        );
         Ok(Store {
             pool,
             backend,
-            changes: crate::changes::Changes::new(),
+            changes,
+            writes,
+            group,
         })
     }
 
     /// Follow run `id`'s changes made in this process (see [`crate::RunWatch`]).
     pub fn watch(&self, id: &str) -> crate::RunWatch {
         self.changes.watch(id)
+    }
+
+    /// This process's turn to write (SQLite; Postgres takes writers at once).
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writes.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// Which database this is.
@@ -206,6 +228,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
     pub async fn start_run(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE weft_runs SET status = 'running', started_at = COALESCE(started_at, $2), finished_at = NULL, error = NULL WHERE id = $1 AND status IN ('queued', 'running') AND cancel_requested IS NULL",
         )
@@ -230,6 +253,8 @@ impl Store {
         at: i64,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        self.group.flush().await;
+        let _turn = self.write_turn().await;
         let sql = match status {
             RunStatus::Running => {
                 "UPDATE weft_runs SET status = $1, started_at = COALESCE(started_at, $2), finished_at = NULL, error = $3 WHERE id = $4 AND status IN ('queued', 'running')"
@@ -253,6 +278,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Query`] when the database refuses.
     pub async fn append_logs(&self, run: &str, lines: &[LogRecord]) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         if lines.is_empty() {
             return Ok(());
         }
