@@ -29,10 +29,15 @@ fn keys(summary: &Value) -> Vec<String> {
 #[test]
 fn sensors_poke_until_true_and_give_up_at_their_timeout() {
     let p = Project::new();
+    write(
+        p.path(),
+        "blocks/ready.sql",
+        "SELECT {{ attempt }} > 1 AS answer\n",
+    );
     p.pipeline(
         "gate",
         &format!(
-            "concurrency: 1\nblocks:\n  - {{ name: rust_wait, kind: sensor, source: {{probe}}, poke_interval: 1s, timeout: 30s, config: {{ mode: answer, after: 2 }} }}\n  - {{ name: py_wait, kind: sensor, source: {}, poke_interval: 1s, timeout: 30s, config: {{ after: 1 }} }}\n  - {{ name: work, kind: loader, source: {{probe}}, config: {{ mode: sleep, ms: 300 }} }}\n  - {{ name: after, kind: transformer, source: {{probe}}, upstream: [rust_wait, py_wait, work], config: {{ mode: sum }} }}\n  - {{ name: never, kind: sensor, source: {{probe}}, poke_interval: 1s, timeout: 2s, config: {{ mode: answer, value: false }} }}\n  - {{ name: never_soft, kind: sensor, source: {{probe}}, poke_interval: 1s, timeout: 2s, soft_fail: true, config: {{ mode: answer, value: false }} }}\n  - {{ name: after_soft, kind: transformer, source: {{probe}}, upstream: [never_soft], config: {{ mode: noop }} }}\n  - {{ name: tolerant, kind: transformer, source: {{probe}}, upstream: [never_soft], trigger_rule: none_failed, config: {{ mode: noop }} }}\n",
+            "concurrency: 1\nblocks:\n  - {{ name: rust_wait, kind: sensor, source: {{probe}}, poke_interval: 1s, timeout: 30s, config: {{ mode: answer, after: 2 }} }}\n  - {{ name: py_wait, kind: sensor, source: {}, poke_interval: 1s, timeout: 30s, config: {{ after: 1 }} }}\n  - {{ name: sql_wait, kind: sensor, source: blocks/ready.sql, poke_interval: 1s, timeout: 30s }}\n  - {{ name: work, kind: loader, source: {{probe}}, config: {{ mode: sleep, ms: 300 }} }}\n  - {{ name: after, kind: transformer, source: {{probe}}, upstream: [rust_wait, py_wait, sql_wait, work], config: {{ mode: sum }} }}\n  - {{ name: never, kind: sensor, source: {{probe}}, poke_interval: 1s, timeout: 2s, config: {{ mode: answer, value: false }} }}\n  - {{ name: never_soft, kind: sensor, source: {{probe}}, poke_interval: 1s, timeout: 2s, soft_fail: true, config: {{ mode: answer, value: false }} }}\n  - {{ name: after_soft, kind: transformer, source: {{probe}}, upstream: [never_soft], config: {{ mode: noop }} }}\n  - {{ name: tolerant, kind: transformer, source: {{probe}}, upstream: [never_soft], trigger_rule: none_failed, config: {{ mode: noop }} }}\n",
             py("py_sensor.py")
         ),
     );
@@ -49,6 +54,7 @@ fn sensors_poke_until_true_and_give_up_at_their_timeout() {
         2,
         "true on the second poke"
     );
+    assert_eq!(block(&summary, "sql_wait")["attempts"], 2, "{summary}");
     assert_eq!(status(&summary, "after"), "success");
     assert_eq!(status(&summary, "never"), "failed");
     assert!(

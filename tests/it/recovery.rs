@@ -304,3 +304,46 @@ fn sigkill_mid_fan_out_then_restart() {
     let sum = output_table(&p, &id, "total").to_json(None).unwrap();
     assert!(sum.contains("\"rows\":6"), "{sum}");
 }
+
+/// SIGKILL while a sensor waits between pokes, then a restart: the wait resumes where it was
+/// (the pokes go on counting) and what depends on the sensor runs once it answers true.
+#[test]
+fn a_waiting_sensor_resumes_after_a_restart() {
+    let p = Project::new();
+    p.pipeline(
+        "gate",
+        "blocks:\n  - { name: wait, kind: sensor, source: {probe}, poke_interval: 2s, timeout: 2m, config: { mode: answer, after: 2 } }\n  - { name: after, kind: transformer, source: {probe}, upstream: [wait], config: { mode: rows, rows: 3 } }\n",
+    );
+    let mut s = serve(&p);
+    let (status, body) = call(
+        "POST",
+        &format!("{}/api/pipelines/gate/runs", s.base),
+        None,
+        &[],
+    );
+    assert_eq!(status, 202, "{body}");
+    let id = body["run_id"].as_str().unwrap().to_string();
+    let waiting = s.wait_run(&id, "a sensor waiting", |r| {
+        r["blocks"][0]["status"] == "waiting"
+    });
+    assert_eq!(waiting["blocks"][0]["attempt"], 1, "{waiting}");
+    assert!(
+        waiting["blocks"][0]["wake_at"].as_i64().is_some(),
+        "{waiting}"
+    );
+    s.kill_9();
+    let s = serve(&p);
+    let run = s.wait_run(&id, "finished", |r| {
+        r["status"] != "running" && r["status"] != "queued"
+    });
+    assert_eq!(run["status"], "success", "{run}\n{}", s.stderr());
+    assert_eq!(
+        run["blocks"][0]["attempt"], 3,
+        "pokes 2 and 3 after the restart: {run}"
+    );
+    assert_eq!(
+        run["blocks"][0]["first_at"], waiting["blocks"][0]["first_at"],
+        "{run}"
+    );
+    assert_eq!(run["blocks"][1]["rows"], 3, "{run}");
+}
