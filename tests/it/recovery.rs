@@ -303,6 +303,23 @@ fn sigkill_mid_fan_out_then_restart() {
     }
     let sum = output_table(&p, &id, "total").to_json(None).unwrap();
     assert!(sum.contains("\"rows\":6"), "{sum}");
+    // The API shows the fan-out as one block with counts, and pages through its children.
+    assert_eq!(
+        run["fan_outs"],
+        serde_json::json!([{"block": "each", "children": 6, "statuses": {"success": 6}}]),
+        "{run}"
+    );
+    let page = s.get(&format!(
+        "/api/runs/{id}/blocks?block=each&offset=4&limit=10"
+    ));
+    assert_eq!(page["total"], 6);
+    let keys: Vec<&str> = page["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["each[4]", "each[5]"]);
 }
 
 /// SIGKILL while a sensor waits between pokes, then a restart: the wait resumes where it was

@@ -118,8 +118,8 @@ pub async fn start(
 }
 
 /// Options of a single-block run.
-#[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BlockRunQuery {
     /// Run every block after it too.
     #[serde(default)]
@@ -132,7 +132,7 @@ pub struct BlockRunQuery {
 #[utoipa::path(post, path = "/api/pipelines/{pipeline}/blocks/{block}/runs", operation_id = "start_block_run", tag = "runs",
     params(("pipeline" = String, Path, description = "Pipeline name"), ("block" = String, Path, description = "Block name"), BlockRunQuery),
     request_body(content = Object, description = "Run variables"),
-    responses((status = 202, description = "`{run_id}`"), (status = 400, description = "Malformed body"),
+    responses((status = 202, description = "`{run_id}`"), (status = 400, description = "Malformed body or parameter"),
         (status = 404, description = "No such pipeline or block"),
         (status = 409, description = "No successful run to take upstream outputs from")))]
 pub async fn start_block(

@@ -97,21 +97,60 @@ pub async fn run_json(state: &AppState, id: &str) -> Result<Value, ApiError> {
     let run = store.run(id).await?;
     let blocks = store.block_runs(id).await?;
     let mut v = serde_json::to_value(&run).map_err(|e| ApiError::Internal(e.to_string()))?;
+    v["fan_outs"] = fan_outs(&blocks);
     v["blocks"] = serde_json::to_value(&blocks).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(v)
 }
 
-/// The block runs of a run, in pipeline order.
+/// Each block with children: how many, and how many in each status, in pipeline order.
+fn fan_outs(blocks: &[weft_store::BlockRunRecord]) -> Value {
+    let mut out: Vec<Value> = Vec::new();
+    for b in blocks.iter().filter(|b| b.key.contains('[')) {
+        if out.last().is_none_or(|o| o["block"] != b.block.as_str()) {
+            out.push(json!({ "block": b.block, "children": 0, "statuses": {} }));
+        }
+        let last = out.last_mut().expect("pushed above");
+        last["children"] = json!(last["children"].as_u64().unwrap_or(0) + 1);
+        let n = last["statuses"][b.status.as_str()].as_u64().unwrap_or(0);
+        last["statuses"][b.status.as_str()] = json!(n + 1);
+    }
+    Value::Array(out)
+}
+
+/// Which block runs to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BlocksQuery {
+    /// Only this block's runs (a fan-out's children, in child order).
+    block: Option<String>,
+    /// Skip this many (default 0).
+    #[serde(default)]
+    offset: usize,
+    /// At most this many (default and maximum 1000).
+    limit: Option<usize>,
+}
+
+/// The block runs of a run, in pipeline then child order, a page at a time; `?block=` pages
+/// through one block's children.
 #[utoipa::path(get, path = "/api/runs/{id}/blocks", operation_id = "list_block_runs", tag = "runs",
-    params(("id" = String, Path, description = "Run id")),
-    responses((status = 200, description = "`{blocks: [...]}`"), (status = 404, description = "No such run")))]
+    params(("id" = String, Path, description = "Run id"), BlocksQuery),
+    responses((status = 200, description = "`{blocks: [...], total}`"),
+        (status = 400, description = "A parameter that cannot be read"), (status = 404, description = "No such run")))]
 pub async fn blocks(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<BlocksQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.executor().store();
     store.run(&id).await?;
-    Ok(Json(json!({ "blocks": store.block_runs(&id).await? })))
+    let mut all = store.block_runs(&id).await?;
+    if let Some(b) = &q.block {
+        all.retain(|r| &r.block == b);
+    }
+    let total = all.len();
+    let limit = q.limit.unwrap_or(1000).min(1000);
+    let page: Vec<_> = all.into_iter().skip(q.offset).take(limit).collect();
+    Ok(Json(json!({ "blocks": page, "total": total })))
 }
 
 /// Stop a run: blocks not started are cancelled, running ones stop within a tick. A run
