@@ -306,15 +306,7 @@ pub(crate) fn block_status(s: Status) -> BlockStatus {
 
 fn internal_failure(key: RunKey, error: String) -> Finished {
     Finished {
-        summary: BlockSummary {
-            block: key.to_string(),
-            status: BlockStatus::Failed,
-            attempts: 0,
-            rows: None,
-            bytes: None,
-            duration: Default::default(),
-            error: Some(error),
-        },
+        summary: crate::executor::failed_summary(&key.to_string(), error),
         key,
         outcome: crate::plan::Outcome::Failed,
         output: None,

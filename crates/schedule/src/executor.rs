@@ -399,7 +399,8 @@ fn run_error(blocks: &[BlockSummary]) -> Option<String> {
     (!failed.is_empty()).then(|| format!("failed blocks: {}", failed.join(", ")))
 }
 
-fn failed_summary(block: &str, error: String) -> BlockSummary {
+/// The summary of a block run that failed without an attempt.
+pub(crate) fn failed_summary(block: &str, error: String) -> BlockSummary {
     BlockSummary {
         block: block.to_string(),
         status: BlockStatus::Failed,
