@@ -102,21 +102,9 @@ fn independent_branches_run_at_the_same_time() {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert_eq!(block(&summary, "join")["rows"], 1);
     let logs = p.logs(summary["run_id"].as_str().unwrap());
-    let span = |name: &str| {
-        let b = logs["blocks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["block"] == name)
-            .unwrap();
-        (
-            b["started_at"].as_i64().unwrap(),
-            b["finished_at"].as_i64().unwrap(),
-        )
-    };
-    let (a0, a1) = span("slow_a");
-    let (b0, b1) = span("slow_b");
-    let (j0, _) = span("join");
+    let (a0, a1) = span(&logs, "slow_a");
+    let (b0, b1) = span(&logs, "slow_b");
+    let (j0, _) = span(&logs, "join");
     assert!(
         a0 < b1 && b0 < a1,
         "branches did not overlap: a {a0}..{a1}, b {b0}..{b1}"

@@ -69,19 +69,7 @@ fn sensors_poke_until_true_and_give_up_at_their_timeout() {
     assert_eq!(status(&summary, "tolerant"), "success");
     // With one slot, `work` ran while the sensors waited between pokes.
     let logs = p.logs(summary["run_id"].as_str().unwrap());
-    let span = |name: &str| {
-        let b = logs["blocks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["block"] == name)
-            .unwrap();
-        (
-            b["started_at"].as_i64().unwrap(),
-            b["finished_at"].as_i64().unwrap(),
-        )
-    };
-    assert!(span("work").1 < span("rust_wait").1, "{logs}");
+    assert!(span(&logs, "work").1 < span(&logs, "rust_wait").1, "{logs}");
     assert!(log_lines(&logs, "rust_wait")
         .iter()
         .any(|l| l.contains("not yet: next poke in 1s")));

@@ -219,3 +219,17 @@ pub fn block<'a>(summary: &'a Value, name: &str) -> &'a Value {
         .find(|b| b["block"] == name)
         .unwrap_or_else(|| panic!("no block {name} in {summary}"))
 }
+
+/// When block run `key` last started and finished (Unix ms), from `weft logs --json`.
+pub fn span(logs: &Value, key: &str) -> (i64, i64) {
+    let b = logs["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["key"] == key)
+        .unwrap_or_else(|| panic!("no block run {key} in {logs}"));
+    (
+        b["started_at"].as_i64().unwrap(),
+        b["finished_at"].as_i64().unwrap(),
+    )
+}

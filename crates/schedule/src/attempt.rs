@@ -52,7 +52,7 @@ pub(crate) async fn run_block(
     let ended = match ask_conditions(&run, &job, &block, &inputs, &variables).await {
         Err(e) => fail_now(&run, &job, &block, e).await,
         Ok(Some(reason)) => skip_now(&run, &job, reason).await,
-        Ok(None) => attempts(&run, &job, &block, inputs.clone(), &variables).await,
+        Ok(None) => attempts(&run, &job, &block, inputs, &variables).await,
     };
     if !block.flow.callbacks.is_empty() && !matches!(ended.outcome, Outcome::Reschedule { .. }) {
         let key = job.key.to_string();
