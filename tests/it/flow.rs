@@ -513,3 +513,23 @@ fn one_block_runs_through_the_api() {
         .collect();
     assert_eq!(blocks, [("load", 0), ("double", 1), ("report", 1)], "{run}");
 }
+
+#[test]
+fn answers_that_are_not_booleans_fail_naming_the_block() {
+    let p = Project::new();
+    p.pipeline(
+        "odd",
+        "blocks:\n  - { name: guarded, kind: loader, source: {probe}, conditions: [not_bool], config: { mode: rows, rows: 1 } }\n  - { name: wait, kind: sensor, source: {probe}, poke_interval: 1s, config: { mode: rows, rows: 1 } }\n  - { name: not_bool, kind: condition, source: {probe}, config: { mode: rows, rows: 1 } }\n",
+    );
+    let summary = run_ok(&p, "odd", &[]);
+    assert_eq!(summary["status"], "failed", "{summary}");
+    let error = |k: &str| block(&summary, k)["error"].as_str().unwrap().to_string();
+    assert!(
+        error("guarded").contains("condition \"not_bool\": the answer's first column is Int64"),
+        "{summary}"
+    );
+    assert!(
+        error("wait").contains("sensor \"wait\": the answer's first column is Int64"),
+        "{summary}"
+    );
+}
