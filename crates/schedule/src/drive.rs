@@ -3,7 +3,7 @@
 //! sensors when their poke is due, and keeps outputs in memory only while a block run still
 //! to start reads them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -130,6 +130,8 @@ impl Drive {
                     .cache
                     .lock()
                     .expect("cache lock")
+                    .entry(key.block.clone())
+                    .or_default()
                     .insert(key.clone(), t);
             }
         }
@@ -143,13 +145,15 @@ impl Drive {
     /// Drop outputs from memory that no block run still to start reads.
     fn release(&mut self) {
         let mut cache = self.run.cache.lock().expect("cache lock");
-        let blocks: HashSet<String> = cache.keys().map(|k| k.block.clone()).collect();
-        for b in blocks {
-            if !self.plan.still_needed(&b) {
-                cache.retain(|k, _| k.block != b);
-                self.rows.retain(|k, _| k.block != b);
+        let plan = &self.plan;
+        let rows = &mut self.rows;
+        cache.retain(|block, _| {
+            let keep = plan.still_needed(block);
+            if !keep {
+                rows.retain(|k, _| k.block != *block);
             }
-        }
+            keep
+        });
     }
 
     /// Record block runs the plan decided without running them.

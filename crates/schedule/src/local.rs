@@ -34,8 +34,8 @@ pub(crate) struct RunContext {
     pub(crate) log: Arc<RunLog>,
     pub(crate) observer: Arc<dyn Observer>,
     pub(crate) cancel: CancellationToken,
-    /// Outputs kept in memory while block runs still to start read them.
-    pub(crate) cache: Mutex<HashMap<RunKey, Table>>,
+    /// Outputs kept in memory while block runs still to start read them, by block.
+    pub(crate) cache: Mutex<HashMap<String, HashMap<RunKey, Table>>>,
 }
 
 impl RunContext {
@@ -46,8 +46,12 @@ impl RunContext {
 
     /// A block run's output, from memory or the output store.
     pub(crate) async fn output(&self, r: &OutputRef) -> Result<Option<Table>, String> {
-        if let Some(t) = self.cache.lock().expect("cache lock").get(&r.key) {
-            return Ok(Some(t.clone()));
+        let cached = {
+            let cache = self.cache.lock().expect("cache lock");
+            cache.get(&r.key.block).and_then(|m| m.get(&r.key)).cloned()
+        };
+        if let Some(t) = cached {
+            return Ok(Some(t));
         }
         match &r.stored {
             None => Ok(None),
