@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use sqlx::AnyPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::BlockEnd;
@@ -32,6 +33,8 @@ pub(crate) enum Op {
     },
     /// Nothing: waiting for it waits for everything queued before it.
     Barrier,
+    /// A barrier after which the writer gives its connection back (the pool is closing).
+    Release,
 }
 
 struct Queued {
@@ -58,19 +61,37 @@ impl Group {
         #[allow(clippy::disallowed_methods)]
         tokio::spawn(async move {
             let mut batch: Vec<Queued> = Vec::with_capacity(BATCH);
+            // The writer keeps one connection (no check before each batch, a warm page
+            // cache); after an error it takes a fresh one.
+            let mut conn: Option<PoolConnection<Any>> = None;
             while rx.recv_many(&mut batch, BATCH).await > 0 {
                 let result = {
                     let _turn = match &turn {
                         Some(t) => Some(t.lock().await),
                         None => None,
                     };
-                    commit(&pool, &batch).await
+                    let r = match conn.take() {
+                        Some(c) => Ok(c),
+                        None => pool.acquire().await.map_err(|e| e.to_string()),
+                    };
+                    let release = batch.iter().any(|q| matches!(q.op, Op::Release));
+                    let r = match r {
+                        Ok(mut c) => {
+                            let r = commit(&mut c, &batch).await;
+                            if r.is_ok() && !release {
+                                conn = Some(c);
+                            }
+                            r
+                        }
+                        Err(e) => Err(e),
+                    };
+                    r
                 };
                 let mut runs: Vec<&str> = batch
                     .iter()
                     .filter_map(|q| match &q.op {
                         Op::Started { run, .. } | Op::Finished { run, .. } => Some(run.as_str()),
-                        Op::Barrier => None,
+                        Op::Barrier | Op::Release => None,
                     })
                     .collect();
                 runs.sort_unstable();
@@ -99,6 +120,12 @@ impl Group {
         let _ = self.write(Op::Barrier).await;
     }
 
+    /// Wait until everything queued so far is committed, then let the writer give its
+    /// connection back to the pool (before the pool closes).
+    pub(crate) async fn release(&self) {
+        let _ = self.write(Op::Release).await;
+    }
+
     /// Queue `op` and wait until it is committed.
     pub(crate) async fn write(&self, op: Op) -> Result<(), String> {
         let (done, wait) = oneshot::channel();
@@ -113,49 +140,181 @@ impl Group {
     }
 }
 
-const STARTED: &str = "INSERT INTO weft_block_runs (run_id, run_key, block, position, label, status, attempt, started_at, first_at) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $7) ON CONFLICT (run_id, run_key) DO UPDATE SET status = 'running', attempt = $6, started_at = $7, finished_at = NULL, error = NULL, wake_at = NULL, first_at = COALESCE(weft_block_runs.first_at, $7)";
-const FINISHED: &str = "UPDATE weft_block_runs SET status = $1, finished_at = $2, rows_out = $3, bytes_out = $4, output = $5, error = $6 WHERE run_id = $7 AND run_key = $8";
+/// A block run's row as a batch leaves it: its last start (if the batch has one) and the end
+/// after it (if any).
+struct Folded<'a> {
+    run: &'a str,
+    key: &'a str,
+    started: Option<&'a Op>,
+    end: Option<&'a BlockEnd>,
+}
 
-async fn commit(pool: &AnyPool, batch: &[Queued]) -> Result<(), String> {
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+/// The batch's transitions folded per block run, in order of first appearance: a start
+/// followed by its end in the same batch is one row written once.
+fn fold(batch: &[Queued]) -> Vec<Folded<'_>> {
+    let mut rows: Vec<Folded<'_>> = Vec::new();
+    let mut at: std::collections::HashMap<(&str, &str), usize> = Default::default();
     for q in batch {
-        let done = match &q.op {
-            Op::Started {
+        let (run, key) = match &q.op {
+            Op::Started { run, key, .. } | Op::Finished { run, key, .. } => (run, key),
+            Op::Barrier | Op::Release => continue,
+        };
+        let i = *at.entry((run, key)).or_insert_with(|| {
+            rows.push(Folded {
                 run,
                 key,
-                block,
-                position,
-                label,
-                attempt,
-                at,
-            } => {
-                sqlx::query(STARTED)
-                    .bind(run.as_str())
-                    .bind(key.as_str())
-                    .bind(block.as_str())
-                    .bind(*position)
-                    .bind(label.as_deref())
-                    .bind(*attempt)
-                    .bind(*at)
-                    .execute(&mut *tx)
-                    .await
+                started: None,
+                end: None,
+            });
+            rows.len() - 1
+        });
+        match &q.op {
+            Op::Started { .. } => {
+                rows[i].started = Some(&q.op);
+                rows[i].end = None;
             }
-            Op::Finished { run, key, end } => {
-                sqlx::query(FINISHED)
-                    .bind(end.status.as_str())
-                    .bind(end.at)
-                    .bind(end.rows)
-                    .bind(end.bytes)
-                    .bind(end.output.as_deref())
-                    .bind(end.error.as_deref())
-                    .bind(run.as_str())
-                    .bind(key.as_str())
-                    .execute(&mut *tx)
-                    .await
-            }
-            Op::Barrier => continue,
-        };
-        done.map_err(|e| e.to_string())?;
+            Op::Finished { end, .. } => rows[i].end = Some(end),
+            Op::Barrier | Op::Release => {}
+        }
     }
-    tx.commit().await.map_err(|e| e.to_string())
+    rows
+}
+
+/// Columns bound per row of [`upsert`].
+const UPSERT_COLUMNS: usize = 13;
+
+/// One statement for every block run the batch started: inserted, or its row taken over by
+/// the new attempt; with its end when that came in the same batch (else what an earlier
+/// attempt stored stays until this one ends).
+fn upsert(rows: &[&Folded<'_>]) -> String {
+    let mut sql = String::from(
+        "INSERT INTO weft_block_runs (run_id, run_key, block, position, label, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error, first_at) VALUES ",
+    );
+    for i in 0..rows.len() {
+        let b = i * UPSERT_COLUMNS;
+        let params: Vec<String> = (1..=UPSERT_COLUMNS)
+            .map(|c| format!("${}", b + c))
+            .collect();
+        let sep = if i == 0 { "" } else { ", " };
+        sql.push_str(&format!("{sep}({}, ${})", params.join(", "), b + 8));
+    }
+    sql.push_str(
+        " ON CONFLICT (run_id, run_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, started_at = excluded.started_at, finished_at = excluded.finished_at, \
+         rows_out = CASE WHEN excluded.finished_at IS NULL THEN weft_block_runs.rows_out ELSE excluded.rows_out END, \
+         bytes_out = CASE WHEN excluded.finished_at IS NULL THEN weft_block_runs.bytes_out ELSE excluded.bytes_out END, \
+         output = CASE WHEN excluded.finished_at IS NULL THEN weft_block_runs.output ELSE excluded.output END, \
+         error = excluded.error, wake_at = NULL, first_at = COALESCE(weft_block_runs.first_at, excluded.first_at)",
+    );
+    sql
+}
+
+/// Columns bound per row of [`update`].
+const UPDATE_COLUMNS: usize = 8;
+
+/// One statement for every block run whose end the batch holds without its start.
+fn update(rows: &[&Folded<'_>]) -> String {
+    let mut sql = String::from(
+        "UPDATE weft_block_runs SET status = v.column3, finished_at = v.column4, rows_out = v.column5, bytes_out = v.column6, output = v.column7, error = v.column8 FROM (VALUES ",
+    );
+    for i in 0..rows.len() {
+        let b = i * UPDATE_COLUMNS;
+        let params: Vec<String> = (1..=UPDATE_COLUMNS)
+            .map(|c| format!("${}", b + c))
+            .collect();
+        let sep = if i == 0 { "" } else { ", " };
+        sql.push_str(&format!("{sep}({})", params.join(", ")));
+    }
+    sql.push_str(
+        ") AS v WHERE weft_block_runs.run_id = v.column1 AND weft_block_runs.run_key = v.column2",
+    );
+    sql
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_upsert<'q>(mut q: Query<'q>, rows: &[&'q Folded<'q>]) -> Query<'q> {
+    for r in rows {
+        let Some(Op::Started {
+            block,
+            position,
+            label,
+            attempt,
+            at,
+            ..
+        }) = r.started
+        else {
+            continue;
+        };
+        let status = r.end.map_or("running", |e| e.status.as_str());
+        q = q
+            .bind(r.run)
+            .bind(r.key)
+            .bind(block.as_str())
+            .bind(*position)
+            .bind(label.as_deref())
+            .bind(status)
+            .bind(*attempt)
+            .bind(*at)
+            .bind(r.end.map(|e| e.at))
+            .bind(r.end.and_then(|e| e.rows))
+            .bind(r.end.and_then(|e| e.bytes))
+            .bind(r.end.and_then(|e| e.output.as_deref()))
+            .bind(r.end.and_then(|e| e.error.as_deref()));
+    }
+    q
+}
+
+fn bind_update<'q>(mut q: Query<'q>, rows: &[&'q Folded<'q>]) -> Query<'q> {
+    for r in rows {
+        let Some(e) = r.end else { continue };
+        q = q
+            .bind(r.run)
+            .bind(r.key)
+            .bind(e.status.as_str())
+            .bind(e.at)
+            .bind(e.rows)
+            .bind(e.bytes)
+            .bind(e.output.as_deref())
+            .bind(e.error.as_deref());
+    }
+    q
+}
+
+/// Write a batch: one statement for its starts, one for its bare ends, in one transaction
+/// when there are both (a single statement is atomic by itself).
+async fn commit(conn: &mut AnyConnection, batch: &[Queued]) -> Result<(), String> {
+    let rows = fold(batch);
+    let starts: Vec<&Folded<'_>> = rows.iter().filter(|r| r.started.is_some()).collect();
+    let ends: Vec<&Folded<'_>> = rows
+        .iter()
+        .filter(|r| r.started.is_none() && r.end.is_some())
+        .collect();
+    let upsert_sql = (!starts.is_empty()).then(|| upsert(&starts));
+    let update_sql = (!ends.is_empty()).then(|| update(&ends));
+    let err = |e: sqlx::Error| e.to_string();
+    match (&upsert_sql, &update_sql) {
+        (None, None) => Ok(()),
+        (Some(u), None) => bind_upsert(sqlx::query(u), &starts)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(err),
+        (None, Some(u)) => bind_update(sqlx::query(u), &ends)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(err),
+        (Some(a), Some(b)) => {
+            let mut tx = conn.begin().await.map_err(err)?;
+            bind_upsert(sqlx::query(a), &starts)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            bind_update(sqlx::query(b), &ends)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            tx.commit().await.map_err(err)
+        }
+    }
 }

@@ -374,6 +374,7 @@ impl Store {
 
     /// Close the pool, waiting for writes in flight.
     pub async fn close(&self) {
+        self.group.release().await;
         self.pool.close().await;
     }
 }

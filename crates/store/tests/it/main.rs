@@ -3,3 +3,5 @@
 #![allow(clippy::disallowed_methods)]
 
 mod backends;
+mod group;
+mod pg;
