@@ -180,6 +180,15 @@ fn fold(batch: &[Queued]) -> Vec<Folded<'_>> {
     rows
 }
 
+/// The placeholders of row `row` of a multi-row statement binding `columns` per row.
+fn params(row: usize, columns: usize) -> String {
+    let first = row * columns;
+    (1..=columns)
+        .map(|c| format!("${}", first + c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Columns bound per row of [`upsert`].
 const UPSERT_COLUMNS: usize = 13;
 
@@ -190,14 +199,17 @@ fn upsert(rows: &[&Folded<'_>]) -> String {
     let mut sql = String::from(
         "INSERT INTO weft_block_runs (run_id, run_key, block, position, label, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error, first_at) VALUES ",
     );
-    for i in 0..rows.len() {
-        let b = i * UPSERT_COLUMNS;
-        let params: Vec<String> = (1..=UPSERT_COLUMNS)
-            .map(|c| format!("${}", b + c))
-            .collect();
-        let sep = if i == 0 { "" } else { ", " };
-        sql.push_str(&format!("{sep}({}, ${})", params.join(", "), b + 8));
-    }
+    // first_at is bound once per row, as started_at (the row's 8th parameter).
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            format!(
+                "({}, ${})",
+                params(i, UPSERT_COLUMNS),
+                i * UPSERT_COLUMNS + 8
+            )
+        })
+        .collect();
+    sql.push_str(&values.join(", "));
     sql.push_str(
         " ON CONFLICT (run_id, run_key) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, started_at = excluded.started_at, finished_at = excluded.finished_at, \
          rows_out = CASE WHEN excluded.finished_at IS NULL THEN weft_block_runs.rows_out ELSE excluded.rows_out END, \
@@ -216,14 +228,10 @@ fn update(rows: &[&Folded<'_>]) -> String {
     let mut sql = String::from(
         "UPDATE weft_block_runs SET status = v.column3, finished_at = v.column4, rows_out = v.column5, bytes_out = v.column6, output = v.column7, error = v.column8 FROM (VALUES ",
     );
-    for i in 0..rows.len() {
-        let b = i * UPDATE_COLUMNS;
-        let params: Vec<String> = (1..=UPDATE_COLUMNS)
-            .map(|c| format!("${}", b + c))
-            .collect();
-        let sep = if i == 0 { "" } else { ", " };
-        sql.push_str(&format!("{sep}({})", params.join(", ")));
-    }
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| format!("({})", params(i, UPDATE_COLUMNS)))
+        .collect();
+    sql.push_str(&values.join(", "));
     sql.push_str(
         ") AS v WHERE weft_block_runs.run_id = v.column1 AND weft_block_runs.run_key = v.column2",
     );
