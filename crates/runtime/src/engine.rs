@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::bindings::{Block, BlockPre};
 use crate::compile_cache::CompileCache;
 use crate::error::RuntimeError;
+use crate::precompiled;
 use crate::state::HostState;
 
 /// How often the engine's epoch advances; the granularity of block timeouts.
@@ -119,7 +120,7 @@ impl Runtime {
 
     /// Load a block's component and link it. Precompiled native code (`cwasm`: its file and
     /// the SHA-256 weft recorded when it compiled it) is used only when the file's digest
-    /// matches; otherwise the `.wasm` is compiled (and validated) again. Loads are cached
+    /// matches (see [`precompiled`]); otherwise the `.wasm` is compiled (and validated) again. Loads are cached
     /// under `key` (a content hash) for the life of the runtime.
     ///
     /// # Errors
@@ -140,28 +141,30 @@ impl Runtime {
         {
             return Ok(c.clone());
         }
-        let native = cwasm.and_then(|(p, digest)| verified(p, digest));
-        let component =
-            match native {
-                // SAFETY: these bytes are, digest for digest, what `weft build` wrote from this
-                // engine's `precompile` into the project's private cache (out of every block's
-                // grants), keyed by the compatibility key.
-                #[allow(unsafe_code)]
-                Some((p, bytes)) => unsafe { Component::deserialize(&self.engine, &bytes) }
-                    .map_err(|e| RuntimeError::Load {
+        let native = cwasm.and_then(|(p, digest)| precompiled::check(p, digest).map(|c| (p, c)));
+        let component = match native {
+            // SAFETY: this file is, digest for digest, what `weft build` wrote from this
+            // engine's `precompile` into the project's private cache (out of every block's
+            // grants), keyed by the compatibility key; it is mapped from the very file checked.
+            #[allow(unsafe_code)]
+            Some((p, checked)) => {
+                unsafe { Component::deserialize_file(&self.engine, checked.path()) }.map_err(
+                    |e| RuntimeError::Load {
                         path: p.to_path_buf(),
                         reason: format!("{e:#}"),
-                    })?,
-                None => {
-                    let compiled = Component::from_file(&self.engine, wasm);
-                    // Compiled outside a build: keep nothing of it.
-                    self.compile_cache.clear();
-                    compiled.map_err(|e| RuntimeError::Load {
-                        path: wasm.to_path_buf(),
-                        reason: format!("{e:#}"),
-                    })?
-                }
-            };
+                    },
+                )?
+            }
+            None => {
+                let compiled = Component::from_file(&self.engine, wasm);
+                // Compiled outside a build: keep nothing of it.
+                self.compile_cache.clear();
+                compiled.map_err(|e| RuntimeError::Load {
+                    path: wasm.to_path_buf(),
+                    reason: format!("{e:#}"),
+                })?
+            }
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -183,21 +186,6 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
-}
-
-/// The bytes of the precompiled code at `path` when their SHA-256 is `digest`.
-fn verified<'a>(path: &'a Path, digest: &str) -> Option<(&'a Path, Vec<u8>)> {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).ok()?;
-    let actual: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    if actual.eq_ignore_ascii_case(digest.trim()) {
-        return Some((path, bytes));
-    }
-    tracing::warn!(path = %path.display(), "precompiled code does not match its recorded digest; compiling the component again");
-    None
 }
 
 fn engine_config(config: &RuntimeConfig) -> Config {

@@ -43,6 +43,7 @@ mod error;
 mod host;
 mod invoke;
 mod output;
+mod precompiled;
 mod state;
 
 pub use engine::{BlockComponent, Runtime, RuntimeConfig, EPOCH_TICK};
