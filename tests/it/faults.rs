@@ -301,3 +301,42 @@ fn retry_runs_only_the_failed_blocks_again() {
         twice.stderr
     );
 }
+
+#[test]
+fn an_output_that_cannot_be_stored_fails_its_block_and_the_run() {
+    let p = Project::new();
+    p.pipeline(
+        "keep",
+        "blocks:\n  - { name: src, kind: loader, source: {probe}, config: { mode: rows, rows: 10 } }\n  - { name: next, kind: transformer, source: {probe}, upstream: [src], config: { mode: noop } }\n",
+    );
+    let (summary, ran) = p.run("keep");
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // Outputs are stored in the background: a run ends only once they are on disk.
+    let run = summary["run_id"].as_str().unwrap();
+    let kept = output_table(&p, run, "src");
+    assert_eq!(kept.num_rows(), 10);
+    // Where outputs go is now a file, not a folder: storing any output fails.
+    let runs = p.path().join(".weft/objects/runs");
+    std::fs::remove_dir_all(&runs).unwrap();
+    std::fs::write(&runs, "not a folder").unwrap();
+    let (summary, ran) = p.run("keep");
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(summary["status"], "failed");
+    let err = error_of(&summary, "src");
+    assert_eq!(block(&summary, "src")["status"], "failed", "{summary}");
+    assert!(
+        err.contains("block \"src\": write output runs/") && err.contains(".weft/objects"),
+        "{err}"
+    );
+    // The state store agrees with the summary, and nothing claims an output it lacks.
+    let logs = p.logs(summary["run_id"].as_str().unwrap());
+    assert_eq!(logs["run"]["status"], "failed");
+    let src = logs["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["key"] == "src")
+        .unwrap();
+    assert_eq!(src["status"], "failed", "{src}");
+    assert!(src["output"].is_null(), "{src}");
+}

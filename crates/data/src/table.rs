@@ -163,14 +163,21 @@ impl Table {
     pub fn to_ipc_file(&self) -> Result<Vec<u8>, DataError> {
         let size: usize = self.batches.iter().map(|b| b.get_array_memory_size()).sum();
         let mut out = Vec::with_capacity(size + 4096);
-        let mut w = FileWriter::try_new(&mut out, &self.schema)
-            .map_err(|e| DataError::Encode(e.to_string()))?;
+        self.write_ipc_file(&mut out)?;
+        Ok(out)
+    }
+
+    /// Encode as an Arrow IPC file into `out`, batch by batch.
+    ///
+    /// # Errors
+    /// [`DataError::Encode`] on an internal Arrow failure or when `out` fails.
+    pub fn write_ipc_file(&self, out: &mut impl std::io::Write) -> Result<(), DataError> {
+        let mut w =
+            FileWriter::try_new(out, &self.schema).map_err(|e| DataError::Encode(e.to_string()))?;
         for b in self.batches.iter() {
             w.write(b).map_err(|e| DataError::Encode(e.to_string()))?;
         }
-        w.finish().map_err(|e| DataError::Encode(e.to_string()))?;
-        drop(w);
-        Ok(out)
+        w.finish().map_err(|e| DataError::Encode(e.to_string()))
     }
 
     /// Decode an Arrow IPC file written by [`Table::to_ipc_file`].

@@ -13,13 +13,14 @@ use weft_store::{BlockEnd, BlockRef, BlockStatus};
 
 use crate::clock::now_ms;
 use crate::dispatch::{Finished, Job};
+use crate::durable::Persist;
 use crate::event::{BlockSummary, Event};
 use crate::invoke::{invoke, Call, Failure};
 use crate::local::RunContext;
 use crate::plan::Outcome;
 
-/// An attempt's output and where it was stored (path, bytes).
-type Produced = (Option<Table>, Option<(String, u64)>);
+/// An attempt's output and where it is stored (path, bytes once known).
+type Produced = (Option<Table>, Option<(String, Option<u64>)>);
 
 /// What one block run's attempts came to.
 struct Ended {
@@ -27,7 +28,7 @@ struct Ended {
     outcome: Outcome,
     attempts: u32,
     table: Option<Table>,
-    stored: Option<(String, u64)>,
+    stored: Option<(String, Option<u64>)>,
     error: Option<String>,
 }
 
@@ -69,7 +70,7 @@ pub(crate) async fn run_block(
         status: ended.status,
         attempts: ended.attempts,
         rows: ended.table.as_ref().map(Table::num_rows),
-        bytes: ended.stored.as_ref().map(|(_, b)| *b),
+        bytes: ended.stored.as_ref().and_then(|(_, b)| *b),
         duration: started.elapsed(),
         error: ended.error.clone(),
     };
@@ -383,19 +384,32 @@ async fn answer(
             );
         }
     }
-    let stored = match &table {
-        Some(t) => Some(
-            run.outputs
-                .put(&run.run_id, &job.key.storage_path(), attempt, t)
-                .await
-                .map_err(|m| Failure {
-                    message: format!("block \"{key}\": {m}"),
-                    retryable: true,
-                })?,
-        ),
-        None => None,
+    let Some(t) = table else {
+        return Ok(record_end(run, &key, attempt, Ok((None, None))).await);
     };
-    Ok(record_end(run, &key, attempt, Ok((table, stored))).await)
+    // The output is stored in the background; downstream starts from memory meanwhile.
+    let after = run
+        .durable
+        .of(job.inputs.iter().flat_map(|(_, i)| i.keys()));
+    let persist = Persist {
+        outputs: run.outputs.clone(),
+        store: run.store.clone(),
+        run_id: run.run_id.clone(),
+        key: job.key.clone(),
+        attempt,
+        table: t.clone(),
+        at: now_ms(),
+    };
+    let path = run.durable.persist(persist, after);
+    let rows = t.num_rows();
+    Ok(Ended {
+        status: BlockStatus::Success,
+        outcome: Outcome::Output { rows: Some(rows) },
+        attempts: attempt,
+        table: Some(t),
+        stored: Some((path, None)),
+        error: None,
+    })
 }
 
 /// A sensor answered false: poke again after its interval, or give up at its timeout.
@@ -476,7 +490,7 @@ async fn record_end(
         status,
         at: now_ms(),
         rows: rows.map(|r| r as i64),
-        bytes: stored.as_ref().map(|(_, b)| *b as i64),
+        bytes: stored.as_ref().and_then(|(_, b)| b.map(|b| b as i64)),
         output: stored.as_ref().map(|(p, _)| p.clone()),
         error: error.clone(),
     };

@@ -31,6 +31,16 @@ pub enum Input {
     Gather(Vec<OutputRef>),
 }
 
+impl Input {
+    /// The block runs this input reads.
+    pub fn keys(&self) -> Vec<&RunKey> {
+        match self {
+            Input::Whole(r) | Input::Row(r, _) => vec![&r.key],
+            Input::Gather(rs) => rs.iter().map(|r| &r.key).collect(),
+        }
+    }
+}
+
 /// A block run to execute.
 #[derive(Debug, Clone)]
 pub struct Job {

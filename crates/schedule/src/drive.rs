@@ -55,11 +55,35 @@ impl Drive {
         }
     }
 
-    /// Drive the run until every block run has ended.
+    /// Drive the run until every block run has ended and every output it keeps is durable.
     ///
     /// # Errors
     /// [`ScheduleError::Store`] when a decision cannot be recorded.
     pub(crate) async fn run(&mut self, concurrency: usize) -> Result<(), ScheduleError> {
+        let driven = self.drive(concurrency).await;
+        self.settle().await;
+        driven
+    }
+
+    /// Wait for the outputs still being stored; the summaries learn their sizes, or that
+    /// they could not be stored (their block failed).
+    async fn settle(&mut self) {
+        for (key, recorded) in self.run.durable.settle().await {
+            let Some(summary) = self.summaries.get_mut(&key) else {
+                continue;
+            };
+            match recorded {
+                Ok(bytes) => summary.bytes = Some(bytes),
+                Err(e) => {
+                    summary.status = BlockStatus::Failed;
+                    summary.error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Hand ready block runs out and take their ends until none is left.
+    async fn drive(&mut self, concurrency: usize) -> Result<(), ScheduleError> {
         let mut running: JoinSet<Finished> = JoinSet::new();
         let mut tasks: HashMap<tokio::task::Id, RunKey> = HashMap::new();
         let cancel = self.run.cancel.clone();

@@ -286,6 +286,7 @@ impl Executor {
             observer,
             cancel: req.cancel.clone(),
             cache: Default::default(),
+            durable: Default::default(),
         });
         let dispatch = Arc::new(LocalDispatch {
             run: context.clone(),

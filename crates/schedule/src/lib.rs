@@ -21,6 +21,7 @@ mod cancels;
 mod clock;
 mod dispatch;
 mod drive;
+mod durable;
 mod error;
 mod event;
 mod executor;

@@ -14,6 +14,7 @@ use weft_runtime::Runtime;
 use weft_store::Store;
 
 use crate::dispatch::{Dispatch, Finished, Input, Job, OutputRef};
+use crate::durable::Durable;
 use crate::event::Observer;
 use crate::executor::ComponentRef;
 use crate::logs::RunLog;
@@ -36,6 +37,8 @@ pub(crate) struct RunContext {
     pub(crate) cancel: CancellationToken,
     /// Outputs kept in memory while block runs still to start read them, by block.
     pub(crate) cache: Mutex<HashMap<String, HashMap<RunKey, Table>>>,
+    /// Outputs still being stored, and the ends recorded after them.
+    pub(crate) durable: Durable,
 }
 
 impl RunContext {
@@ -52,6 +55,12 @@ impl RunContext {
         };
         if let Some(t) = cached {
             return Ok(Some(t));
+        }
+        // Not in memory: read the store once the output is there.
+        for pending in self.durable.of([&r.key]) {
+            pending
+                .await
+                .map_err(|e| format!("input from \"{}\": {e}", r.key))?;
         }
         match &r.stored {
             None => Ok(None),

@@ -1,7 +1,7 @@
 //! Block outputs kept in an object store as Arrow IPC files:
 //! `runs/<run-id>/<block>/<attempt>.arrow`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use object_store::local::LocalFileSystem;
@@ -16,6 +16,9 @@ use crate::error::ScheduleError;
 pub struct Outputs {
     store: Arc<dyn ObjectStore>,
     location: String,
+    /// The folder behind `store` when it is local: outputs are then streamed straight to
+    /// their files, never held whole in memory as bytes.
+    folder: Option<PathBuf>,
 }
 
 impl Outputs {
@@ -33,6 +36,7 @@ impl Outputs {
         Ok(Outputs {
             store: Arc::new(store),
             location: dir.display().to_string(),
+            folder: Some(dir.to_path_buf()),
         })
     }
 
@@ -41,6 +45,7 @@ impl Outputs {
         Outputs {
             store,
             location: location.into(),
+            folder: None,
         }
     }
 
@@ -67,6 +72,14 @@ impl Outputs {
     ) -> Result<(String, u64), String> {
         let path = Self::path(run, block, attempt);
         let table = table.clone();
+        if let Some(folder) = &self.folder {
+            let file = folder.join(&path);
+            let size = tokio::task::spawn_blocking(move || write_file(&table, &file))
+                .await
+                .map_err(|e| format!("write output {path}: {e}"))?
+                .map_err(|e| format!("write output {path} to {}: {e}", self.location))?;
+            return Ok((path, size));
+        }
         let bytes = tokio::task::spawn_blocking(move || table.to_ipc_file())
             .await
             .map_err(|e| format!("encode output: {e}"))?
@@ -103,4 +116,28 @@ impl Outputs {
             .map_err(|e| fail(&e))?;
         Table::from_ipc_file(bytes.to_vec()).map_err(|e| fail(&e))
     }
+}
+
+/// Stream `table` as an Arrow IPC file to `file` (through a temporary file beside it, renamed
+/// into place when complete); returns its size.
+fn write_file(table: &Table, file: &Path) -> Result<u64, String> {
+    let dir = file.parent().ok_or("an output path has a folder")?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let tmp = file.with_extension(format!("arrow.tmp{}", std::process::id()));
+    let written = std::fs::File::create(&tmp)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
+            table.write_ipc_file(&mut out).map_err(|e| e.to_string())?;
+            let f = out.into_inner().map_err(|e| e.error().to_string())?;
+            Ok(f.metadata().map_err(|e| e.to_string())?.len())
+        })
+        .and_then(|size| {
+            std::fs::rename(&tmp, file).map_err(|e| e.to_string())?;
+            Ok(size)
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
