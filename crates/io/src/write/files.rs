@@ -2,6 +2,7 @@
 //! optionally partitioned Hive-style (`col=value/part-00000.parquet`, the partition columns
 //! stored in the folder names, not the files).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch, StringArray};
@@ -24,6 +25,8 @@ use crate::postgres::IfExists;
 use crate::profile::Profile;
 use crate::{rt, store};
 
+/// Rows per run of equal partition keys below which a batch is sorted by its keys first.
+const MIN_RUN: usize = 16;
 /// Most partition folders one write makes.
 const MAX_PARTITIONS: usize = 10_000;
 /// Uploads in flight at once.
@@ -356,54 +359,63 @@ fn partitions(table: &Table, by: &[String]) -> Result<Vec<Partition>, IoError> {
     if table.num_rows() == 0 {
         return Ok(Vec::new());
     }
-    let batch = arrow::compute::concat_batches(schema, table.batches())
-        .map_err(|e| IoError::Data(e.to_string()))?;
-    let sort: Vec<SortColumn> = idx
-        .iter()
-        .map(|&i| SortColumn {
-            values: batch.column(i).clone(),
-            options: None,
-        })
-        .collect();
-    let order = lexsort_to_indices(&sort, None).map_err(|e| IoError::Data(e.to_string()))?;
-    let sorted = take_record_batch(&batch, &order).map_err(|e| IoError::Data(e.to_string()))?;
-    let keys: Vec<_> = idx.iter().map(|&i| sorted.column(i).clone()).collect();
-    let ranges = partition(&keys).map_err(|e| IoError::Data(e.to_string()))?;
-    let texts: Vec<StringArray> = keys
-        .iter()
-        .map(|k| {
-            arrow::compute::cast(k, &DataType::Utf8).map(|a| {
-                a.as_any()
-                    .downcast_ref::<StringArray>()
-                    .cloned()
-                    .unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new()))
-            })
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|e| IoError::Data(e.to_string()))?;
     let keep: Vec<usize> = (0..schema.fields().len())
         .filter(|i| !idx.contains(i))
         .collect();
-    let projected = sorted
-        .project(&keep)
-        .map_err(|e| IoError::Data(e.to_string()))?;
-    let mut out = Vec::new();
-    for r in ranges.ranges() {
-        let dirs = by
-            .iter()
-            .zip(&texts)
-            .map(|(c, t)| {
-                let v = if t.is_null(r.start) {
-                    NULL_PARTITION.to_string()
-                } else {
-                    escape(t.value(r.start))
-                };
-                format!("{c}={v}")
-            })
-            .collect();
-        out.push((dirs, vec![projected.slice(r.start, r.end - r.start)]));
+    let data = |e: arrow::error::ArrowError| IoError::Data(e.to_string());
+    // Batch by batch, runs of equal keys become slices of their partition: no copy of the
+    // table when it comes (mostly) in partition order, as time-ordered data does. A batch
+    // whose keys change too often is sorted by them first.
+    let mut out: BTreeMap<Vec<String>, Vec<RecordBatch>> = BTreeMap::new();
+    for batch in table.batches().iter().filter(|b| b.num_rows() > 0) {
+        let runs = |b: &RecordBatch| {
+            let keys: Vec<_> = idx.iter().map(|&i| b.column(i).clone()).collect();
+            partition(&keys).map(|p| p.ranges())
+        };
+        let mut batch = batch.clone();
+        let mut ranges = runs(&batch).map_err(data)?;
+        if ranges.len() * MIN_RUN > batch.num_rows() {
+            let sort: Vec<SortColumn> = idx
+                .iter()
+                .map(|&i| SortColumn {
+                    values: batch.column(i).clone(),
+                    options: None,
+                })
+                .collect();
+            let order = lexsort_to_indices(&sort, None).map_err(data)?;
+            batch = take_record_batch(&batch, &order).map_err(data)?;
+            ranges = runs(&batch).map_err(data)?;
+        }
+        let projected = batch.project(&keep).map_err(data)?;
+        for r in ranges {
+            let mut dirs = Vec::with_capacity(by.len());
+            for (c, &i) in by.iter().zip(&idx) {
+                dirs.push(format!("{c}={}", folder_value(batch.column(i), r.start)?));
+            }
+            out.entry(dirs)
+                .or_default()
+                .push(projected.slice(r.start, r.end - r.start));
+        }
+        if out.len() > MAX_PARTITIONS {
+            break; // refused by the caller, naming the limit
+        }
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
+}
+
+/// The folder name of partition value `row` of `column`.
+fn folder_value(column: &arrow::array::ArrayRef, row: usize) -> Result<String, IoError> {
+    if column.is_null(row) {
+        return Ok(NULL_PARTITION.to_string());
+    }
+    let text = arrow::compute::cast(&column.slice(row, 1), &DataType::Utf8)
+        .map_err(|e| IoError::Data(e.to_string()))?;
+    let text = text
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .map(|t| t.value(0).to_string())
+        .unwrap_or_default();
+    Ok(escape(&text))
 }
 
 /// A partition value safe as one path segment: anything but letters, digits and `-_.:+ `
@@ -496,4 +508,78 @@ fn encode(batches: &[RecordBatch], format: FileFormat) -> Result<Bytes, IoError>
         }
     }
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    /// Each partition's rows (as `key:id`), in file order.
+    fn grouped(table: &Table, by: &str) -> Vec<(String, Vec<i64>)> {
+        partitions(table, &[by.to_string()])
+            .unwrap()
+            .into_iter()
+            .map(|(dirs, batches)| {
+                let ids = batches
+                    .iter()
+                    .flat_map(|b| {
+                        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                        ids.values().to_vec()
+                    })
+                    .collect();
+                (dirs.join("/"), ids)
+            })
+            .collect()
+    }
+
+    fn table(batches: &[&[(i64, Option<&str>)]]) -> Table {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("k", DataType::Utf8, true),
+        ]));
+        let batches = batches
+            .iter()
+            .map(|rows| {
+                let ids = Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>());
+                let keys = StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>());
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(ids), Arc::new(keys)]).unwrap()
+            })
+            .collect();
+        Table::new(schema, batches).unwrap()
+    }
+
+    #[test]
+    fn ordered_keys_become_slices_and_scattered_keys_are_sorted() {
+        // Mostly in key order, with an outlier, across two batches: slices in row order.
+        let mut first: Vec<(i64, Option<&str>)> = (0..40).map(|i| (i, Some("a"))).collect();
+        first.push((40, Some("c")));
+        first.extend((41..80).map(|i| (i, Some("b"))));
+        let second: Vec<(i64, Option<&str>)> = (80..120)
+            .map(|i| (i, if i < 100 { Some("b") } else { None }))
+            .collect();
+        let got = grouped(&table(&[&first, &second]), "k");
+        assert_eq!(
+            got,
+            vec![
+                ("k=__HIVE_DEFAULT_PARTITION__".into(), (100..120).collect()),
+                ("k=a".into(), (0..40).collect()),
+                ("k=b".into(), (41..100).collect()),
+                ("k=c".into(), vec![40]),
+            ]
+        );
+        // Keys alternating row by row: sorted first, every row still in its partition.
+        let scattered: Vec<(i64, Option<&str>)> = (0..100)
+            .map(|i| (i, Some(if i % 2 == 0 { "x/y" } else { "z" })))
+            .collect();
+        let got = grouped(&table(&[&scattered]), "k");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, "k=x%2Fy");
+        let mut even = got[0].1.clone();
+        even.sort_unstable();
+        assert_eq!(even, (0..100).step_by(2).collect::<Vec<_>>());
+        assert_eq!(got[1].1.len(), 50);
+    }
 }
