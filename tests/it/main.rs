@@ -12,6 +12,7 @@ mod doors;
 mod faults;
 mod flow;
 mod formats;
+mod golden;
 mod init;
 mod io;
 mod live;
