@@ -195,6 +195,7 @@ pub(crate) fn truth(t: Option<&Table>) -> Result<bool, String> {
 
 /// The block run is skipped (a condition said so), recorded without an attempt.
 async fn skip_now(run: &RunContext, job: &Job, reason: String) -> Ended {
+    let _ = run.durable.upstream_recorded(job).await;
     let key = job.key.to_string();
     let b = block_ref(job, &key, &job.key.block);
     run.log.note(
@@ -219,6 +220,7 @@ async fn skip_now(run: &RunContext, job: &Job, reason: String) -> Ended {
 
 /// The block run fails before an attempt (a condition failed, its inputs are unreadable).
 async fn fail_now(run: &RunContext, job: &Job, block: &Block, error: String) -> Ended {
+    let _ = run.durable.upstream_recorded(job).await;
     let key = job.key.to_string();
     let error = run.log.redact(&error);
     let attempt = job.prior_attempts + 1;
@@ -283,7 +285,7 @@ async fn attempts(
     for attempt in first..=last {
         if run.cancel.is_cancelled() {
             error = "the run was cancelled".into();
-            return record_end(run, &key, attempt - 1, Err(error)).await;
+            return record_end(run, job, attempt - 1, Err(error)).await;
         }
         if let Err(e) = run
             .store
@@ -322,7 +324,7 @@ async fn attempts(
                 run.log.note(&key, attempt, LogLevel::Error, error.clone());
                 let retry = attempt < last && failure.retryable && !run.cancel.is_cancelled();
                 if !retry {
-                    return record_end(run, &key, attempt, Err(error)).await;
+                    return record_end(run, job, attempt, Err(error)).await;
                 }
                 let end = BlockEnd {
                     status: BlockStatus::Retrying,
@@ -346,7 +348,7 @@ async fn attempts(
             }
         }
     }
-    record_end(run, &key, last, Err(error)).await
+    record_end(run, job, last, Err(error)).await
 }
 
 /// What a successful call means for its block: a sensor's answer, a fan-out's size checked,
@@ -365,7 +367,7 @@ async fn answer(
         if !yes {
             return Ok(sensor_waits(run, job, block, attempt).await);
         }
-        return Ok(record_end(run, &key, attempt, Ok((None, None))).await);
+        return Ok(record_end(run, job, attempt, Ok((None, None))).await);
     }
     if block.flow.dynamic {
         let rows = table.as_ref().map_or(0, Table::num_rows);
@@ -385,7 +387,7 @@ async fn answer(
         }
     }
     let Some(t) = table else {
-        return Ok(record_end(run, &key, attempt, Ok((None, None))).await);
+        return Ok(record_end(run, job, attempt, Ok((None, None))).await);
     };
     // The output is stored in the background; downstream starts from memory meanwhile.
     let after = run
@@ -400,7 +402,7 @@ async fn answer(
         table: t.clone(),
         at: now_ms(),
     };
-    let path = run.durable.persist(persist, after);
+    let path = run.durable.persist(persist, after).await;
     let rows = t.num_rows();
     Ok(Ended {
         status: BlockStatus::Success,
@@ -427,6 +429,7 @@ async fn sensor_waits(run: &RunContext, job: &Job, block: &Block, attempt: u32) 
             ))
         );
         if block.flow.soft_fail {
+            let _ = run.durable.upstream_recorded(job).await;
             run.log.note(
                 &key,
                 attempt,
@@ -452,7 +455,7 @@ async fn sensor_waits(run: &RunContext, job: &Job, block: &Block, attempt: u32) 
             };
         }
         run.log.note(&key, attempt, LogLevel::Error, reason.clone());
-        return record_end(run, &key, attempt, Err(reason)).await;
+        return record_end(run, job, attempt, Err(reason)).await;
     }
     run.log.note(
         &key,
@@ -477,10 +480,16 @@ async fn sensor_waits(run: &RunContext, job: &Job, block: &Block, attempt: u32) 
 /// Record how the last attempt ended.
 async fn record_end(
     run: &RunContext,
-    key: &str,
+    job: &Job,
     attempt: u32,
     result: Result<Produced, String>,
 ) -> Ended {
+    let key = &job.key.to_string();
+    // After the ends of its inputs; an input that could not be stored fails this block.
+    let result = match (run.durable.upstream_recorded(job).await, result) {
+        (Some(e), Ok(_)) => Err(e),
+        (_, r) => r,
+    };
     let (status, table, stored, error) = match result {
         Ok((t, s)) => (BlockStatus::Success, t, s, None),
         Err(e) => (final_status(run), None, None, Some(e)),

@@ -75,8 +75,12 @@ impl Drive {
             match recorded {
                 Ok(bytes) => summary.bytes = Some(bytes),
                 Err(e) => {
+                    // Shown as ended once more: it had been shown as a success.
                     summary.status = BlockStatus::Failed;
                     summary.error = Some(e);
+                    self.run.observer.event(&Event::BlockFinished {
+                        summary: summary.clone(),
+                    });
                 }
             }
         }

@@ -4,17 +4,22 @@
 //! the ends of its upstream block runs are recorded. So the state store never holds an ended
 //! block run whose output (or whose inputs' record) could be missing after a crash: recovery
 //! runs such a block again, as it would a block that was still running. A run is finished only
-//! when every output it keeps is durable. An output that cannot be stored fails its block (and
-//! so the run); the blocks downstream, already given the table, still end as they end.
+//! when every output it keeps is durable. Writing is tried [`WRITE_TRIES`] times; an output
+//! that still cannot be stored fails its block, and the blocks that read it fail when they
+//! end. Writes in flight are bounded (a block whose output cannot start being written waits),
+//! so slow storage holds the run back instead of filling memory.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use weft_data::Table;
 use weft_store::{BlockEnd, BlockStatus, Store};
 
 use crate::clock::now_ms;
+use crate::dispatch::Job;
 use crate::outputs::Outputs;
 use crate::plan::RunKey;
 
@@ -22,10 +27,14 @@ use crate::plan::RunKey;
 /// could not be stored.
 pub(crate) type Recorded = Shared<BoxFuture<'static, Result<u64, String>>>;
 
+/// Times an output's write is tried before its block fails.
+const WRITE_TRIES: u32 = 3;
+
 /// The block runs of one run whose end is still being recorded.
-#[derive(Default)]
 pub(crate) struct Durable {
     pending: Mutex<HashMap<RunKey, Recorded>>,
+    /// Writes that may be in flight at once.
+    writes: Arc<Semaphore>,
 }
 
 /// One output to store and the end to record after it.
@@ -41,6 +50,21 @@ pub(crate) struct Persist {
 }
 
 impl Durable {
+    /// At most `writes` outputs written at once.
+    pub(crate) fn new(writes: usize) -> Durable {
+        Durable {
+            pending: Mutex::default(),
+            writes: Arc::new(Semaphore::new(writes.max(1))),
+        }
+    }
+
+    /// Wait until the ends of `job`'s inputs are recorded: why one of them failed to be
+    /// stored, if one did.
+    pub(crate) async fn upstream_recorded(&self, job: &Job) -> Option<String> {
+        let after = self.of(job.inputs.iter().flat_map(|(_, i)| i.keys()));
+        first_failure(after).await
+    }
+
     /// The records `keys` wait for (those still pending).
     pub(crate) fn of<'a>(&self, keys: impl IntoIterator<Item = &'a RunKey>) -> Vec<Recorded> {
         let pending = self.pending.lock().expect("durable lock");
@@ -50,11 +74,17 @@ impl Durable {
     }
 
     /// Store `p.table` in the background, then record the block run's end once `after` (its
-    /// upstream's records) are done; returns the output's path at once.
-    pub(crate) fn persist(&self, p: Persist, after: Vec<Recorded>) -> String {
+    /// upstream's records) are done; returns the output's path as soon as the write starts.
+    pub(crate) async fn persist(&self, p: Persist, after: Vec<Recorded>) -> String {
         let path = Outputs::path(&p.run_id, &p.key.storage_path(), p.attempt);
         let key = p.key.clone();
-        let task = tokio::spawn(store_then_record(p, path.clone(), after));
+        let permit = self
+            .writes
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the write semaphore is never closed");
+        let task = tokio::spawn(store_then_record(p, path.clone(), after, permit));
         let recorded: Recorded = async move {
             task.await
                 .unwrap_or_else(|e| Err(format!("storing the output stopped: {e}")))
@@ -80,16 +110,33 @@ impl Durable {
     }
 }
 
-async fn store_then_record(p: Persist, path: String, after: Vec<Recorded>) -> Result<u64, String> {
+async fn store_then_record(
+    p: Persist,
+    path: String,
+    after: Vec<Recorded>,
+    permit: OwnedSemaphorePermit,
+) -> Result<u64, String> {
     let key = p.key.to_string();
-    let stored = p
-        .outputs
-        .put(&p.run_id, &p.key.storage_path(), p.attempt, &p.table)
-        .await;
-    for upstream in after {
-        // An upstream that could not be stored failed; this end is recorded all the same.
-        let _ = upstream.await;
+    let mut stored = Err(String::new());
+    for attempt in 1..=WRITE_TRIES {
+        stored = p
+            .outputs
+            .put(&p.run_id, &p.key.storage_path(), p.attempt, &p.table)
+            .await;
+        match &stored {
+            Err(e) if attempt < WRITE_TRIES => {
+                tracing::warn!("run {}: block \"{key}\": {e}; writing it again", p.run_id);
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            _ => break,
+        }
     }
+    drop(permit);
+    // An input whose output could not be stored fails this block too.
+    let stored = match first_failure(after).await {
+        Some(upstream) => Err(upstream),
+        None => stored,
+    };
     let rows = Some(p.table.num_rows() as i64);
     let end = match &stored {
         Ok((_, bytes)) => BlockEnd {
@@ -115,4 +162,15 @@ async fn store_then_record(p: Persist, path: String, after: Vec<Recorded>) -> Re
         (Err(m), _) => Err(format!("block \"{key}\": {m}")),
         (Ok(_), Err(e)) => Err(format!("block \"{key}\": recording its end: {e}")),
     }
+}
+
+/// Wait for every record in `after`; the first failure among them.
+async fn first_failure(after: Vec<Recorded>) -> Option<String> {
+    let mut failed = None;
+    for upstream in after {
+        if let Err(e) = upstream.await {
+            failed.get_or_insert(format!("an input could not be stored: {e}"));
+        }
+    }
+    failed
 }

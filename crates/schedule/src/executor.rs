@@ -286,7 +286,7 @@ impl Executor {
             observer,
             cancel: req.cancel.clone(),
             cache: Default::default(),
-            durable: Default::default(),
+            durable: crate::durable::Durable::new(pipeline.concurrency),
         });
         let dispatch = Arc::new(LocalDispatch {
             run: context.clone(),
