@@ -1,5 +1,6 @@
 //! `read`: a file, download or object decoded into a host-owned table, natively.
 
+mod ahead;
 mod csv;
 mod folder;
 mod options;
@@ -176,9 +177,10 @@ fn parquet<R: parquet::file::reader::ChunkReader + 'static>(
 
 fn maybe_gzip(reader: Box<dyn Read + Send>, gzip: bool) -> Box<dyn Read + Send> {
     if gzip {
-        Box::new(crate::limits::Inflated::new(MultiGzDecoder::new(
+        // Inflating runs on its own thread, beside the decoding of what it inflated.
+        ahead::ReadAhead::start(Box::new(crate::limits::Inflated::new(MultiGzDecoder::new(
             BufReader::with_capacity(1 << 20, reader),
-        )))
+        ))))
     } else {
         reader
     }
