@@ -300,6 +300,38 @@ async fn copy_in(
         .copy_in_raw(&statement)
         .await
         .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))?;
+    // Rows are encoded on a thread of their own while the database takes the chunks before:
+    // the two run side by side instead of taking turns.
+    let (chunks, mut ready) = tokio::sync::mpsc::channel::<Result<Vec<u8>, IoError>>(2);
+    let batches = batches.to_vec();
+    let encoder = tokio::task::spawn_blocking(move || encode_chunks(&batches, &chunks));
+    while let Some(chunk) = ready.recv().await {
+        let c = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = sink.abort(e.to_string()).await;
+                return Err(e);
+            }
+        };
+        sink.send(c)
+            .await
+            .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))?;
+    }
+    if let Err(e) = encoder.await {
+        let _ = sink.abort(e.to_string()).await;
+        return Err(IoError::External(format!("COPY into {qualified}: {e}")));
+    }
+    sink.finish()
+        .await
+        .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))
+}
+
+/// Encode `batches` as binary COPY data (header to trailer) in chunks of about
+/// [`COPY_CHUNK`] bytes, handed to `out`; an encoding error is handed on and ends it.
+fn encode_chunks(
+    batches: &[RecordBatch],
+    out: &tokio::sync::mpsc::Sender<Result<Vec<u8>, IoError>>,
+) {
     let mut buf = Vec::with_capacity(COPY_CHUNK + (1 << 16));
     buf.extend_from_slice(copy::HEADER);
     for b in batches {
@@ -309,25 +341,20 @@ async fn copy_in(
         while at < b.num_rows() {
             let n = step.min(b.num_rows() - at);
             if let Err(e) = copy::encode(&b.slice(at, n), &mut buf) {
-                let _ = sink.abort(e.to_string()).await;
-                return Err(e);
+                let _ = out.blocking_send(Err(e));
+                return;
             }
             at += n;
             if buf.len() >= COPY_CHUNK {
-                sink.send(std::mem::take(&mut buf))
-                    .await
-                    .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))?;
-                buf.reserve(COPY_CHUNK + (1 << 16));
+                let full = std::mem::replace(&mut buf, Vec::with_capacity(COPY_CHUNK + (1 << 16)));
+                if out.blocking_send(Ok(full)).is_err() {
+                    return; // the load stopped
+                }
             }
         }
     }
     buf.extend_from_slice(copy::TRAILER);
-    sink.send(buf)
-        .await
-        .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))?;
-    sink.finish()
-        .await
-        .map_err(|e| IoError::External(format!("COPY into {qualified}: {e}")))
+    let _ = out.blocking_send(Ok(buf));
 }
 
 /// Load `table` into `schema.table` of the profile's database, in one transaction: a failed
