@@ -32,22 +32,18 @@ fn digest(mut lines: Vec<String>) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A stored block output as rows of JSON text (keys sorted, nulls left out by the encoder).
-fn output_rows(p: &Project, run: &str, block: &str) -> Vec<String> {
+/// A stored output: its columns with their types, and its rows as JSON text (keys sorted,
+/// nulls left out by the encoder).
+fn output(p: &Project, run: &str, block: &str) -> (Vec<String>, Vec<String>) {
     let t = output_table(p, run, block);
-    let json = t.to_json(None).unwrap();
-    let rows: Vec<Value> = serde_json::from_str(&json).unwrap();
-    rows.iter().map(Value::to_string).collect()
-}
-
-/// The column names and types of a stored output.
-fn output_schema(p: &Project, run: &str, block: &str) -> Vec<String> {
-    output_table(p, run, block)
+    let schema = t
         .schema()
         .fields()
         .iter()
         .map(|f| format!("{}:{}", f.name(), f.data_type()))
-        .collect()
+        .collect();
+    let rows: Vec<Value> = serde_json::from_str(&t.to_json(None).unwrap()).unwrap();
+    (schema, rows.iter().map(Value::to_string).collect())
 }
 
 /// The parquet export: rows per partition folder and a digest of every row (with its folder).
@@ -88,8 +84,9 @@ fn answers(p: &Project, summary: &Value, db: &TestDb) -> Value {
             .any(|l| l["key"] == name.as_str() && l["output"].is_string());
         let mut entry = json!({ "status": b["status"], "rows": b["rows"] });
         if stored {
-            entry["schema"] = json!(output_schema(p, run, &name));
-            entry["rows_digest"] = json!(digest(output_rows(p, run, &name)));
+            let (schema, rows) = output(p, run, &name);
+            entry["schema"] = json!(schema);
+            entry["rows_digest"] = json!(digest(rows));
         }
         blocks.insert(name, entry);
     }

@@ -11,7 +11,6 @@
 //! as the check cannot go unnoticed. A stamp that does not match means a full check again.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -63,21 +62,13 @@ pub(crate) fn check(path: &Path, digest: &str) -> Option<Checked> {
 /// Whether the whole content of `file` has SHA-256 `digest` (hex).
 fn digest_matches(file: &mut File, digest: &str) -> bool {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    let actual: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    actual.eq_ignore_ascii_case(digest.trim())
+    std::io::copy(file, &mut hasher).is_ok()
+        && hex(&hasher.finalize()).eq_ignore_ascii_case(digest.trim())
+}
+
+/// `bytes` as lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The stamp file of precompiled file `path`.
@@ -166,10 +157,7 @@ mod tests {
     use super::*;
 
     fn sha(bytes: &[u8]) -> String {
-        Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&Sha256::digest(bytes))
     }
 
     /// Age a file's change time: a stamp is remembered only for settled files, so wait.
