@@ -4,7 +4,7 @@
 //! and counted when the block asks for that.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::{BufReader, Cursor, Read};
 
 use arrow::array::RecordBatch;
 use arrow::csv::reader::{Decoder, Format as CsvFormat};
@@ -12,6 +12,10 @@ use arrow::csv::ReaderBuilder;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use weft_data::Table;
 
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender};
+use std::sync::Mutex;
+
+use super::pieces::{Cut, Pieces, MAX_RECORD, PIECE_BYTES};
 use crate::error::IoError;
 
 /// Charge a decoded batch to the current call's memory (see [`crate::limits`]).
@@ -27,8 +31,6 @@ pub(crate) const MAX_COLUMNS: usize = 10_000;
 /// Bytes a decoder may set aside for one batch (columns × rows × 16 bytes): wide files get
 /// fewer rows per batch.
 const BATCH_BYTES: usize = 256 << 20;
-/// Raw bytes read without completing a batch before the read is refused.
-const MAX_PENDING: usize = 1 << 30;
 
 /// Rows per batch for `columns` columns: at most `wanted`, fewer for wide files.
 pub(crate) fn rows_per_batch(label: &str, columns: usize, wanted: usize) -> Result<usize, IoError> {
@@ -61,71 +63,111 @@ pub(crate) struct CsvRead<'a> {
 }
 
 impl CsvRead<'_> {
-    /// Decode every row of `input`.
+    /// Decode every row of `input`: cut into pieces on record boundaries, decoded side by
+    /// side on [`workers`] threads and put back in order.
     pub(crate) fn read(&self, input: Box<dyn Read + Send>) -> Result<Table, IoError> {
+        self.read_in_pieces(input, PIECE_BYTES)
+    }
+
+    fn read_in_pieces(&self, input: Box<dyn Read + Send>, piece: usize) -> Result<Table, IoError> {
         let mut input = BufReader::with_capacity(1 << 20, input);
         let sample = self.sample(&mut input)?;
         let schema = self.schema(&sample)?;
         let batch_rows = rows_per_batch(self.label, schema.fields().len(), self.batch_size)?;
-        let mut input = BufReader::with_capacity(1 << 20, Cursor::new(sample).chain(input));
-        let mut decoder = self.decoder(&schema, self.header, batch_rows);
-        let mut batches: Vec<RecordBatch> = Vec::new();
-        // Raw bytes decoded since the last batch, kept to find a bad line exactly.
-        let mut pending: Vec<u8> = Vec::new();
-        let mut lines_before = 0usize;
-        loop {
-            if decoder.capacity() == 0 {
-                match decoder.flush() {
-                    Ok(b) => {
-                        held(b.as_ref())?;
-                        batches.extend(b);
-                        lines_before += newlines(&pending);
-                        pending.clear();
+        let mut pieces = Pieces::new(Cursor::new(sample).chain(input), self.delimiter, piece);
+        let mut got = Collected {
+            schema: schema.clone(),
+            batches: Vec::new(),
+            bad: BadLines::default(),
+            lines_before: Vec::new(),
+        };
+        let (jobs, queue) = sync_channel::<Job>(workers());
+        let queue = Mutex::new(queue);
+        let (finished, done) = channel::<Done>();
+        std::thread::scope(|scope| -> Result<(), IoError> {
+            for _ in 0..workers() {
+                let (queue, finished) = (&queue, finished.clone());
+                let (schema, delimiter, header) = (schema.clone(), self.delimiter, self.header);
+                let decoder =
+                    move |first: bool| new_decoder(&schema, first && header, delimiter, batch_rows);
+                std::thread::Builder::new()
+                    .name("weft-csv-decode".into())
+                    .spawn_scoped(scope, move || decode_jobs(queue, &finished, decoder))
+                    .map_err(|e| {
+                        IoError::External(format!("{}: no decoding thread: {e}", self.label))
+                    })?;
+            }
+            drop(finished);
+            let mut order = InOrder::default();
+            let mut lines = 0usize;
+            loop {
+                let bytes = match pieces.next_piece() {
+                    Ok(Some(b)) => b,
+                    Ok(None) => break,
+                    Err(Cut::Io(e)) => return Err(self.io(e)),
+                    Err(Cut::Unterminated) => {
+                        return Err(IoError::Data(format!(
+                            "{}: more than {} MiB without the end of a record after line {lines}: is a quote left open?",
+                            self.label,
+                            MAX_RECORD >> 20
+                        )))
                     }
-                    Err(_) => break,
+                };
+                got.lines_before.push(lines);
+                lines += newlines(&bytes);
+                let index = got.lines_before.len() - 1;
+                if jobs.send(Job { index, bytes }).is_err() {
+                    break; // a worker died: its pieces are missing below
+                }
+                for d in done.try_iter() {
+                    order.add(d, |d| self.take(&mut got, d))?;
                 }
             }
-            let buf = input.fill_buf().map_err(|e| self.io(e))?;
-            if buf.is_empty() {
-                match decoder.flush() {
-                    Ok(b) => {
-                        held(b.as_ref())?;
-                        batches.extend(b);
-                        return Table::new(schema, batches)
-                            .map_err(|e| IoError::Data(e.to_string()));
-                    }
-                    Err(_) => break,
+            drop(jobs);
+            while order.next < got.lines_before.len() {
+                let d = done.recv().map_err(|_| {
+                    IoError::External(format!("{}: a decoding thread stopped", self.label))
+                })?;
+                order.add(d, |d| self.take(&mut got, d))?;
+            }
+            Ok(())
+        })?;
+        if got.bad.count > 0 {
+            (self.log)(format!(
+                "{}: skipped {} bad line(s) (first at line {})",
+                self.label, got.bad.count, got.bad.first
+            ));
+        }
+        Table::new(schema, got.batches).map_err(|e| IoError::Data(e.to_string()))
+    }
+
+    /// Keep a decoded piece, or go through a piece that did not decode record by record.
+    fn take(&self, got: &mut Collected, done: Done) -> Result<(), IoError> {
+        match done.decoded {
+            Ok(batches) => {
+                for b in batches {
+                    held(Some(&b))?;
+                    got.batches.push(b);
                 }
             }
-            match decoder.decode(buf) {
-                Ok(n) => {
-                    pending.extend_from_slice(&buf[..n]);
-                    input.consume(n);
-                }
-                Err(_) => break,
-            }
-            if pending.len() > MAX_PENDING {
-                return Err(IoError::Data(format!(
-                    "{}: more than {} MiB without a complete batch of rows after line {lines_before}: is a quote left open?",
-                    self.label,
-                    MAX_PENDING >> 20
-                )));
+            Err(bytes) => {
+                let before = got.lines_before[done.index];
+                let header = self.header && done.index == 0;
+                let slow = self.slow(
+                    &got.schema,
+                    Cursor::new(bytes),
+                    before,
+                    header,
+                    &mut got.bad,
+                )?;
+                got.batches.extend(slow);
             }
         }
-        // Something did not parse: go on record by record from the last good batch.
-        let header_pending = self.header && batches.is_empty();
-        let rest = Cursor::new(pending).chain(input);
-        let slow = self.slow(&schema, rest, lines_before, header_pending)?;
-        batches.extend(slow);
-        Table::new(schema, batches).map_err(|e| IoError::Data(e.to_string()))
+        Ok(())
     }
 
     fn decoder(&self, schema: &SchemaRef, header: bool, rows: usize) -> Decoder {
-        ReaderBuilder::new(schema.clone())
-            .with_header(header)
-            .with_delimiter(self.delimiter)
-            .with_batch_size(rows)
-            .build_decoder()
+        new_decoder(schema, header, self.delimiter, rows)
     }
 
     fn io(&self, e: std::io::Error) -> IoError {
@@ -200,6 +242,7 @@ impl CsvRead<'_> {
         input: impl Read,
         lines_before: usize,
         skip_header: bool,
+        bad: &mut BadLines,
     ) -> Result<Vec<RecordBatch>, IoError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -209,7 +252,6 @@ impl CsvRead<'_> {
         let columns = schema.fields().len();
         let mut out = Vec::new();
         let mut chunk: Vec<(usize, Vec<u8>)> = Vec::new();
-        let mut bad = BadLines::default();
         let mut record = csv::ByteRecord::new();
         let mut first = skip_header;
         loop {
@@ -230,25 +272,19 @@ impl CsvRead<'_> {
             }
             if record.len() != columns {
                 let reason = format!("expected {columns} fields, found {}", record.len());
-                self.bad(&mut bad, line, reason)?;
+                self.bad(bad, line, reason)?;
                 continue;
             }
             chunk.push((line, encode(&record, self.delimiter)));
             if chunk.len() >= rows_per_batch(self.label, columns, self.batch_size)? {
-                let b = self.decode_chunk(schema, &mut chunk, &mut bad)?;
+                let b = self.decode_chunk(schema, &mut chunk, bad)?;
                 held(b.as_ref())?;
                 out.extend(b);
             }
         }
-        let b = self.decode_chunk(schema, &mut chunk, &mut bad)?;
+        let b = self.decode_chunk(schema, &mut chunk, bad)?;
         held(b.as_ref())?;
         out.extend(b);
-        if bad.count > 0 {
-            (self.log)(format!(
-                "{}: skipped {} bad line(s) (first at line {})",
-                self.label, bad.count, bad.first
-            ));
-        }
         Ok(out)
     }
 
@@ -308,6 +344,114 @@ struct BadLines {
     first: usize,
 }
 
+/// Decoding threads: one per core, at most [`MAX_WORKERS`].
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, MAX_WORKERS))
+}
+
+/// Most decoding threads of one read.
+const MAX_WORKERS: usize = 8;
+
+/// A piece to decode, and its place in the file.
+struct Job {
+    index: usize,
+    bytes: Vec<u8>,
+}
+
+/// A piece decoded, or handed back whole when a record in it did not decode.
+struct Done {
+    index: usize,
+    decoded: Result<Vec<RecordBatch>, Vec<u8>>,
+}
+
+/// What a read has put together so far.
+struct Collected {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    bad: BadLines,
+    /// Lines before each piece handed out.
+    lines_before: Vec<usize>,
+}
+
+/// Finished pieces, handed on in file order.
+#[derive(Default)]
+struct InOrder {
+    next: usize,
+    waiting: BTreeMap<usize, Done>,
+}
+
+impl InOrder {
+    fn add(
+        &mut self,
+        done: Done,
+        mut take: impl FnMut(Done) -> Result<(), IoError>,
+    ) -> Result<(), IoError> {
+        self.waiting.insert(done.index, done);
+        while let Some(d) = self.waiting.remove(&self.next) {
+            take(d)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+/// An arrow-csv decoder of `rows`-row batches.
+fn new_decoder(schema: &SchemaRef, header: bool, delimiter: u8, rows: usize) -> Decoder {
+    ReaderBuilder::new(schema.clone())
+        .with_header(header)
+        .with_delimiter(delimiter)
+        .with_batch_size(rows)
+        .build_decoder()
+}
+
+/// Decode pieces from `queue` until it closes; `decoder(true)` for the first piece (index 0),
+/// which may start with the header.
+fn decode_jobs(
+    queue: &Mutex<Receiver<Job>>,
+    finished: &Sender<Done>,
+    decoder: impl Fn(bool) -> Decoder,
+) {
+    loop {
+        let job = match queue.lock() {
+            Ok(q) => q.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let mut d = decoder(job.index == 0);
+        let decoded = decode_piece(&mut d, &job.bytes).map_err(|_| job.bytes);
+        if finished
+            .send(Done {
+                index: job.index,
+                decoded,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Every row of one piece, in batches of the decoder's size.
+fn decode_piece(
+    decoder: &mut Decoder,
+    bytes: &[u8],
+) -> Result<Vec<RecordBatch>, arrow::error::ArrowError> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = decoder.decode(&bytes[at..])?;
+        at += n;
+        if decoder.capacity() == 0 {
+            out.extend(decoder.flush()?);
+        } else if n == 0 {
+            break;
+        }
+    }
+    decoder.decode(&[])?;
+    out.extend(decoder.flush()?);
+    Ok(out)
+}
+
 fn decode_all(
     decoder: &mut Decoder,
     bytes: &[u8],
@@ -361,7 +505,7 @@ fn explain(message: &str, schema: &Schema) -> String {
 }
 
 fn newlines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
+    memchr::memchr_iter(b'\n', bytes).count()
 }
 
 #[cfg(test)]
@@ -370,6 +514,26 @@ mod tests {
     use std::cell::RefCell;
 
     fn read(text: &str, skip: bool, batch: usize) -> (Result<Table, IoError>, Vec<String>) {
+        let whole = read_cut(text, skip, batch, PIECE_BYTES);
+        // The same read cut into many small pieces must come out the same.
+        let cut = read_cut(text, skip, batch, 97);
+        match (&whole.0, &cut.0) {
+            (Ok(a), Ok(b)) => assert_eq!(a.pretty(usize::MAX).ok(), b.pretty(usize::MAX).ok()),
+            (a, b) => assert_eq!(
+                a.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+                b.as_ref().map(|_| ()).map_err(|e| e.to_string())
+            ),
+        }
+        assert_eq!(whole.1, cut.1, "the same notices");
+        whole
+    }
+
+    fn read_cut(
+        text: &str,
+        skip: bool,
+        batch: usize,
+        piece: usize,
+    ) -> (Result<Table, IoError>, Vec<String>) {
         let logs = RefCell::new(Vec::new());
         let log = |m: String| logs.borrow_mut().push(m);
         let types = BTreeMap::from([("n".to_string(), DataType::Int64)]);
@@ -382,7 +546,7 @@ mod tests {
             batch_size: batch,
             log: &log,
         }
-        .read(Box::new(Cursor::new(text.as_bytes().to_vec())));
+        .read_in_pieces(Box::new(Cursor::new(text.as_bytes().to_vec())), piece);
         (r, logs.into_inner())
     }
 
@@ -447,6 +611,47 @@ mod tests {
         assert!(
             e.contains("column `m`") && e.contains("its columns: n, name"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn quoted_line_feeds_survive_small_pieces() {
+        let mut text = String::from("n,name\n");
+        for i in 0..500 {
+            text.push_str(&format!("{i},\"line\n{i}, \"\"q\"\"\"\n"));
+        }
+        let (t, _) = read(&text, false, 50);
+        let t = t.unwrap();
+        assert_eq!(t.num_rows(), 500);
+        let all = arrow::compute::concat_batches(t.schema(), t.batches()).unwrap();
+        let names = all
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!(names.value(499), "line\n499, \"q\"");
+    }
+
+    #[test]
+    fn bad_lines_in_many_pieces_are_counted_once() {
+        let mut text = String::from("n,name\n");
+        for i in 0..2000 {
+            let n = if i % 500 == 7 {
+                "bad".to_string()
+            } else {
+                i.to_string()
+            };
+            text.push_str(&format!("{n},x\n"));
+        }
+        let (t, _) = read_cut(&text, false, 64, 97);
+        let e = t.unwrap_err().to_string();
+        assert!(e.starts_with("t.csv: line 9: column `n`"), "{e}");
+        let (t, logs) = read_cut(&text, true, 64, 97);
+        assert_eq!(t.unwrap().num_rows(), 1996);
+        let summaries: Vec<_> = logs.iter().filter(|l| l.contains("skipped")).collect();
+        assert_eq!(
+            summaries,
+            ["t.csv: skipped 4 bad line(s) (first at line 9)"]
         );
     }
 }

@@ -4,6 +4,7 @@ mod ahead;
 mod csv;
 mod folder;
 mod options;
+mod pieces;
 mod source;
 
 use std::collections::BTreeMap;
