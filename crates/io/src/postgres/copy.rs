@@ -2,7 +2,7 @@
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, LargeBinaryArray, LargeStringArray,
-    RecordBatch, StringArray, StringViewArray,
+    PrimitiveArray, RecordBatch, StringArray, StringViewArray,
 };
 use arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type,
@@ -52,18 +52,29 @@ pub(crate) fn pg_type(column: &str, t: &DataType) -> Result<(&'static str, DataT
 }
 
 /// Append the rows of `batch` (already cast to the types [`pg_type`] chose) to `out`.
+///
+/// Each column is looked at once per batch ([`Column`]); the rows are then written field by
+/// field without further dispatch on types.
 pub(crate) fn encode(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), IoError> {
-    let columns = batch.columns();
-    let ncols = i16::try_from(columns.len())
+    let ncols = i16::try_from(batch.num_columns())
         .map_err(|_| IoError::Data("too many columns for Postgres".into()))?;
+    let columns = batch
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(c, col)| {
+            Column::of(col).map_err(|reason| {
+                IoError::Data(format!(
+                    "column `{}`: {reason}",
+                    batch.schema().field(c).name()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     for row in 0..batch.num_rows() {
         out.extend_from_slice(&ncols.to_be_bytes());
         for (c, col) in columns.iter().enumerate() {
-            if col.is_null(row) {
-                out.extend_from_slice(&(-1i32).to_be_bytes());
-                continue;
-            }
-            value(col, row, out).map_err(|reason| {
+            col.write(row, out).map_err(|reason| {
                 IoError::Data(format!(
                     "column `{}`, row {row}: {reason}",
                     batch.schema().field(c).name()
@@ -74,92 +85,110 @@ pub(crate) fn encode(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), IoErr
     Ok(())
 }
 
+/// One column, its type resolved once.
+enum Column<'a> {
+    Bool(&'a BooleanArray),
+    I16(&'a PrimitiveArray<Int16Type>),
+    I32(&'a PrimitiveArray<Int32Type>),
+    I64(&'a PrimitiveArray<Int64Type>),
+    F32(&'a PrimitiveArray<Float32Type>),
+    F64(&'a PrimitiveArray<Float64Type>),
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    Utf8View(&'a StringViewArray),
+    Binary(&'a BinaryArray),
+    LargeBinary(&'a LargeBinaryArray),
+    Decimal(&'a PrimitiveArray<Decimal128Type>, i8),
+    Date(&'a PrimitiveArray<Date32Type>),
+    Timestamp(&'a PrimitiveArray<TimestampMicrosecondType>),
+    Time(&'a PrimitiveArray<Time64MicrosecondType>),
+}
+
+impl<'a> Column<'a> {
+    fn of(col: &'a ArrayRef) -> Result<Column<'a>, String> {
+        use DataType::*;
+        let any = col.as_any();
+        let down = |ok: Option<Column<'a>>| {
+            ok.ok_or_else(|| format!("unexpected array for {}", col.data_type()))
+        };
+        match col.data_type() {
+            Boolean => down(any.downcast_ref().map(Column::Bool)),
+            Int16 => Ok(Column::I16(col.as_primitive())),
+            Int32 => Ok(Column::I32(col.as_primitive())),
+            Int64 => Ok(Column::I64(col.as_primitive())),
+            Float32 => Ok(Column::F32(col.as_primitive())),
+            Float64 => Ok(Column::F64(col.as_primitive())),
+            Utf8 => down(any.downcast_ref().map(Column::Utf8)),
+            LargeUtf8 => down(any.downcast_ref().map(Column::LargeUtf8)),
+            Utf8View => down(any.downcast_ref().map(Column::Utf8View)),
+            Binary => down(any.downcast_ref().map(Column::Binary)),
+            LargeBinary => down(any.downcast_ref().map(Column::LargeBinary)),
+            Decimal128(_, scale) => Ok(Column::Decimal(col.as_primitive(), *scale)),
+            Date32 => Ok(Column::Date(col.as_primitive())),
+            Timestamp(TimeUnit::Microsecond, _) => Ok(Column::Timestamp(col.as_primitive())),
+            Time64(TimeUnit::Microsecond) => Ok(Column::Time(col.as_primitive())),
+            other => Err(format!("unexpected type {other} after casting")),
+        }
+    }
+
+    fn array(&self) -> &dyn Array {
+        match self {
+            Column::Bool(a) => *a,
+            Column::I16(a) => *a,
+            Column::I32(a) => *a,
+            Column::I64(a) => *a,
+            Column::F32(a) => *a,
+            Column::F64(a) => *a,
+            Column::Utf8(a) => *a,
+            Column::LargeUtf8(a) => *a,
+            Column::Utf8View(a) => *a,
+            Column::Binary(a) => *a,
+            Column::LargeBinary(a) => *a,
+            Column::Decimal(a, _) => *a,
+            Column::Date(a) => *a,
+            Column::Timestamp(a) => *a,
+            Column::Time(a) => *a,
+        }
+    }
+
+    /// Write the field of `row`: its length, then its bytes (`-1` and nothing for a null).
+    fn write(&self, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        if self.array().is_null(row) {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            return Ok(());
+        }
+        match self {
+            Column::Bool(a) => field(out, &[u8::from(a.value(row))]),
+            Column::I16(a) => fixed(out, a.value(row).to_be_bytes()),
+            Column::I32(a) => fixed(out, a.value(row).to_be_bytes()),
+            Column::I64(a) => fixed(out, a.value(row).to_be_bytes()),
+            Column::F32(a) => fixed(out, a.value(row).to_be_bytes()),
+            Column::F64(a) => fixed(out, a.value(row).to_be_bytes()),
+            Column::Utf8(a) => text(out, a.value(row))?,
+            Column::LargeUtf8(a) => text(out, a.value(row))?,
+            Column::Utf8View(a) => text(out, a.value(row))?,
+            Column::Binary(a) => field(out, a.value(row)),
+            Column::LargeBinary(a) => field(out, a.value(row)),
+            Column::Decimal(a, scale) => field(out, &numeric(a.value(row), *scale)),
+            Column::Date(a) => fixed(out, (a.value(row) - PG_EPOCH_DAYS).to_be_bytes()),
+            Column::Timestamp(a) => fixed(out, (a.value(row) - PG_EPOCH_MICROS).to_be_bytes()),
+            Column::Time(a) => fixed(out, a.value(row).to_be_bytes()),
+        }
+        Ok(())
+    }
+}
+
 fn field(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
     out.extend_from_slice(bytes);
 }
 
-fn value(col: &ArrayRef, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
-    use DataType::*;
-    match col.data_type() {
-        Boolean => {
-            let v = col
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .map(|a| a.value(row));
-            field(out, &[u8::from(v.unwrap_or(false))]);
-        }
-        Int16 => field(
-            out,
-            &col.as_primitive::<Int16Type>().value(row).to_be_bytes(),
-        ),
-        Int32 => field(
-            out,
-            &col.as_primitive::<Int32Type>().value(row).to_be_bytes(),
-        ),
-        Int64 => field(
-            out,
-            &col.as_primitive::<Int64Type>().value(row).to_be_bytes(),
-        ),
-        Float32 => field(
-            out,
-            &col.as_primitive::<Float32Type>().value(row).to_be_bytes(),
-        ),
-        Float64 => field(
-            out,
-            &col.as_primitive::<Float64Type>().value(row).to_be_bytes(),
-        ),
-        Utf8 => text(
-            out,
-            col.as_any()
-                .downcast_ref::<StringArray>()
-                .map(|a| a.value(row)),
-        )?,
-        LargeUtf8 => text(
-            out,
-            col.as_any()
-                .downcast_ref::<LargeStringArray>()
-                .map(|a| a.value(row)),
-        )?,
-        Utf8View => text(
-            out,
-            col.as_any()
-                .downcast_ref::<StringViewArray>()
-                .map(|a| a.value(row)),
-        )?,
-        Binary => field(
-            out,
-            col.as_any()
-                .downcast_ref::<BinaryArray>()
-                .map_or(&[][..], |a| a.value(row)),
-        ),
-        LargeBinary => field(
-            out,
-            col.as_any()
-                .downcast_ref::<LargeBinaryArray>()
-                .map_or(&[][..], |a| a.value(row)),
-        ),
-        Decimal128(_, scale) => {
-            let v = col.as_primitive::<Decimal128Type>().value(row);
-            field(out, &numeric(v, *scale));
-        }
-        Date32 => {
-            let d = col.as_primitive::<Date32Type>().value(row) - PG_EPOCH_DAYS;
-            field(out, &d.to_be_bytes());
-        }
-        Timestamp(TimeUnit::Microsecond, _) => {
-            let t = col.as_primitive::<TimestampMicrosecondType>().value(row) - PG_EPOCH_MICROS;
-            field(out, &t.to_be_bytes());
-        }
-        Time64(TimeUnit::Microsecond) => field(
-            out,
-            &col.as_primitive::<Time64MicrosecondType>()
-                .value(row)
-                .to_be_bytes(),
-        ),
-        other => return Err(format!("unexpected type {other} after casting")),
-    }
-    Ok(())
+/// A fixed-size value with its length, in one write.
+fn fixed<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N]) {
+    let mut buf = [0u8; 12];
+    buf[..4].copy_from_slice(&(N as i32).to_be_bytes());
+    buf[4..4 + N].copy_from_slice(&bytes);
+    out.extend_from_slice(&buf[..4 + N]);
 }
 
 /// The binary form of Postgres `numeric` for `unscaled × 10^-scale`: digit count, weight
@@ -213,9 +242,8 @@ fn numeric(unscaled: i128, scale: i8) -> Vec<u8> {
     out
 }
 
-fn text(out: &mut Vec<u8>, v: Option<&str>) -> Result<(), String> {
-    let v = v.unwrap_or_default();
-    if v.as_bytes().contains(&0) {
+fn text(out: &mut Vec<u8>, v: &str) -> Result<(), String> {
+    if memchr::memchr(0, v.as_bytes()).is_some() {
         return Err("text holds a NUL character (0x00), which Postgres text cannot store".into());
     }
     field(out, v.as_bytes());
