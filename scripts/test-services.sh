@@ -8,6 +8,8 @@
 #   bq/    bqemulator, a BigQuery REST emulator on DuckDB (PyPI), with DuckDB's spatial
 #          extension installed from PyPI too (it would otherwise be downloaded at start)
 #   api/   schemathesis, which checks `weft serve` against its own OpenAPI document
+#   oras/  oras-py (a second OCI client for the package tests) and bcrypt (htpasswd)
+#   docker-registry  the CNCF distribution server (Debian package), a real OCI registry
 set -euo pipefail
 WEFT_HOME=${WEFT_HOME:-$HOME/.weft}
 DIR="$WEFT_HOME/test-services"
@@ -43,4 +45,11 @@ fi
 ln -sf "$DIR/bq/bin/bqemulator" "$DIR/bqemulator"
 venv api 4 "schemathesis>=4,<5"
 ln -sf "$DIR/api/bin/schemathesis" "$DIR/schemathesis"
-log "ready in $DIR: fake-gcs-server, moto_server, bqemulator, schemathesis"
+venv oras 0.2.43 "oras==0.2.43" "bcrypt==5.0.0"
+if ! command -v docker-registry >/dev/null; then
+  log "installing docker-registry (apt)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+fi
+log "ready in $DIR: fake-gcs-server, moto_server, bqemulator, schemathesis, oras; docker-registry"

@@ -65,6 +65,19 @@ pub enum CliError {
     /// The Wasm runtime could not start.
     #[error(transparent)]
     Runtime(#[from] weft_runtime::RuntimeError),
+    /// A package could not be made, published, added or trusted.
+    #[error(transparent)]
+    PackageOp(Box<weft_package::PackageError>),
+    /// A block's package could not be resolved.
+    #[error("block \"{block}\" ({source_path}): {error}")]
+    Package {
+        /// The block.
+        block: String,
+        /// Its source as written (`pkg:...`).
+        source_path: String,
+        /// What went wrong.
+        error: Box<weft_package::PackageError>,
+    },
     /// A file-system failure outside any other category.
     #[error("{}: {source}", .path.display())]
     Io {
@@ -74,6 +87,12 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<weft_package::PackageError> for CliError {
+    fn from(e: weft_package::PackageError) -> Self {
+        CliError::PackageOp(Box::new(e))
+    }
 }
 
 fn list(names: &[String]) -> String {
@@ -99,6 +118,17 @@ impl CliError {
             | CliError::Build(_)
             | CliError::IoConfig(_)
             | CliError::Usage(_) => 2,
+            CliError::PackageOp(e) | CliError::Package { error: e, .. } => {
+                if matches!(
+                    **e,
+                    weft_package::PackageError::Registry { .. }
+                        | weft_package::PackageError::Io { .. }
+                ) {
+                    3
+                } else {
+                    2
+                }
+            }
             CliError::Store(_)
             | CliError::Schedule(_)
             | CliError::Runtime(_)

@@ -17,6 +17,7 @@
 pub mod build;
 pub mod cli;
 pub mod error;
+pub mod packages;
 pub mod project;
 pub mod scaffold;
 pub mod taxi;

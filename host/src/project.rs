@@ -19,6 +19,9 @@ pub struct ProjectConfig {
     /// Output store settings.
     #[serde(default)]
     pub objects: ObjectsConfig,
+    /// Blocks offered as packages (`weft package NAME`).
+    #[serde(default)]
+    pub packages: std::collections::BTreeMap<String, crate::packages::PackageSpec>,
 }
 
 /// `[state]` of weft.toml.
@@ -44,6 +47,8 @@ pub struct Project {
     pub root: PathBuf,
     /// Its settings.
     pub config: ProjectConfig,
+    /// Whether pipelines' packages may be downloaded (not with `--locked`).
+    pub fetch: crate::packages::Fetch,
 }
 
 impl Project {
@@ -78,7 +83,11 @@ impl Project {
                 })
             }
         };
-        Ok(Project { root, config })
+        Ok(Project {
+            root,
+            config,
+            fetch: crate::packages::Fetch::Allowed,
+        })
     }
 
     /// The project's private folder (`.weft/`).
@@ -182,9 +191,16 @@ impl Project {
             path: file.clone(),
             reason: e.to_string(),
         })?;
-        let pipeline =
+        let mut pipeline =
             weft_pipeline::parse(&text, &shown, &self.root, name).map_err(CliError::Manifest)?;
         self.check_profiles(&pipeline)?;
+        for notice in crate::packages::resolve(self, &mut pipeline, self.fetch)? {
+            // Said to the person at the terminal, like build progress.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("warning: {notice}");
+            }
+        }
         Ok(pipeline)
     }
 

@@ -16,6 +16,7 @@ mod golden;
 mod init;
 mod io;
 mod live;
+mod packages;
 mod postgres;
 mod profiles;
 mod python;

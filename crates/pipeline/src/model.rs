@@ -102,6 +102,10 @@ pub struct Block {
     pub engine: Engine,
     /// When it runs, how it waits, fans out and gathers, and whom it tells.
     pub flow: crate::flow::Flow,
+    /// Limits the manifest leaves at their defaults (`timeout`, `memory_limit`,
+    /// `read_limit`, `retries`): a package's suggestions may fill them.
+    #[serde(skip)]
+    pub unset: Vec<&'static str>,
 }
 
 /// Where a SQL block's query runs.
@@ -216,6 +220,14 @@ pub enum Source {
         /// The path as written in the manifest.
         written: String,
     },
+    /// A package pinned in weft.lock (`pkg:namespace/name`); before a build it is resolved
+    /// to the component (or SQL) it holds.
+    Package {
+        /// `namespace/name`.
+        name: String,
+        /// As written in the manifest.
+        written: String,
+    },
 }
 
 impl Source {
@@ -225,7 +237,8 @@ impl Source {
             Source::Rust { written, .. }
             | Source::Python { written, .. }
             | Source::Sql { written, .. }
-            | Source::Wasm { written, .. } => written,
+            | Source::Wasm { written, .. }
+            | Source::Package { written, .. } => written,
         }
     }
 }

@@ -355,6 +355,10 @@ impl Cx {
                 grants,
                 engine,
                 flow,
+                unset: ["timeout", "memory_limit", "read_limit", "retries"]
+                    .into_iter()
+                    .filter(|k| !map.contains_key(*k))
+                    .collect(),
             },
         })
     }
@@ -371,7 +375,10 @@ impl Cx {
         let Some(v) = map.get("engine") else {
             return Engine::DataFusion;
         };
-        if !matches!(source, Some(Source::Sql { .. }) | None) {
+        if !matches!(
+            source,
+            Some(Source::Sql { .. } | Source::Package { .. }) | None
+        ) {
             self.invalid(
                 Some(block),
                 "engine",
@@ -661,8 +668,39 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// Decide what kind of code `written` (relative to `root`) points at.
+/// `namespace/name` of a `pkg:` source: two lowercase OCI path components.
+fn package_name(name: &str) -> Result<String, String> {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+    };
+    match name.split_once('/') {
+        Some((ns, n)) if ok(ns) && ok(n) => Ok(name.to_string()),
+        _ => Err(
+            "is not a package reference: write pkg:NAMESPACE/NAME (lowercase), as added with `weft add`"
+                .into(),
+        ),
+    }
+}
+
+/// Decide what kind of code `written` (relative to `root`) points at, as a block's `source:`
+/// would.
+///
+/// # Errors
+/// Why `written` is not a block source.
+pub fn source(root: &Path, written: &str) -> Result<Source, String> {
+    resolve_source(root, written)
+}
+
 fn resolve_source(root: &Path, written: &str) -> Result<Source, String> {
+    if let Some(name) = written.strip_prefix("pkg:") {
+        return package_name(name).map(|name| Source::Package {
+            name,
+            written: written.to_string(),
+        });
+    }
     let path = root.join(written);
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if path.is_dir() {

@@ -201,20 +201,37 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
-    fn build_source(
+    /// The component file of `source` (built when not cached), without compiling it to
+    /// native code: what a package holds.
+    ///
+    /// # Errors
+    /// As a build.
+    pub fn component_file(
+        &self,
+        block: &str,
+        source: &Source,
+        progress: &dyn BuildObserver,
+    ) -> Result<PathBuf, BuildError> {
+        let started = Instant::now();
+        let (_, wasm, cached) = self.wasm_file(block, source, &mut None, progress)?;
+        progress.done(block, cached, started.elapsed());
+        Ok(wasm)
+    }
+
+    /// The component of `source`: `(cache key, file, whether it was cached)`.
+    fn wasm_file(
         &self,
         block: &str,
         source: &Source,
         toolchain: &mut Option<Toolchain>,
         progress: &dyn BuildObserver,
-    ) -> Result<ComponentRef, BuildError> {
-        let started = Instant::now();
+    ) -> Result<(String, PathBuf, bool), BuildError> {
         let io = |path: &Path, e: std::io::Error| BuildError::Io {
             path: path.to_path_buf(),
             source: e,
         };
         std::fs::create_dir_all(&self.cache).map_err(|e| io(&self.cache, e))?;
-        let (key, wasm, cached) = match source {
+        Ok(match source {
             Source::Python { path, written } => {
                 let py = python::PythonBlock::new(block, written, path, &self.home)?;
                 let key = py.key(self.sdk.hash()).map_err(|e| io(path, e))?;
@@ -233,6 +250,13 @@ impl<'a> Builder<'a> {
                     self.share(&format!("{key}.wasm"));
                     (key, wasm, false)
                 }
+            }
+            Source::Package { written, .. } => {
+                return Err(BuildError::Component {
+                    block: block.to_string(),
+                    source_path: written.clone(),
+                    reason: "the package was not resolved from weft.lock before the build".into(),
+                })
             }
             Source::Sql { written, .. } => {
                 return Err(BuildError::Component {
@@ -283,6 +307,21 @@ impl<'a> Builder<'a> {
                     (key, wasm, false)
                 }
             }
+        })
+    }
+
+    fn build_source(
+        &self,
+        block: &str,
+        source: &Source,
+        toolchain: &mut Option<Toolchain>,
+        progress: &dyn BuildObserver,
+    ) -> Result<ComponentRef, BuildError> {
+        let started = Instant::now();
+        let (key, wasm, cached) = self.wasm_file(block, source, toolchain, progress)?;
+        let io = |path: &Path, e: std::io::Error| BuildError::Io {
+            path: path.to_path_buf(),
+            source: e,
         };
         let cwasm_name = format!("{key}.{}.cwasm", self.runtime.compatibility_key());
         let cwasm = self.cache.join(&cwasm_name);

@@ -2,6 +2,7 @@
 //! own file with its arguments and `run`. Human output goes to stderr; `--json` to stdout.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod add;
 mod backfill;
 mod build;
 mod cancel;
@@ -9,6 +10,7 @@ mod driver;
 mod generate;
 mod init;
 mod logs;
+mod package;
 mod progress;
 mod render;
 mod retry;
@@ -70,6 +72,14 @@ pub enum Command {
     Triggers(triggers::Args),
     /// Serve the HTTP API and fire the triggers (schedules, API endpoints).
     Serve(serve::Args),
+    /// Make a block of this project into a package (weft.toml `[packages.NAME]`).
+    Package(package::PackageArgs),
+    /// Package a block and push it to an OCI registry as REGISTRY/NAMESPACE/NAME:VERSION.
+    Publish(package::PublishArgs),
+    /// Add a package from an OCI registry to weft.lock (REGISTRY/NAMESPACE/NAME@REQ).
+    Add(add::AddArgs),
+    /// Move locked packages to the newest versions their requirements accept.
+    Update(add::UpdateArgs),
 }
 
 /// Parse arguments, run the command, print errors; returns the exit code.
@@ -112,6 +122,10 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Retry(a) => retry::run(&Project::open(&cli.project)?, a),
         Command::Backfill(a) => backfill::run(&Project::open(&cli.project)?, a),
         Command::Serve(a) => serve::run(&Project::open(&cli.project)?, a),
+        Command::Package(a) => package::package(&Project::open(&cli.project)?, a),
+        Command::Publish(a) => package::publish(&Project::open(&cli.project)?, a),
+        Command::Add(a) => add::add(&Project::open(&cli.project)?, a),
+        Command::Update(a) => add::update(&Project::open(&cli.project)?, a),
     }
 }
 
