@@ -396,6 +396,8 @@ fn tampered_bytes_lock_mismatches_and_moved_tags_are_caught() {
     std::fs::write(&lock_file, text.replace(&content, &forged)).unwrap();
     let e = user.fails(&["build", "--locked"]);
     assert!(e.contains("not in the package cache"), "{e}");
+    let e = user.fails(&["build"]);
+    assert!(e.contains(&forged) && e.contains(&content), "{e}");
     std::fs::write(&lock_file, &text).unwrap();
 
     // The blob changed inside the registry's storage: the download is refused.
@@ -590,4 +592,32 @@ fn locked_builds_work_offline_from_the_cache_only() {
         e.contains("weft.lock has no package test/other") && e.contains("weft add"),
         "{e}"
     );
+}
+
+#[test]
+fn a_component_published_by_another_tool_runs_as_a_package() {
+    let reg = registry(false);
+    // The probe block as a plain component (no weft metadata), pushed by oras-py.
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("probe.wasm");
+    std::fs::copy(crate::support::probe_wasm(), &wasm).unwrap();
+    oras(&[
+        "push",
+        &format!("{}/other/probe:1.0.0", reg.host),
+        &wasm.display().to_string(),
+    ]);
+    let user = Pkg::new();
+    let yaml = format!(
+        "blocks:\n  - {{ name: src, kind: loader, source: {} }}\n  - {{ name: p, kind: transformer, source: \"pkg:other/probe\", upstream: [src], config: {{ mode: pass }} }}\n",
+        crate::support::py("py_src.py")
+    );
+    user.project.pipeline("other", &yaml);
+    let added = user.ok(&["add", &format!("{}/other/probe@^1", reg.host)]);
+    assert!(
+        added.stderr.contains("without weft metadata"),
+        "{}",
+        added.stderr
+    );
+    let ran = user.ok(&["run", "other", "--json"]);
+    assert_eq!(ran.json()["status"], "success", "{}", ran.stderr);
 }
