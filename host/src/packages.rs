@@ -78,6 +78,11 @@ pub fn make(
             }
         ))
     })?;
+    if !weft_pipeline::is_package_part(name) {
+        return Err(CliError::Usage(format!(
+            "weft.toml [packages.{name}]: a package name is lowercase letters and digits with single . _ - between them"
+        )));
+    }
     let source = weft_pipeline::source(&project.root, &spec.source)
         .map_err(|e| invalid(name, "source", format!("`{}` {e}", spec.source)))?;
     let meta = spec_meta(project, name, spec, &source)?;
@@ -175,28 +180,57 @@ fn spec_meta(
 /// A package's suggested limits, parsed: timeout, memory, read limit, retries.
 type Parsed = (Option<Duration>, Option<u64>, Option<u64>, Option<u32>);
 
+/// Most retries a package may suggest.
+const MAX_PACKAGE_RETRIES: u32 = 10;
+
+/// Parse a package's suggested limits. A package may only tighten weft's defaults (and
+/// suggest a few retries): what it says comes from its author, not from the project.
 fn limits(l: &Limits) -> Result<Parsed, String> {
-    let duration = |s: &Option<String>| {
-        s.as_deref()
-            .map(|s| humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}`: {e}")))
-            .transpose()
+    use weft_pipeline::{
+        DEFAULT_MEMORY_LIMIT, DEFAULT_READ_LIMIT, DEFAULT_TIMEOUT, MIN_MEMORY_LIMIT,
     };
-    let size = |s: &Option<String>| {
+    let timeout = l
+        .timeout
+        .as_deref()
+        .map(|s| {
+            let d =
+                humantime::parse_duration(s.trim()).map_err(|e| format!("timeout `{s}`: {e}"))?;
+            if d.is_zero() || d > DEFAULT_TIMEOUT {
+                return Err(format!(
+                    "timeout `{s}`: a package may suggest more than 0s and at most {}",
+                    humantime::format_duration(DEFAULT_TIMEOUT)
+                ));
+            }
+            Ok(d)
+        })
+        .transpose()?;
+    let size = |field: &str, s: &Option<String>, max: u64| {
         s.as_deref()
             .map(|s| {
-                s.trim()
+                let b = s
+                    .trim()
                     .parse::<bytesize::ByteSize>()
-                    .map(|b| b.as_u64())
-                    .map_err(|e| format!("`{s}`: {e}"))
+                    .map_err(|e| format!("{field} `{s}`: {e}"))?
+                    .as_u64();
+                if !(MIN_MEMORY_LIMIT..=max).contains(&b) {
+                    return Err(format!(
+                        "{field} `{s}`: a package may suggest {} to {}",
+                        bytesize::ByteSize(MIN_MEMORY_LIMIT),
+                        bytesize::ByteSize(max)
+                    ));
+                }
+                Ok(b)
             })
             .transpose()
     };
-    Ok((
-        duration(&l.timeout)?,
-        size(&l.memory_limit)?,
-        size(&l.read_limit)?,
-        l.retries,
-    ))
+    let memory = size("memory_limit", &l.memory_limit, DEFAULT_MEMORY_LIMIT)?;
+    let read = size("read_limit", &l.read_limit, DEFAULT_READ_LIMIT)?;
+    if let Some(r) = l.retries.filter(|r| *r > MAX_PACKAGE_RETRIES) {
+        return Err(format!(
+            "retries {r}: a package may suggest at most {MAX_PACKAGE_RETRIES}"
+        ));
+    }
+    Ok((timeout, memory, read, l.retries))
 }
 
 /// The package cache: `$WEFT_PACKAGE_CACHE`, default `~/.weft/cache/packages`.
@@ -260,7 +294,7 @@ pub fn resolve(
             let bytes = locked_bytes(entry, &cache, fetch).map_err(fail)?;
             let contents = meta::read(&bytes).map_err(fail)?;
             check(entry, &contents).map_err(fail)?;
-            let path = materialize(project, &cache, entry, &contents).map_err(fail)?;
+            let path = materialize(project, entry, &bytes, &contents).map_err(fail)?;
             resolved.insert(name.clone(), (path, contents));
         }
         let (path, contents) = &resolved[&name];
@@ -268,10 +302,16 @@ pub fn resolve(
         if let Some(m) = &contents.meta {
             let given = weft_package::grants::entries(&block.grants);
             for (kind, value) in weft_package::grants::entries(&m.grants) {
-                if !given.contains(&(kind, value.clone())) {
+                let covered = given.iter().any(|(k, v)| {
+                    *k == kind
+                        && (*v == value
+                            || (matches!(kind, "urls" | "write") && value.starts_with(v.as_str())))
+                });
+                if !covered {
                     notices.push(format!(
-                        "block \"{}\": package {name} requests `{kind}: {value}`, which pipeline.yaml does not grant; calls that need it will be denied",
-                        block.name
+                        "block \"{}\": package {name} requests `{kind}: {}`, which pipeline.yaml does not grant; calls that need it will be denied",
+                        block.name,
+                        weft_package::printable(&value)
                     ));
                 }
             }
@@ -292,11 +332,19 @@ fn locked_bytes(entry: &Locked, cache: &Cache, fetch: Fetch) -> Result<Vec<u8>, 
         )));
     }
     let package = PackageRef::parse(&format!("{}/{}", entry.registry, entry.name))?;
-    let fetched = block_on(async {
+    let (fetched, tagged) = block_on(async {
         let registry = Registry::new(&package);
-        registry.fetch(&package, &entry.version).await
+        let fetched = registry
+            .fetch(&package, &format!("@{}", entry.manifest))
+            .await?;
+        let tagged = registry.digest_of(&package, &entry.version).await?;
+        Ok::<_, PackageError>((fetched, tagged))
     })??;
     pinned(entry, &fetched.manifest, &fetched.content)?;
+    // The pinned manifest is what runs; a tag moved since is still worth stopping for.
+    if let Some(now) = tagged {
+        pinned(entry, &now, &entry.content)?;
+    }
     cache.put(&entry.content, &fetched.bytes)?;
     Ok(fetched.bytes)
 }
@@ -347,21 +395,35 @@ fn check(entry: &Locked, c: &Contents) -> Result<(), PackageError> {
     Ok(())
 }
 
-/// The file a build uses: the cached component, or the SQL written beside the project.
+/// The file a build uses: a copy of the verified bytes in the project's own `.weft/` (out of
+/// every grant), `wasm/<hex>.wasm` or `sql/<hex>.sql`, written through a temporary file so
+/// a reader never sees half of one.
 fn materialize(
     project: &Project,
-    cache: &Cache,
     entry: &Locked,
+    bytes: &[u8],
     c: &Contents,
 ) -> Result<PathBuf, PackageError> {
-    let Some(sql) = &c.sql else {
-        return cache.path(&entry.content);
-    };
-    let dir = project.dot_weft().join("packages").join("sql");
-    std::fs::create_dir_all(&dir).map_err(PackageError::io(&dir))?;
     let hex = entry.content.trim_start_matches("sha256:");
-    let path = dir.join(format!("{hex}.sql"));
-    std::fs::write(&path, sql).map_err(PackageError::io(&path))?;
+    let (dir, path, body) = match &c.sql {
+        Some(sql) => {
+            let dir = project.dot_weft().join("packages").join("sql");
+            let path = dir.join(format!("{hex}.sql"));
+            (dir, path, sql.as_bytes())
+        }
+        None => {
+            let dir = project.dot_weft().join("packages").join("wasm");
+            let path = dir.join(format!("{hex}.wasm"));
+            (dir, path, bytes)
+        }
+    };
+    if std::fs::read(&path).is_ok_and(|old| old == body) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(&dir).map_err(PackageError::io(&dir))?;
+    let tmp = dir.join(format!(".{hex}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, body).map_err(PackageError::io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(PackageError::io(&path))?;
     Ok(path)
 }
 
@@ -372,6 +434,13 @@ fn apply(block: &mut Block, path: &Path, c: &Contents, written: &str) -> Result<
             return Err(PackageError::Incompatible(format!(
                 "the package is a {} block; pipeline.yaml says kind: {}",
                 m.kind, block.kind
+            )));
+        }
+        let wrong = weft_package::config::problems(&m.config_schema, &block.config);
+        if !wrong.is_empty() {
+            return Err(PackageError::Invalid(format!(
+                "its config does not fit the package's config_schema: {}",
+                wrong.join("; ")
             )));
         }
         let (timeout, memory, read, retries) = limits(&m.limits).map_err(PackageError::Invalid)?;
@@ -422,4 +491,40 @@ pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> Result<T, Package
         .build()
         .map_err(PackageError::io(Path::new("<tokio runtime>")))?;
     Ok(rt.block_on(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits_of(
+        timeout: Option<&str>,
+        memory: Option<&str>,
+        retries: Option<u32>,
+    ) -> Result<Parsed, String> {
+        limits(&Limits {
+            timeout: timeout.map(String::from),
+            memory_limit: memory.map(String::from),
+            read_limit: None,
+            retries,
+        })
+    }
+
+    #[test]
+    fn a_package_may_only_tighten_limits() {
+        let ok = limits_of(Some("30s"), Some("256MiB"), Some(2)).unwrap();
+        assert_eq!(ok.0, Some(Duration::from_secs(30)));
+        assert_eq!(ok.1, Some(256 << 20));
+        for (t, m, r, why) in [
+            (Some("0s"), None, None, "timeout"),
+            (Some("500000000000y"), None, None, "timeout"),
+            (Some("2h"), None, None, "timeout"),
+            (None, Some("64GiB"), None, "memory_limit"),
+            (None, Some("1KiB"), None, "memory_limit"),
+            (None, None, Some(4_294_967_295), "retries"),
+        ] {
+            let e = limits_of(t, m, r).unwrap_err();
+            assert!(e.starts_with(why), "{e}");
+        }
+    }
 }

@@ -508,6 +508,7 @@ fn credentials_come_from_the_environment_or_the_docker_config() {
     let e = publisher.fails(&["publish", "daily", &target]);
     assert!(e.contains("401") && e.contains("docker login"), "{e}");
     let wrong = Pkg::new()
+        .with_env("WEFT_REGISTRY_HOST", &reg.host)
         .with_env("WEFT_REGISTRY_USERNAME", "alice")
         .with_env("WEFT_REGISTRY_PASSWORD", "wrong");
     sql_publisher(&wrong, "0.1.0", "");
@@ -517,9 +518,18 @@ fn credentials_come_from_the_environment_or_the_docker_config() {
         "{e}"
     );
     let publisher = publisher
+        .with_env("WEFT_REGISTRY_HOST", &reg.host)
         .with_env("WEFT_REGISTRY_USERNAME", "alice")
         .with_env("WEFT_REGISTRY_PASSWORD", "secret");
     publisher.ok(&["publish", "daily", &target]);
+    // The environment's credentials are for that registry only, never another one.
+    let other = registry(true);
+    let e = publisher.fails(&[
+        "publish",
+        "daily",
+        &format!("{}/test/daily:0.1.0", other.host),
+    ]);
+    assert!(e.contains("401") && e.contains("wants credentials"), "{e}");
     // The docker config file, as `docker login` writes it.
     let docker = tempfile::tempdir().unwrap();
     let auth = "YWxpY2U6c2VjcmV0"; // base64("alice:secret")

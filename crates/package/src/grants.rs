@@ -36,14 +36,14 @@ pub fn widened(old: &Grants, new: &Grants) -> Option<String> {
     entries(new)
         .into_iter()
         .find(|e| !before.contains(e))
-        .map(|(k, v)| format!("{k}: {v}"))
+        .map(|(k, v)| format!("{k}: {}", crate::printable(&v)))
 }
 
 /// The grants as lines for people (`urls: https://...`), or `(none)`.
 pub fn describe(g: &Grants) -> Vec<String> {
     let lines: Vec<String> = entries(g)
         .into_iter()
-        .map(|(k, v)| format!("{k}: {v}"))
+        .map(|(k, v)| format!("{k}: {}", crate::printable(&v)))
         .collect();
     if lines.is_empty() {
         vec!["(none)".into()]

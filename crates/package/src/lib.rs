@@ -6,6 +6,7 @@
 //! new version asks for beyond the old one, so an update that asks for more stops.
 
 pub mod cache;
+pub mod config;
 pub mod error;
 pub mod grants;
 pub mod lock;
@@ -31,4 +32,18 @@ pub fn digest(bytes: &[u8]) -> String {
         out.push_str(&format!("{b:02x}"));
     }
     out
+}
+
+/// `text` with control characters (line breaks, terminal escapes) escaped: what a package or
+/// registry says is shown to people, and must not be able to redraw what they review.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -90,7 +90,7 @@ impl Lock {
         let text = format!(
             "# Written by `weft add` and `weft update`: the package versions this project uses,\n# pinned by digest. Commit it; do not edit it by hand.\n{body}"
         );
-        let tmp = path.with_extension("lock.tmp");
+        let tmp = path.with_extension(format!("lock.tmp{}", std::process::id()));
         std::fs::write(&tmp, text).map_err(PackageError::io(&tmp))?;
         std::fs::rename(&tmp, path).map_err(PackageError::io(path))
     }

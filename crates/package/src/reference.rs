@@ -40,8 +40,8 @@ impl PackageRef {
         let [registry, namespace, name] = parts[..] else {
             return Err(bad("it needs exactly three parts"));
         };
-        if registry.is_empty() || registry.contains(['@', ' ']) {
-            return Err(bad("the registry is empty or malformed"));
+        if !is_registry(registry) {
+            return Err(bad("the registry is not HOST[:PORT]"));
         }
         for (what, part) in [("namespace", namespace), ("name", name)] {
             if !is_component(part) {
@@ -62,13 +62,19 @@ impl PackageRef {
         format!("{}/{}", self.namespace, self.name)
     }
 
-    /// True when the registry is on this machine, the only place plain HTTP is used.
+    /// True when the registry is on this machine (`localhost`, a 127.x address or `[::1]`),
+    /// the only place plain HTTP is used.
     pub fn is_loopback(&self) -> bool {
         let host = match self.registry.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            Some((h, port)) if port.bytes().all(|c| c.is_ascii_digit()) => h,
             _ => self.registry.as_str(),
         };
-        matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
+        if host == "localhost" {
+            return true;
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        bare.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
     }
 
     /// The OCI reference of `tag` (a version) or `@sha256:...` (a manifest digest).
@@ -91,17 +97,29 @@ impl fmt::Display for PackageRef {
     }
 }
 
-/// An OCI path component: `[a-z0-9]+([._-][a-z0-9]+)*`.
-fn is_component(s: &str) -> bool {
-    let mut prev_sep = true;
-    for c in s.chars() {
-        let sep = matches!(c, '.' | '_' | '-');
-        if sep && prev_sep || !(sep || c.is_ascii_lowercase() || c.is_ascii_digit()) {
-            return false;
-        }
-        prev_sep = sep;
-    }
-    !s.is_empty() && !prev_sep
+use weft_pipeline::is_package_part as is_component;
+
+/// `host[:port]`: a DNS name or IPv4 address, or `[IPv6]`, and an optional port.
+fn is_registry(s: &str) -> bool {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && !p.contains(']') => (h, Some(p)),
+        _ => (s, None),
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    };
+    port_ok && host_ok
 }
 
 /// Parse `registry/namespace/name:VERSION` (a semver version, nothing else).
@@ -155,7 +173,15 @@ impl Requirement {
                 } else {
                     let mut release = v.clone();
                     release.pre = semver::Prerelease::EMPTY;
-                    self.versions.matches(v) || self.versions.matches(&release)
+                    // A prerelease of a version a comparator starts at is below it.
+                    let below = self.versions.comparators.iter().any(|c| {
+                        use semver::Op::*;
+                        matches!(c.op, Exact | GreaterEq | Caret | Tilde | Wildcard)
+                            && c.pre.is_empty()
+                            && (c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0))
+                                == (v.major, v.minor, v.patch)
+                    });
+                    self.versions.matches(v) || (!below && self.versions.matches(&release))
                 }
             })
             .max()
@@ -172,12 +198,26 @@ mod tests {
         assert_eq!(r.id(), "acme/slack_alert");
         assert!(r.is_loopback());
         assert!(!PackageRef::parse("ghcr.io/acme/x").unwrap().is_loopback());
+        for (registry, loopback) in [
+            ("localhost:5000", true),
+            ("127.0.0.2", true),
+            ("[::1]:5000", true),
+            ("127.evil.com:5000", false),
+            ("127.0.0.1.nip.io", false),
+            ("localhost.evil", false),
+        ] {
+            let r = PackageRef::parse(&format!("{registry}/a/b")).unwrap();
+            assert_eq!(r.is_loopback(), loopback, "{registry}");
+        }
         for (bad, why) in [
             ("ghcr.io/acme", "exactly three parts"),
             ("ghcr.io/Acme/x", "namespace `Acme`"),
             ("ghcr.io/acme/x__", "name `x__`"),
             ("ghcr.io/acme/-x", "name `-x`"),
             ("/acme/x", "registry"),
+            ("evil.io?x/acme/x", "registry"),
+            ("evil.io#/acme/x", "registry"),
+            ("evil.io:99999/acme/x", "registry"),
         ] {
             let e = PackageRef::parse(bad).unwrap_err().to_string();
             assert!(e.contains(why), "{bad}: {e}");
@@ -218,6 +258,10 @@ mod tests {
             ("r/a/b", false, Some("2.0.0")),
             ("r/a/b@>=1.3.0-rc.1, <2", false, Some("1.3.0-rc.1")),
             ("r/a/b@^3", false, None),
+            ("r/a/b@>=1.3.0", true, Some("2.0.0")),
+            ("r/a/b@=1.3.0", true, None),
+            ("r/a/b@~1.3", true, None),
+            ("r/a/b@^1.2", true, Some("1.3.0-rc.1")),
         ];
         for (req, pre, want) in cases {
             let got = Requirement::parse(req).unwrap().best(tags, pre);

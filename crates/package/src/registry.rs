@@ -2,10 +2,11 @@
 //! blob of type `application/vnd.wasm.config.v0+json`, one `application/wasm` layer (the
 //! component, metadata inside), and weft's summary in the manifest's annotations.
 //!
-//! Every manifest and blob that comes back is checked against its digest. Plain HTTP is used
-//! only for a registry on this machine; credentials come from `WEFT_REGISTRY_USERNAME` and
-//! `WEFT_REGISTRY_PASSWORD`, else from the docker config file (`$DOCKER_CONFIG/config.json`
-//! or `~/.docker/config.json`), else none.
+//! Every manifest and blob that comes back is checked against its digest, and a component is
+//! at most [`MAX_COMPONENT`] bytes. Plain HTTP is used only for a registry on this machine;
+//! credentials come from `WEFT_REGISTRY_USERNAME` and `WEFT_REGISTRY_PASSWORD` for the one
+//! registry `WEFT_REGISTRY_HOST` names, else from the docker config file
+//! (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`, per registry), else none.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,8 @@ pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
 /// Prefix of weft's own manifest annotations.
 pub const ANNOTATION: &str = "dev.weft.package";
+/// Largest component weft downloads.
+pub const MAX_COMPONENT: u64 = 512 << 20;
 
 /// A registry, with the credentials found for it.
 pub struct Registry {
@@ -243,11 +246,31 @@ impl Registry {
             PackageError::Incompatible(format!("{package} {at}: not an OCI image manifest: {e}"))
         })?;
         let layer = wasm_layer(package, at, &parsed)?;
-        let mut bytes = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
+        let size = u64::try_from(layer.size).unwrap_or(u64::MAX);
+        if size > MAX_COMPONENT {
+            return Err(PackageError::Incompatible(format!(
+                "{package} {at}: its component is {size} bytes; weft takes at most {} MiB",
+                MAX_COMPONENT >> 20
+            )));
+        }
+        let mut sink = Bounded {
+            bytes: Vec::with_capacity(size as usize),
+            max: size as usize,
+        };
         self.client
-            .pull_blob(&reference, layer.digest.as_str(), &mut bytes)
+            .pull_blob(&reference, layer.digest.as_str(), &mut sink)
             .await
             .map_err(|e| self.fail(e))?;
+        let bytes = sink.bytes;
+        if bytes.len() as u64 != size {
+            return Err(PackageError::Registry {
+                registry: self.host.clone(),
+                reason: format!(
+                    "{package} {at}: the manifest says {size} bytes, {} arrived",
+                    bytes.len()
+                ),
+            });
+        }
         let content = crate::digest(&bytes);
         if content != layer.digest {
             return Err(PackageError::Digest {
@@ -327,26 +350,70 @@ fn annotations(meta: &Meta) -> BTreeMap<String, String> {
     a
 }
 
-/// Credentials for `registry`: the environment, else the docker config file, else none.
+/// Credentials for `registry`: the environment's (for the registry `WEFT_REGISTRY_HOST`
+/// names, never another), else the docker config file's for it, else none.
 fn credentials(registry: &str) -> RegistryAuth {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let (Some(user), Some(password)) =
-        (env("WEFT_REGISTRY_USERNAME"), env("WEFT_REGISTRY_PASSWORD"))
-    {
-        return RegistryAuth::Basic(user, password);
+    if let (Some(host), Some(user), Some(password)) = (
+        env("WEFT_REGISTRY_HOST"),
+        env("WEFT_REGISTRY_USERNAME"),
+        env("WEFT_REGISTRY_PASSWORD"),
+    ) {
+        if host == registry {
+            return RegistryAuth::Basic(user, password);
+        }
     }
     match docker_credential::get_credential(registry) {
         Ok(docker_credential::DockerCredential::UsernamePassword(u, p)) => {
             RegistryAuth::Basic(u, p)
         }
-        Ok(docker_credential::DockerCredential::IdentityToken(t)) => RegistryAuth::Bearer(t),
-        Err(_) => RegistryAuth::Anonymous,
+        // An identity token is an OAuth refresh token, not a bearer token: not supported.
+        Ok(docker_credential::DockerCredential::IdentityToken(_)) | Err(_) => {
+            RegistryAuth::Anonymous
+        }
+    }
+}
+
+/// A download held in memory, refused once it grows past what the manifest announced.
+struct Bounded {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.bytes.len() + buf.len() > self.max {
+            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
+                "the blob is longer than the {} bytes its manifest announced",
+                self.max
+            ))));
+        }
+        self.bytes.extend_from_slice(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
     }
 }
 
 fn unauthorized(auth: &RegistryAuth) -> String {
     match auth {
-        RegistryAuth::Anonymous => "401 Unauthorized: it wants credentials; log in with `docker login`, or set WEFT_REGISTRY_USERNAME and WEFT_REGISTRY_PASSWORD".into(),
+        RegistryAuth::Anonymous => "401 Unauthorized: it wants credentials; log in with `docker login`, or set WEFT_REGISTRY_HOST, WEFT_REGISTRY_USERNAME and WEFT_REGISTRY_PASSWORD".into(),
         _ => "401 Unauthorized: it refused the credentials given".into(),
     }
 }
@@ -367,8 +434,12 @@ fn is_missing(e: &OciDistributionError) -> bool {
     }
 }
 
-/// `e` and its sources, joined.
+/// `e` and its sources, joined, control characters escaped (a registry writes some of it).
 fn chain(e: &dyn std::error::Error) -> String {
+    crate::printable(&chain_raw(e))
+}
+
+fn chain_raw(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -31,7 +31,7 @@ mod trigger;
 pub use error::{ManifestError, ManifestErrors};
 pub use flow::*;
 pub use model::*;
-pub use parse::{load, parse, source};
+pub use parse::{is_package_part, load, parse, source};
 pub use trigger::{
     load_triggers, parse_triggers, CatchUp, Due, Schedule, Trigger, TriggerKind, MAX_CATCH_UP,
 };

@@ -668,16 +668,24 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// Whether `s` can be a package namespace or name: an OCI path component,
+/// `[a-z0-9]+([._-][a-z0-9]+)*`.
+pub fn is_package_part(s: &str) -> bool {
+    let mut prev_sep = true;
+    for c in s.chars() {
+        let sep = matches!(c, '.' | '_' | '-');
+        if sep && prev_sep || !(sep || c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            return false;
+        }
+        prev_sep = sep;
+    }
+    !s.is_empty() && !prev_sep
+}
+
 /// `namespace/name` of a `pkg:` source: two lowercase OCI path components.
 fn package_name(name: &str) -> Result<String, String> {
-    let ok = |part: &str| {
-        !part.is_empty()
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-    };
     match name.split_once('/') {
-        Some((ns, n)) if ok(ns) && ok(n) => Ok(name.to_string()),
+        Some((ns, n)) if is_package_part(ns) && is_package_part(n) => Ok(name.to_string()),
         _ => Err(
             "is not a package reference: write pkg:NAMESPACE/NAME (lowercase), as added with `weft add`"
                 .into(),

@@ -133,7 +133,13 @@ pub fn add(project: &Project, args: AddArgs) -> Result<i32, CliError> {
     let lock_file = project.root.join("weft.lock");
     let mut lock = Lock::read(&lock_file)?;
     if let Some(old) = lock.get(&req.package.id()) {
-        if old.version == version.to_string() && old.registry == req.package.registry {
+        if old.registry != req.package.registry {
+            return Err(CliError::Usage(format!(
+                "weft.lock already pins {} from {}; remove that entry from weft.lock first to take it from {}",
+                old.name, old.registry, req.package.registry
+            )));
+        }
+        if old.version == version.to_string() {
             packages::pinned(old, &fetched.manifest, &fetched.content)?;
         }
     }

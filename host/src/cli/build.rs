@@ -14,19 +14,10 @@ use crate::project::Project;
 pub struct Args {
     /// Build only these pipelines (default: all).
     pub pipelines: Vec<String>,
-    /// Use only weft.lock and the package cache: never download, fail if a package is
-    /// missing from either.
-    #[arg(long)]
-    pub locked: bool,
 }
 
 /// Build, then report how many components were compiled and how many were cached.
 pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
-    let mut project = project.clone();
-    if args.locked {
-        project.fetch = crate::packages::Fetch::Locked;
-    }
-    let project = &project;
     let names = if args.pipelines.is_empty() {
         project.pipeline_names()
     } else {

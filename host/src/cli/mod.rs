@@ -36,6 +36,10 @@ pub struct Cli {
     /// Project folder (default: the current folder).
     #[arg(long, global = true, value_name = "DIR", default_value = ".")]
     pub project: PathBuf,
+    /// Use only weft.lock and the package cache: never download a package, fail if one is
+    /// missing from either.
+    #[arg(long, global = true)]
+    pub locked: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -107,25 +111,33 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> Result<i32, CliError> {
+    let locked = cli.locked;
+    let open = |dir: &std::path::Path| -> Result<Project, CliError> {
+        let mut p = Project::open(dir)?;
+        if locked {
+            p.fetch = crate::packages::Fetch::Locked;
+        }
+        Ok(p)
+    };
     match cli.command {
         Command::Init(a) => init::run(a),
         Command::Setup(a) => setup::run(a),
-        Command::Build(a) => build::run(&Project::open(&cli.project)?, a),
-        Command::Validate(a) => validate::run(&Project::open(&cli.project)?, a),
-        Command::Run(a) => run::run(&Project::open(&cli.project)?, a),
-        Command::Runs(a) => runs::run(&Project::open(&cli.project)?, a),
-        Command::Logs(a) => logs::run(&Project::open(&cli.project)?, a),
-        Command::Show(a) => show::run(&Project::open(&cli.project)?, a),
+        Command::Build(a) => build::run(&open(&cli.project)?, a),
+        Command::Validate(a) => validate::run(&open(&cli.project)?, a),
+        Command::Run(a) => run::run(&open(&cli.project)?, a),
+        Command::Runs(a) => runs::run(&open(&cli.project)?, a),
+        Command::Logs(a) => logs::run(&open(&cli.project)?, a),
+        Command::Show(a) => show::run(&open(&cli.project)?, a),
         Command::Generate(a) => generate::run(a),
-        Command::Triggers(a) => triggers::run(&Project::open(&cli.project)?, a),
-        Command::Cancel(a) => cancel::run(&Project::open(&cli.project)?, a),
-        Command::Retry(a) => retry::run(&Project::open(&cli.project)?, a),
-        Command::Backfill(a) => backfill::run(&Project::open(&cli.project)?, a),
-        Command::Serve(a) => serve::run(&Project::open(&cli.project)?, a),
-        Command::Package(a) => package::package(&Project::open(&cli.project)?, a),
-        Command::Publish(a) => package::publish(&Project::open(&cli.project)?, a),
-        Command::Add(a) => add::add(&Project::open(&cli.project)?, a),
-        Command::Update(a) => add::update(&Project::open(&cli.project)?, a),
+        Command::Triggers(a) => triggers::run(&open(&cli.project)?, a),
+        Command::Cancel(a) => cancel::run(&open(&cli.project)?, a),
+        Command::Retry(a) => retry::run(&open(&cli.project)?, a),
+        Command::Backfill(a) => backfill::run(&open(&cli.project)?, a),
+        Command::Serve(a) => serve::run(&open(&cli.project)?, a),
+        Command::Package(a) => package::package(&open(&cli.project)?, a),
+        Command::Publish(a) => package::publish(&open(&cli.project)?, a),
+        Command::Add(a) => add::add(&open(&cli.project)?, a),
+        Command::Update(a) => add::update(&open(&cli.project)?, a),
     }
 }
 
