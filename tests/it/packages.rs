@@ -278,6 +278,18 @@ fn python_rust_and_sql_packages_round_trip_through_a_registry() {
         "{rows}"
     );
 
+    // The block's config is checked against the package's config_schema.
+    let yaml = consumer.join("pipelines/trips/pipeline.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("skip: []", "skip: 3")).unwrap();
+    let bad = at_user(&["build"]);
+    assert!(
+        bad.code != 0 && bad.stderr.contains("config_schema") && bad.stderr.contains("config.skip"),
+        "{}",
+        bad.stderr
+    );
+    std::fs::write(&yaml, text).unwrap();
+
     // A second tool pulls the same layout and bytes.
     let out = tempfile::tempdir().unwrap();
     let pulled = oras(&[
