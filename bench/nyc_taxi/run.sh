@@ -20,7 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS=${1:-1400000}
-WEFT_RUNS=${WEFT_RUNS:-5}   # weft is measured several times (it is cheap); the median run counts
+WEFT_RUNS=${WEFT_RUNS:-5}   # weft and Mage are measured several times; the median run counts
+MAGE_RUNS=${MAGE_RUNS:-3}
 BENCH=bench/nyc_taxi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/weft/target}
 PG_ADMIN=${WEFT_BENCH_PG:-postgresql://postgres@127.0.0.1:5432/postgres}
@@ -76,6 +77,18 @@ timed() { # timed OUT CMD... → OUT.time holds /usr/bin/time -v
 }
 wall() { awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$1.time"; }
 rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1.time"; }
+# median_run NAME RUNS BEFORE CMD...: run BEFORE then CMD, RUNS times; the run of median wall
+# time becomes $WORK/NAME (its output, .time and .err).
+median_run() {
+  local name=$1 runs=$2 before=$3 m
+  shift 3
+  for i in $(seq "$runs"); do
+    "$before"
+    timed "$WORK/$name.$i" "$@"
+  done
+  m=$(for i in $(seq "$runs"); do echo "$(wall "$WORK/$name.$i") $i"; done | sort -g | awk '{a[NR]=$2} END {print a[int((NR+1)/2)]}')
+  for f in "" .time .err; do cp "$WORK/$name.$m$f" "$WORK/$name$f"; done
+}
 # Before each tool: no table, so a tool that writes nothing cannot pass on the one before it.
 reset_table() { "${PSQL[@]}" -c "DROP TABLE IF EXISTS ny_taxi.yellow_cab_data"; }
 # check TOOL PARQUET_DIR: the table and the parquet hold the kept rows, in $PARTS partitions.
@@ -87,20 +100,15 @@ check() {
 log "weft (warm-up run, then $WEFT_RUNS measured ones: the median run counts)"
 EXPORT="$PROJ/.weft/local/exports/nyc_taxi/yellow_cab_data"
 "$WEFT" --project "$PROJ" run nyc_taxi --var "source_url=$URL" >/dev/null 2>&1
-for i in $(seq "$WEFT_RUNS"); do
-  reset_table
-  timed "$WORK/weft.$i" "$WEFT" --project "$PROJ" run nyc_taxi --var "source_url=$URL" --json
-done
-MEDIAN=$(for i in $(seq "$WEFT_RUNS"); do echo "$(wall "$WORK/weft.$i") $i"; done | sort -g | awk '{a[NR]=$2} END {print a[int((NR+1)/2)]}')
-for f in "" .time .err; do cp "$WORK/weft.$MEDIAN$f" "$WORK/weft$f"; done
+median_run weft "$WEFT_RUNS" reset_table "$WEFT" --project "$PROJ" run nyc_taxi --var "source_url=$URL" --json
 WEFT_PG_MS=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print([b for b in s["blocks"] if b["block"]=="export_to_postgres"][0]["duration_ms"])' "$WORK/weft")
 PARTS=$(check weft "$EXPORT")  # weft's partition count is what the others must match
 
-log "Mage (mage run, its data and run database in a temporary MAGE_DATA_DIR)"
+log "Mage (mage run, its data and run database in a temporary MAGE_DATA_DIR; $MAGE_RUNS runs, the median counts)"
 cp -r "$BENCH/mage" "$WORK/mage_nyc_taxi"
-reset_table
 MAGE_VARS=$(printf '{"source_url": "%s", "parquet_root": "%s"}' "$URL" "$WORK/mage-parquet")
-timed "$WORK/mage" env MAGE_DATA_DIR="$WORK/mage-data" POSTGRES_SCHEMA=ny_taxi \
+reset_mage() { reset_table; rm -rf "$WORK/mage-parquet"; }
+median_run mage "$MAGE_RUNS" reset_mage env MAGE_DATA_DIR="$WORK/mage-data" POSTGRES_SCHEMA=ny_taxi \
   "$MAGE_VENV/bin/mage" run "$WORK/mage_nyc_taxi" nyc_taxi --runtime-vars "$MAGE_VARS"
 check mage "$WORK/mage-parquet" >/dev/null
 MAGE_VERSION=$("$MAGE_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("mage-ai"))')
