@@ -153,11 +153,16 @@ pub(super) fn write(
             )));
         }
     }
+    // Encode on every core, then upload concurrently, the record of what weft wrote with them.
+    let mut encoded = encode_all(&parts, format)?;
     let written: Vec<StorePath> = parts.iter().map(|(p, _)| p.clone()).collect();
     let mut recorded = written.clone();
     if single_file || if_exists == IfExists::Append {
         recorded.extend(ours.iter().filter(|o| existing.contains(o)).cloned());
     }
+    let mut uploads = written.clone();
+    uploads.push(record.clone());
+    encoded.push(written::record_bytes(&folder, &recorded)?);
     let gcs = match location {
         Location::Store {
             kind: StoreKind::Gcs,
@@ -174,37 +179,37 @@ pub(super) fn write(
         }
         _ => None,
     };
-    let upload = |path: StorePath, bytes: Bytes| {
-        let store = store.clone();
-        let gcs = gcs.clone();
-        let http = io.ctx.http.clone();
-        let label = label.clone();
-        async move {
-            match gcs {
-                Some((base, token, bucket)) => {
-                    crate::google::upload(
-                        &http,
-                        &base,
-                        token.as_deref(),
-                        &bucket,
-                        path.as_ref(),
-                        bytes,
-                    )
-                    .await
-                }
-                None => store
-                    .put(&path, PutPayload::from(bytes))
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| external(&label, e)),
-            }
-        }
-    };
-    // The record of what weft writes goes first: a write cut short leaves no file of weft's
-    // that a later `replace` would refuse to touch.
-    rt::run(upload(record.clone(), written::record_bytes(&folder, &recorded)?))?;
-    encode_and_upload(&parts, format, &upload)?;
     rt::run(async {
+        futures::stream::iter(uploads.into_iter().zip(encoded))
+            .map(|(path, bytes)| {
+                let store = store.clone();
+                let gcs = gcs.clone();
+                let http = io.ctx.http.clone();
+                let label = label.clone();
+                async move {
+                    match gcs {
+                        Some((base, token, bucket)) => {
+                            crate::google::upload(
+                                &http,
+                                &base,
+                                token.as_deref(),
+                                &bucket,
+                                path.as_ref(),
+                                bytes,
+                            )
+                            .await
+                        }
+                        None => store
+                            .put(&path, PutPayload::from(bytes))
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| external(&label, e)),
+                    }
+                }
+            })
+            .buffer_unordered(UPLOADS)
+            .try_collect::<Vec<()>>()
+            .await?;
         if single_file {
             return Ok(());
         }
@@ -427,51 +432,34 @@ fn escape(v: &str) -> String {
     percent_encoding::utf8_percent_encode(v, UNSAFE).to_string()
 }
 
-/// Encode the files on every core and upload each as soon as it is encoded: at most a few
-/// encoded files wait in memory, never the whole folder.
-fn encode_and_upload<F>(
+fn encode_all(
     parts: &[(StorePath, Vec<RecordBatch>)],
     format: FileFormat,
-    upload: &(dyn Fn(StorePath, Bytes) -> F + Sync),
-) -> Result<(), IoError>
-where
-    F: std::future::Future<Output = Result<(), IoError>>,
-{
+) -> Result<Vec<Bytes>, IoError> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(parts.len().max(1));
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(StorePath, Bytes), IoError>>(threads);
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let chunk = parts.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            let (tx, next) = (tx.clone(), &next);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((path, batches)) = parts.get(i) else {
-                    break;
-                };
-                let encoded = encode(batches, format).map(|b| (path.clone(), b));
-                let failed = encoded.is_err();
-                if tx.blocking_send(encoded).is_err() || failed {
-                    break; // the upload stopped, or this file cannot be encoded
-                }
-            });
-        }
-        drop(tx);
-        let uploaded = rt::run(async {
-            futures::stream::poll_fn(|cx| rx.poll_recv(cx))
-                .map(|encoded| async {
-                    let (path, bytes) = encoded?;
-                    upload(path, bytes).await
+        let handles: Vec<_> = parts
+            .chunks(chunk)
+            .map(|group| {
+                s.spawn(move || {
+                    group
+                        .iter()
+                        .map(|(_, b)| encode(b, format))
+                        .collect::<Result<Vec<_>, _>>()
                 })
-                .buffer_unordered(UPLOADS)
-                .try_collect::<Vec<()>>()
-                .await
-        });
-        // Encoders still waiting to hand a file over stop when the channel closes.
-        rx.close();
-        while rx.try_recv().is_ok() {}
-        uploaded.map(|_| ())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(parts.len());
+        for h in handles {
+            out.extend(
+                h.join()
+                    .map_err(|_| IoError::Data("a file encoder panicked".into()))??,
+            );
+        }
+        Ok(out)
     })
 }
 
