@@ -160,6 +160,26 @@ fn oras(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `daily` 0.1.0 requesting `grants`, published, and a consumer project that added it.
+fn daily_added_with(reg: &Registry, grants: &str) -> (Pkg, Pkg, Ran) {
+    let publisher = Pkg::new();
+    sql_publisher(&publisher, "0.1.0", grants);
+    publisher.ok(&[
+        "publish",
+        "daily",
+        &format!("{}/test/daily:0.1.0", reg.host),
+    ]);
+    let user = Pkg::new();
+    consumer(&user);
+    let added = user.ok(&["add", &format!("{}/test/daily@^0.1", reg.host)]);
+    (publisher, user, added)
+}
+
+fn daily_added(reg: &Registry, grants: &str) -> (Pkg, Pkg) {
+    let (publisher, user, _) = daily_added_with(reg, grants);
+    (publisher, user)
+}
+
 const CONSUMER: &str = "blocks:\n  - { name: src, kind: loader, source: SRC }\n  - { name: daily, kind: transformer, source: \"pkg:test/daily\", upstream: [src] }\n";
 
 fn consumer(p: &Pkg) {
@@ -373,16 +393,7 @@ fn semver_picks_the_highest_match_and_ignores_other_tags() {
 #[test]
 fn tampered_bytes_lock_mismatches_and_moved_tags_are_caught() {
     let reg = registry(false);
-    let publisher = Pkg::new();
-    sql_publisher(&publisher, "0.1.0", "");
-    publisher.ok(&[
-        "publish",
-        "daily",
-        &format!("{}/test/daily:0.1.0", reg.host),
-    ]);
-    let user = Pkg::new();
-    consumer(&user);
-    user.ok(&["add", &format!("{}/test/daily@^0.1", reg.host)]);
+    let (publisher, user) = daily_added(&reg, "");
     user.ok(&["build", "--locked"]);
     let content = locked(&user, "test/daily", "content");
     let cached = user
@@ -444,16 +455,7 @@ fn tampered_bytes_lock_mismatches_and_moved_tags_are_caught() {
 #[test]
 fn a_widened_grant_stops_an_update_and_a_wit_mismatch_is_refused() {
     let reg = registry(false);
-    let publisher = Pkg::new();
-    sql_publisher(&publisher, "0.1.0", "urls = [\"https://example.com/\"]");
-    publisher.ok(&[
-        "publish",
-        "daily",
-        &format!("{}/test/daily:0.1.0", reg.host),
-    ]);
-    let user = Pkg::new();
-    consumer(&user);
-    let added = user.ok(&["add", &format!("{}/test/daily@^0.1", reg.host)]);
+    let (publisher, user, added) = daily_added_with(&reg, "urls = [\"https://example.com/\"]");
     assert!(
         added.stderr.contains("urls: https://example.com/"),
         "{}",
@@ -564,16 +566,7 @@ fn credentials_come_from_the_environment_or_the_docker_config() {
 #[test]
 fn locked_builds_work_offline_from_the_cache_only() {
     let reg = registry(false);
-    let publisher = Pkg::new();
-    sql_publisher(&publisher, "0.1.0", "");
-    publisher.ok(&[
-        "publish",
-        "daily",
-        &format!("{}/test/daily:0.1.0", reg.host),
-    ]);
-    let user = Pkg::new();
-    consumer(&user);
-    user.ok(&["add", &format!("{}/test/daily@^0.1", reg.host)]);
+    let (_publisher, user) = daily_added(&reg, "");
     drop(reg);
     user.ok(&["build", "--locked"]);
     let ran = user.ok(&["run", "uses", "--json"]);
