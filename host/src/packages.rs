@@ -158,6 +158,8 @@ fn spec_meta(
                     format!("{file} is not a JSON Schema object"),
                 ));
             }
+            weft_package::config::check_schema(&schema)
+                .map_err(|e| invalid(name, "config_schema", format!("{file}: {e}")))?;
             schema
         }
     };

@@ -636,3 +636,42 @@ fn a_component_published_by_another_tool_runs_as_a_package() {
     let ran = user.ok(&["run", "other", "--json"]);
     assert_eq!(ran.json()["status"], "success", "{}", ran.stderr);
 }
+
+#[test]
+fn bad_package_definitions_fail_naming_the_weft_toml_field() {
+    let p = Pkg::new();
+    write(p.path(), "blocks/daily.sql", "SELECT 1 AS one");
+    write(p.path(), "schema.json", "{\"type\": 12}");
+    let cases = [
+        (
+            "\"../x\"",
+            "version = \"0.1.0\"",
+            "a package name is lowercase",
+        ),
+        (
+            "daily",
+            "version = \"1.0\"",
+            "[packages.daily] version: `1.0` is not semver",
+        ),
+        (
+            "daily",
+            "version = \"0.1.0\"\n[packages.daily.limits]\nretries = 1000",
+            "[packages.daily] limits: retries 1000",
+        ),
+        (
+            "daily",
+            "version = \"0.1.0\"\nconfig_schema = \"schema.json\"",
+            "[packages.daily] config_schema: schema.json",
+        ),
+    ];
+    for (name, rest, want) in cases {
+        write(
+            p.path(),
+            "weft.toml",
+            &format!("[packages.{name}]\nsource = \"blocks/daily.sql\"\nkind = \"transformer\"\n{rest}\n"),
+        );
+        let shown = name.trim_matches('"');
+        let e = p.fails(&["package", shown]);
+        assert!(e.contains(want), "{name}: {e}");
+    }
+}
