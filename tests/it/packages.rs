@@ -488,6 +488,19 @@ fn a_widened_grant_stops_an_update_and_a_wit_mismatch_is_refused() {
     assert_eq!(locked(&user, "test/daily", "version"), "0.1.0");
     user.ok(&["update", "--approve"]);
     assert_eq!(locked(&user, "test/daily", "version"), "0.1.1");
+    // The registry loses 0.1.1: an update never moves back to 0.1.0.
+    let gone = Command::new("curl")
+        .args(["-sf", "-X", "DELETE"])
+        .arg(format!(
+            "http://{}/v2/test/daily/manifests/{}",
+            reg.host,
+            locked(&user, "test/daily", "manifest")
+        ))
+        .status()
+        .unwrap();
+    assert!(gone.success());
+    let e = user.fails(&["update", "--approve"]);
+    assert!(e.contains("older than the locked 0.1.1"), "{e}");
 
     // A package built for another major contract, pushed by another tool.
     let bytes = std::fs::read(publisher.path().join(".weft/packages/daily-0.1.1.wasm")).unwrap();

@@ -111,12 +111,14 @@ fn show(package: &PackageRef, version: &semver::Version, f: &Fetched, c: &Conten
             m.wit,
             m.description
                 .as_deref()
-                .map(|d| format!(" — {d}"))
+                .map(|d| format!(" — {}", weft_package::printable(d)))
                 .unwrap_or_default()
         ),
-        None => eprintln!(
-            "{package} {version}: a component without weft metadata (kind and grants unknown)"
-        ),
+        None => {
+            eprintln!("{package} {version}: a component without weft metadata: it states no kind, no limits and no grants it needs");
+            eprintln!("  manifest {}\n  content  {}", f.manifest, f.content);
+            return;
+        }
     }
     eprintln!("  manifest {}\n  content  {}", f.manifest, f.content);
     eprintln!("  it requests (only pipeline.yaml's `grants:` give them):");
@@ -182,16 +184,26 @@ pub fn update(project: &Project, args: UpdateArgs) -> Result<i32, CliError> {
             eprintln!("{} {}: up to date", old.name, old.version);
             continue;
         }
+        if semver::Version::parse(&old.version).is_ok_and(|locked| version < locked) {
+            return Err(CliError::Usage(format!(
+                "{}: the registry's best match for `{}` is {version}, older than the locked {}; weft does not move back (was a newer version removed?)",
+                old.name, old.requirement, old.version
+            )));
+        }
         let before = match cache.get(&old.content)? {
             Some(bytes) => meta::read(&bytes)?,
             None => {
                 let f = block_on(registry.fetch(&req.package, &format!("@{}", old.manifest)))??;
+                packages::pinned(&old, &f.manifest, &f.content)?;
                 meta::read(&f.bytes)?
             }
         };
-        if let Some(grant) =
+        let widened = if before.meta.is_some() && contents.meta.is_none() {
+            Some("its metadata is gone: what it needs is no longer stated".to_string())
+        } else {
             weft_package::grants::widened(&grants_of(&before), &grants_of(&contents))
-        {
+        };
+        if let Some(grant) = widened {
             if !args.approve {
                 return Err(PackageError::Widened {
                     package: old.name.clone(),
