@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
@@ -44,17 +44,21 @@ impl Default for RuntimeConfig {
 }
 
 /// A component ready to instantiate: compiled, linked and type-checked once, instantiated
-/// once per block run.
+/// once per block run. Clones share one copy of the code; it is unmapped when the last clone
+/// is dropped.
 #[derive(Clone)]
 pub struct BlockComponent {
-    pub(crate) pre: BlockPre<HostState>,
+    pub(crate) pre: Arc<BlockPre<HostState>>,
 }
 
 /// The Wasm engine shared by every block run of the process.
 pub struct Runtime {
     pub(crate) engine: Engine,
     linker: Linker<HostState>,
-    loaded: Mutex<HashMap<String, BlockComponent>>,
+    /// Components some block run holds, by content key: a second run of the same code while
+    /// one is alive shares it; once none holds it, its code is unmapped (a block's compiled
+    /// CPython is tens of MB resident) and the next load maps the file again.
+    loaded: Mutex<HashMap<String, Weak<BlockPre<HostState>>>>,
     ticker_stop: Arc<AtomicBool>,
     /// Functions compiled by [`Runtime::precompile`], reused by the next components.
     pub(crate) compile_cache: Arc<CompileCache>,
@@ -120,8 +124,9 @@ impl Runtime {
 
     /// Load a block's component and link it. Precompiled native code (`cwasm`: its file and
     /// the SHA-256 weft recorded when it compiled it) is used only when the file's digest
-    /// matches (see [`precompiled`]); otherwise the `.wasm` is compiled (and validated) again. Loads are cached
-    /// under `key` (a content hash) for the life of the runtime.
+    /// matches (see [`precompiled`]); otherwise the `.wasm` is compiled (and validated) again.
+    /// Loads are shared under `key` (a content hash) for as long as a returned
+    /// [`BlockComponent`] is alive.
     ///
     /// # Errors
     /// [`RuntimeError::Load`] when the file cannot be read or compiled;
@@ -133,13 +138,14 @@ impl Runtime {
         wasm: &Path,
         cwasm: Option<(&Path, &str)>,
     ) -> Result<BlockComponent, RuntimeError> {
-        if let Some(c) = self
+        if let Some(pre) = self
             .loaded
             .lock()
             .expect("component cache poisoned")
             .get(key)
+            .and_then(Weak::upgrade)
         {
-            return Ok(c.clone());
+            return Ok(BlockComponent { pre });
         }
         let native = cwasm.and_then(|(p, digest)| precompiled::check(p, digest).map(|c| (p, c)));
         let component = match native {
@@ -173,12 +179,11 @@ impl Runtime {
                 block: block.to_string(),
                 reason: format!("{e:#}"),
             })?;
-        let loaded = BlockComponent { pre };
-        self.loaded
-            .lock()
-            .expect("component cache poisoned")
-            .insert(key.to_string(), loaded.clone());
-        Ok(loaded)
+        let pre = Arc::new(pre);
+        let mut loaded = self.loaded.lock().expect("component cache poisoned");
+        loaded.retain(|_, held| held.strong_count() > 0);
+        loaded.insert(key.to_string(), Arc::downgrade(&pre));
+        Ok(BlockComponent { pre })
     }
 }
 
