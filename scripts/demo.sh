@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/ui.sh --no-test
 cargo build --release --workspace --bin weft
 WEFT="${CARGO_TARGET_DIR:-target}/release/weft"
 DATA=data/yellow_tripdata_2021-01.csv.gz

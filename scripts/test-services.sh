@@ -10,6 +10,7 @@
 #   api/   schemathesis, which checks `weft serve` against its own OpenAPI document
 #   oras/  oras-py (a second OCI client for the package tests) and bcrypt (htpasswd)
 #   docker-registry  the CNCF distribution server (Debian package), a real OCI registry
+#   chromium         Debian's Chromium, driven headless by the web UI's browser tests
 set -euo pipefail
 WEFT_HOME=${WEFT_HOME:-$HOME/.weft}
 DIR="$WEFT_HOME/test-services"
@@ -52,4 +53,10 @@ if ! command -v docker-registry >/dev/null; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
 fi
-log "ready in $DIR: fake-gcs-server, moto_server, bqemulator, schemathesis, oras; docker-registry"
+if ! command -v chromium >/dev/null; then
+  log "installing chromium (apt), for the web UI's browser tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+log "ready in $DIR: fake-gcs-server, moto_server, bqemulator, schemathesis, oras; docker-registry, chromium"

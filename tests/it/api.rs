@@ -389,6 +389,7 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
         "/api/runs/{id}/logs",
         "/api/runs/{id}/logs/stream",
         "/api/runs/{id}/blocks/{block}/output",
+        "/api/events",
         "/api/pipelines/{pipeline}/triggers/{trigger}/runs",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");

@@ -6,6 +6,7 @@ mod services;
 mod support;
 
 mod api;
+mod browser;
 mod cloud;
 mod dag;
 mod doors;

@@ -29,6 +29,7 @@ pub mod recovery;
 mod routes;
 pub mod scheduler;
 mod state;
+pub mod ui;
 
 pub use error::ApiError;
 pub use routes::{router, ApiDoc, MAX_BODY, MAX_WAIT};

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use crate::api::{pipelines, runs, trigger};
+use crate::api::{events, pipelines, runs, trigger};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ pub use crate::api::trigger::{MAX_BODY, MAX_WAIT};
         health,
         pipelines::list, pipelines::get, pipelines::start, pipelines::start_block, pipelines::backfill,
         runs::list, runs::get, runs::blocks, runs::cancel, runs::retry,
-        runs::logs, runs::stream, runs::output,
+        runs::logs, runs::stream, runs::output, events::events,
         trigger::trigger_run,
     ),
     components(schemas(pipelines::Backfill)),
@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/logs", get(runs::logs))
         .route("/api/runs/{id}/logs/stream", get(runs::stream))
         .route("/api/runs/{id}/blocks/{block}/output", get(runs::output))
+        .route("/api/events", get(events::events))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api_token,
@@ -82,14 +83,30 @@ pub fn router(state: AppState) -> Router {
             post(trigger::trigger_run),
         )
         .merge(guarded)
-        .fallback(|| async {
-            ApiError::NotFound("no such API route; see /api/openapi.json".into())
-        })
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::guard::check,
         ))
         .with_state(state)
+}
+
+/// An unknown `/api/...` path answers JSON; every other GET is the web UI's.
+async fn fallback(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::NotFound("no such API route; see /api/openapi.json".into())
+            .into_response();
+    }
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return ApiError::NotFound(format!("no route for {method} {path}")).into_response();
+    }
+    crate::ui::serve(uri, headers).await
 }
 
 /// With an API token set, every guarded route needs `Authorization: Bearer <it>`.

@@ -29,10 +29,51 @@ impl Changes {
         let _ = self.tx.send(Arc::from(run));
     }
 
+    pub(crate) fn watch_all(&self) -> AllRuns {
+        AllRuns {
+            rx: self.tx.subscribe(),
+        }
+    }
+
     pub(crate) fn watch(&self, run: &str) -> RunWatch {
         RunWatch {
             rx: self.tx.subscribe(),
             run: run.to_string(),
+        }
+    }
+}
+
+/// A reader's view of every run's changes (the UI's live channel).
+pub struct AllRuns {
+    rx: broadcast::Receiver<Arc<str>>,
+}
+
+impl AllRuns {
+    /// The runs changed in this process: waits up to `fallback` for a first change, then
+    /// `gather` more for the ones that follow it. Empty when nothing changed in time;
+    /// `None` when announcements were missed (every run may have changed).
+    pub async fn changed(&mut self, fallback: Duration, gather: Duration) -> Option<Vec<String>> {
+        let first = match tokio::time::timeout(fallback, self.rx.recv()).await {
+            Err(_) => return Some(Vec::new()),
+            Ok(Ok(run)) => run,
+            Ok(Err(broadcast::error::RecvError::Lagged(_))) => return None,
+            Ok(Err(broadcast::error::RecvError::Closed)) => {
+                std::future::pending::<()>().await;
+                unreachable!("pending never ends")
+            }
+        };
+        tokio::time::sleep(gather).await;
+        let mut runs = vec![first.to_string()];
+        loop {
+            match self.rx.try_recv() {
+                Ok(run) => {
+                    if !runs.iter().any(|r| **r == *run) {
+                        runs.push(run.to_string());
+                    }
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return None,
+                Err(_) => return Some(runs),
+            }
         }
     }
 }

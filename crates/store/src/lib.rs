@@ -24,7 +24,7 @@ mod store;
 mod triggers;
 
 pub use block_runs::BlockRef;
-pub use changes::RunWatch;
+pub use changes::{AllRuns, RunWatch};
 pub use error::StoreError;
 pub use history::RunFilter;
 pub use model::*;

@@ -180,6 +180,11 @@ impl Store {
         })
     }
 
+    /// Follow every run's changes made in this process (see [`crate::AllRuns`]).
+    pub fn watch_all(&self) -> crate::AllRuns {
+        self.changes.watch_all()
+    }
+
     /// Follow run `id`'s changes made in this process (see [`crate::RunWatch`]).
     pub fn watch(&self, id: &str) -> crate::RunWatch {
         self.changes.watch(id)

@@ -1,6 +1,7 @@
 //! The HTTP API's handlers, one module per resource.
 
 pub mod body;
+pub mod events;
 pub mod pipelines;
 pub mod runs;
 pub mod trigger;

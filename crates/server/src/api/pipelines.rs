@@ -39,6 +39,17 @@ fn host_of(url: &str) -> String {
     format!("{scheme}://{host}/…")
 }
 
+/// The language a block is written in, as the UI labels it.
+fn language(source: &weft_pipeline::Source) -> &'static str {
+    match source {
+        weft_pipeline::Source::Rust { .. } => "rust",
+        weft_pipeline::Source::Python { .. } => "python",
+        weft_pipeline::Source::Sql { .. } => "sql",
+        weft_pipeline::Source::Wasm { .. } => "wasm",
+        weft_pipeline::Source::Package { .. } => "package",
+    }
+}
+
 /// Every pipeline the server runs.
 #[utoipa::path(get, path = "/api/pipelines", operation_id = "list_pipelines", tag = "pipelines",
     responses((status = 200, description = "`{pipelines: [{name, description, blocks, max_active_runs, triggers}]}`")))]
@@ -69,10 +80,18 @@ pub async fn get(
             json!({
                 "name": b.name,
                 "kind": b.kind,
+                "language": language(&b.source),
+                "source": b.source.written(),
                 "upstream": b.upstream,
                 "downstream": p.downstream(&b.name),
                 "retries": b.retries,
                 "timeout_ms": b.timeout.as_millis() as u64,
+                "memory_limit": b.memory_limit,
+                "read_limit": b.read_limit,
+                "dynamic": b.flow.dynamic,
+                "reduce": b.flow.reduce,
+                "conditions": b.flow.conditions,
+                "callbacks": b.flow.callbacks,
                 "grants": b.grants,
             })
         })

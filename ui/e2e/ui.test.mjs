@@ -1,0 +1,182 @@
+// The web UI in headless Chromium against a real `weft serve` (started by the Rust test
+// `browser.rs`, which passes WEFT_URL, WEFT_PROJECT and WEFT_SCREENSHOTS).
+
+import { after, afterEach, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { parse } from "yaml";
+
+const base = process.env.WEFT_URL;
+const project = process.env.WEFT_PROJECT;
+const shots = process.env.WEFT_SCREENSHOTS ?? "e2e/screenshots";
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+assert.ok(base && project, "WEFT_URL and WEFT_PROJECT must be set (run through `cargo test browser`)");
+mkdirSync(shots, { recursive: true });
+
+let browser;
+let page;
+
+before(async () => {
+  browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e));
+});
+
+// A failed test leaves a picture of the page it failed on.
+afterEach(async (t) => {
+  if (page && t.passed === false) await shot(`failed-${t.name.replace(/[^a-z0-9]+/gi, "-")}`).catch(() => {});
+});
+
+after(async () => {
+  // A browser that will not close must not hold the run up.
+  await Promise.race([browser?.close(), new Promise((r) => setTimeout(r, 5000))]);
+});
+
+const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+
+/** Wait until run `id` has ended; its final record. */
+async function ended(id) {
+  for (let i = 0; i < 300; i++) {
+    const run = await api("GET", `/api/runs/${id}`);
+    if (!["queued", "running"].includes(run.status)) return run;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`run ${id} did not end`);
+}
+
+async function api(method, path) {
+  const r = await fetch(base + path, { method, headers: method === "POST" ? { "Content-Type": "application/json" } : {} });
+  return r.json();
+}
+
+test("the pipelines page lists every pipeline", async () => {
+  await page.goto(base + "/");
+  await page.waitForSelector("[data-pipeline=demo]");
+  const names = await page.$$eval("[data-pipeline]", (rows) => rows.map((r) => r.getAttribute("data-pipeline")));
+  assert.deepEqual(names.sort(), ["demo", "flaky", "long", "thousand"]);
+  await shot("pipelines");
+});
+
+test("a pipeline's graph has the YAML's blocks and edges", async () => {
+  const yaml = parse(readFileSync(join(project, "pipelines/demo/pipeline.yaml"), "utf8"));
+  const blocks = yaml.blocks.map((b) => b.name).sort();
+  const edges = yaml.blocks.flatMap((b) => (b.upstream ?? []).map((u) => `${u}->${b.name}`)).sort();
+  await page.goto(base + "/pipelines/demo");
+  await page.waitForSelector(".react-flow__node[data-id=sink]");
+  const nodes = await page.$$eval(".react-flow__node", (ns) => ns.map((n) => n.getAttribute("data-id")));
+  assert.deepEqual(nodes.sort(), blocks);
+  // React Flow draws one path per edge, labelled with its source and target.
+  await page.waitForSelector(".react-flow__edge");
+  const drawn = await page.$$eval(".react-flow__edge", (es) =>
+    es.map((e) => e.getAttribute("data-testid")?.replace(/^rf__edge-/, "")),
+  );
+  assert.deepEqual(drawn.sort(), edges);
+  // A node says its kind, language and grants.
+  const slow = await page.textContent("[data-block=slow_step]");
+  assert.match(slow, /transformer/);
+  assert.match(slow, /wasm/);
+});
+
+test("a run started from the pipeline page changes statuses without a reload", async () => {
+  await page.goto(base + "/pipelines/demo");
+  await page.waitForSelector(".react-flow__node[data-id=sink]");
+  const seen = new Set();
+  await page.exposeFunction("weftSawStatus", (s) => seen.add(s));
+  await page.evaluate(() => {
+    const el = document.querySelector("[data-block=slow_step]");
+    new MutationObserver(() => window.weftSawStatus(el.getAttribute("data-status"))).observe(el, { attributes: true });
+  });
+  await page.click("[data-testid=run-pipeline]");
+  await page.waitForSelector("[data-block=slow_step][data-status=running]", { timeout: 20000 });
+  await shot("pipeline");
+  await page.waitForSelector("[data-block=sink][data-status=success]", { timeout: 60000 });
+  assert.ok(seen.has("running"), `slow_step was never shown running: ${[...seen]}`);
+  assert.ok(seen.has("success"), `slow_step was never shown done: ${[...seen]}`);
+  const fanout = await page.textContent("[data-block=per_row] [data-testid=fanout]");
+  assert.match(fanout, /5 success/);
+});
+
+test("a run's log is searched in the app, beyond what is on screen", async () => {
+  const { runs } = await api("GET", "/api/runs?pipeline=demo&limit=1");
+  assert.equal((await ended(runs[0].id)).status, "success");
+  await page.goto(`${base}/runs/${runs[0].id}`);
+  await page.waitForSelector("[data-testid=gantt]");
+  await page.waitForFunction(() => document.querySelectorAll(".log-line").length > 0);
+  // 3,000 lines of chatter: only those in view are in the page.
+  const inPage = await page.$$eval(".log-line", (ls) => ls.length);
+  assert.ok(inPage < 200, `${inPage} log lines in the page`);
+  const target = "sink finished its rows";
+  assert.equal(await page.locator(".log-line", { hasText: target }).count(), 0, "the line was in view already");
+  await page.fill("[data-testid=log-search]", target);
+  await page.press("[data-testid=log-search]", "Enter");
+  await page.waitForSelector(`.log-line.hit:has-text("${target}")`);
+  assert.match(await page.textContent("[data-testid=log-hits]"), /^1 \/ 1$/);
+  await shot("run");
+});
+
+test("a failed run is retried from its page and ends well", async () => {
+  const { run_id } = await api("POST", "/api/pipelines/flaky/runs");
+  await page.goto(`${base}/runs/${run_id}`);
+  await page.waitForSelector(".page-header .badge[data-status=failed]", { timeout: 30000 });
+  await page.click("[data-testid=retry]");
+  await page.waitForSelector(".page-header .badge[data-status=success]", { timeout: 30000 });
+  await page.waitForSelector("[data-block=flaky_step] .badge[data-status=success]");
+});
+
+test("a running run is cancelled from its page", async () => {
+  const { run_id } = await api("POST", "/api/pipelines/long/runs");
+  await page.goto(`${base}/runs/${run_id}`);
+  await page.waitForSelector(".page-header .badge[data-status=running]", { timeout: 30000 });
+  await page.click("[data-testid=cancel]");
+  await page.waitForSelector(".page-header .badge[data-status=cancelled]", { timeout: 30000 });
+});
+
+test("the runs page filters by status", async () => {
+  await page.goto(`${base}/runs`);
+  await page.waitForSelector("[data-run]");
+  await page.selectOption("[data-testid=status-filter]", "cancelled");
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("[data-run]")];
+    return rows.length > 0 && rows.every((r) => r.querySelector("[data-status]")?.getAttribute("data-status") === "cancelled");
+  });
+  assert.match(page.url(), /status=cancelled/);
+  await page.selectOption("[data-testid=status-filter]", "");
+  const { runs } = await api("GET", "/api/runs");
+  await page.waitForFunction((n) => document.querySelectorAll("[data-run]").length === n, runs.length);
+  await shot("runs");
+});
+
+test("a 1,000-block pipeline opens and stays responsive", async () => {
+  const t0 = Date.now();
+  await page.goto(base + "/pipelines/thousand");
+  await page.waitForSelector("[data-testid=graph][data-nodes='1000']", { timeout: 30000 });
+  await page.waitForSelector(".react-flow__node");
+  const opened = Date.now() - t0;
+  // Only the nodes in view are drawn.
+  const drawn = await page.$$eval(".react-flow__node", (ns) => ns.length);
+  assert.ok(drawn > 0 && drawn <= 1000, `${drawn} nodes drawn`);
+  // The page still answers: a click on a node opens its panel quickly.
+  const t1 = Date.now();
+  await page.locator(".react-flow__node").first().click();
+  await page.waitForSelector("[data-testid=block-panel]");
+  const answered = Date.now() - t1;
+  console.log(`thousand: opened in ${opened} ms, a click answered in ${answered} ms, ${drawn} nodes drawn`);
+  await shot("thousand");
+});
+
+test("unknown API paths answer JSON 404 and the page is not cached", async () => {
+  const r = await fetch(base + "/api/nope");
+  assert.equal(r.status, 404);
+  assert.match(r.headers.get("content-type"), /json/);
+  const html = await fetch(base + "/runs/whatever", { headers: { "Accept-Encoding": "gzip" } });
+  assert.equal(html.status, 200);
+  assert.equal(html.headers.get("cache-control"), "no-cache");
+  const text = await html.text();
+  const asset = text.match(/\/assets\/[^"]+\.js/)[0];
+  const a = await fetch(base + asset, { headers: { "Accept-Encoding": "gzip" } });
+  assert.equal(a.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  assert.equal(a.headers.get("content-encoding"), "gzip");
+});

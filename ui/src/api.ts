@@ -1,0 +1,180 @@
+// The server's JSON API, as the UI uses it. Every call carries the API token when the server
+// asked for one (kept in this tab's session storage, asked for once).
+
+/** A pipeline as `GET /api/pipelines` lists it. */
+export interface PipelineSummary {
+  name: string;
+  description: string | null;
+  blocks: number;
+  max_active_runs: number | null;
+  triggers: { name: string; type: string }[];
+}
+
+/** What a block may touch. */
+export interface Grants {
+  urls?: string[];
+  read?: string[];
+  write?: string[];
+  profiles?: string[];
+  env?: string[];
+  [other: string]: unknown;
+}
+
+/** A block of a pipeline. */
+export interface BlockInfo {
+  name: string;
+  kind: string;
+  language?: string;
+  source?: string;
+  upstream: string[];
+  downstream: string[];
+  retries: number;
+  timeout_ms: number;
+  memory_limit?: number | null;
+  grants: Grants;
+  dynamic?: boolean;
+}
+
+/** A pipeline with its DAG. */
+export interface PipelineDetail {
+  name: string;
+  description: string | null;
+  blocks: BlockInfo[];
+  edges: { from: string; to: string }[];
+  variables: Record<string, string>;
+  triggers: unknown[];
+}
+
+export type RunStatus = "queued" | "running" | "success" | "failed" | "cancelled";
+
+/** A run of a pipeline. */
+export interface RunRecord {
+  id: string;
+  pipeline: string;
+  status: RunStatus;
+  trigger: string;
+  variables: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+}
+
+/** One block (or fan-out child) of a run. */
+export interface BlockRun {
+  run_id: string;
+  key: string;
+  block: string;
+  label: string | null;
+  position: number;
+  status: string;
+  attempt: number;
+  started_at: number | null;
+  finished_at: number | null;
+  rows: number | null;
+  bytes: number | null;
+  output: string | null;
+  error: string | null;
+  [other: string]: unknown;
+}
+
+/** A run with its block runs. */
+export interface RunDetail extends RunRecord {
+  blocks: BlockRun[];
+  fan_outs: { block: string; children: number; statuses: Record<string, number> }[];
+}
+
+/** A log line. */
+export interface LogLine {
+  seq: number;
+  block: string | null;
+  attempt: number | null;
+  at: number;
+  level: string;
+  message: string;
+}
+
+/** An error the API answered with. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN_KEY = "weft.api_token";
+
+/** The API token this tab uses, if any. */
+export function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** Keep `value` as this tab's API token. */
+export function setToken(value: string) {
+  sessionStorage.setItem(TOKEN_KEY, value);
+}
+
+/** Headers every API call sends. */
+export function authHeaders(): Record<string, string> {
+  const t = token();
+  return t ? { Authorization: `Bearer ${t}` } : {};
+}
+
+let onUnauthorized: () => void = () => {};
+
+/** Called when the server refuses for want of a token. */
+export function whenUnauthorized(f: () => void) {
+  onUnauthorized = f;
+}
+
+/** The server refused for want of a token. */
+export function unauthorized() {
+  onUnauthorized();
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { ...authHeaders() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!res.ok) {
+    if (res.status === 401) onUnauthorized();
+    const message =
+      json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : text;
+    throw new ApiError(res.status, message || res.statusText);
+  }
+  return json as T;
+}
+
+/** The API's calls. */
+export const api = {
+  pipelines: () => call<{ pipelines: PipelineSummary[] }>("GET", "/api/pipelines"),
+  pipeline: (name: string) => call<PipelineDetail>("GET", `/api/pipelines/${encodeURIComponent(name)}`),
+  startRun: (name: string, variables: Record<string, string> = {}) =>
+    call<{ run_id: string }>("POST", `/api/pipelines/${encodeURIComponent(name)}/runs`, variables),
+  runs: (filter: { pipeline?: string; status?: string; trigger?: string; limit?: number; before?: string }) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== "") q.set(k, String(v));
+    return call<{ runs: RunRecord[]; next_before: string | null }>("GET", `/api/runs?${q}`);
+  },
+  run: (id: string) => call<RunDetail>("GET", `/api/runs/${encodeURIComponent(id)}`),
+  cancel: (id: string) => call<unknown>("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
+  retry: (id: string) => call<unknown>("POST", `/api/runs/${encodeURIComponent(id)}/retry`),
+  logs: (id: string, after = -1, block?: string) => {
+    const q = new URLSearchParams({ after: String(after) });
+    if (block) q.set("block", block);
+    return call<{ logs: LogLine[]; next_after: number | null }>("GET", `/api/runs/${encodeURIComponent(id)}/logs?${q}`);
+  },
+};
