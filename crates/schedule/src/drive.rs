@@ -170,8 +170,14 @@ impl Drive {
         Ok(())
     }
 
-    /// Drop outputs from memory that no block run still to start reads.
+    /// Drop outputs from memory that no block run still to start reads, and components of
+    /// blocks that will not run again in this run.
     fn release(&mut self) {
+        self.run
+            .loaded
+            .lock()
+            .expect("loaded components lock")
+            .retain(|block, _| self.plan.may_run_again(block));
         let mut cache = self.run.cache.lock().expect("cache lock");
         let plan = &self.plan;
         let rows = &mut self.rows;

@@ -286,6 +286,7 @@ impl Executor {
             observer,
             cancel: req.cancel.clone(),
             cache: Default::default(),
+            loaded: Default::default(),
             durable: crate::durable::Durable::new(pipeline.concurrency),
         });
         let dispatch = Arc::new(LocalDispatch {

@@ -125,20 +125,41 @@ pub(crate) async fn invoke(call: Call<'_>) -> Result<Option<Table>, Failure> {
     };
     let runtime = call.run.runtime.clone();
     let name = block.name.clone();
+    let held = held(call.run, &name);
     let task = tokio::task::spawn_blocking(move || {
-        let loaded = runtime.load(
-            &name,
-            &component.key,
-            &component.wasm,
-            component
-                .cwasm
-                .as_deref()
-                .zip(component.cwasm_digest.as_deref()),
-        )?;
-        runtime.invoke(&loaded, block_call)
+        let loaded = match held {
+            Some(c) => c,
+            None => {
+                let cwasm = component.cwasm.as_deref();
+                let digest = component.cwasm_digest.as_deref();
+                match runtime.load(&name, &component.key, &component.wasm, cwasm.zip(digest)) {
+                    Ok(c) => c,
+                    Err(e) => return (None, Err(e)),
+                }
+            }
+        };
+        let output = runtime.invoke(&loaded, block_call);
+        (Some(loaded), output)
     });
-    let output = bounded(call.run, block, stop, task).await??;
-    Ok(output.table)
+    let (loaded, output) = bounded(call.run, block, stop, task).await?;
+    if let Some(c) = loaded {
+        call.run
+            .loaded
+            .lock()
+            .expect("loaded components lock")
+            .entry(block.name.clone())
+            .or_insert(c);
+    }
+    Ok(output?.table)
+}
+
+/// The component this run already holds for block `name`.
+fn held(run: &RunContext, name: &str) -> Option<weft_runtime::BlockComponent> {
+    run.loaded
+        .lock()
+        .expect("loaded components lock")
+        .get(name)
+        .cloned()
 }
 
 /// Wait for a call's task within the block's timeout, stopping it on cancel. A retry starts

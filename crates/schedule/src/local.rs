@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use weft_data::Table;
 use weft_io::IoContext;
 use weft_pipeline::{Block, Pipeline};
-use weft_runtime::Runtime;
+use weft_runtime::{BlockComponent, Runtime};
 use weft_store::Store;
 
 use crate::dispatch::{Dispatch, Finished, Input, Job, OutputRef};
@@ -37,6 +37,10 @@ pub(crate) struct RunContext {
     pub(crate) cancel: CancellationToken,
     /// Outputs kept in memory while block runs still to start read them, by block.
     pub(crate) cache: Mutex<HashMap<String, HashMap<RunKey, Table>>>,
+    /// Components this run's block runs loaded, by block: held while the block may still
+    /// run in this run (a fan-out's children load it once), dropped once it cannot, so a
+    /// finished block's code is unmapped while the rest of the run goes on.
+    pub(crate) loaded: Mutex<HashMap<String, BlockComponent>>,
     /// Outputs still being stored, and the ends recorded after them.
     pub(crate) durable: Durable,
 }

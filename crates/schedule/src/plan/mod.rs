@@ -277,6 +277,20 @@ impl Plan {
         })
     }
 
+    /// Whether a run of `block` may still start or is running: one has not ended, or a
+    /// fan-out it runs within may still make children. True for a block that is no step of
+    /// the graph (a condition or callback, run beside the block it is attached to).
+    pub fn may_run_again(&self, block: &str) -> bool {
+        let Some(&s) = self.graph.index.get(block) else {
+            return true;
+        };
+        self.active_per_step[s] > 0
+            || self.graph.steps[s]
+                .scope
+                .iter()
+                .any(|&f| self.active_per_step[f] > 0)
+    }
+
     /// Every block run with a final status, in pipeline then child order.
     pub fn statuses(&self) -> Vec<(RunKey, Option<Status>)> {
         let mut ids: Vec<&Id> = self.nodes.keys().collect();
