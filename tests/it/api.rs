@@ -184,6 +184,8 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
         (format!("/api/runs/{id}/blocks/flaky/output"), 404),
         (format!("/api/runs/{id}/blocks/nope/output"), 404),
         ("/api/runs?status=done".to_string(), 400),
+        (format!("/api/runs/{id}/logs?after=soon"), 400),
+        ("/api/runs?limit=many".to_string(), 400),
         ("/api/nothing/here".to_string(), 404),
     ] {
         let (status, body) = call("GET", &format!("{}{path}", s.base), None, &[]);
@@ -429,6 +431,12 @@ fn an_api_token_guards_everything_but_health_and_the_document() {
         call("GET", &format!("{}/api/runs", s.base), None, &[]).0,
         401
     );
+    // The UI's live channel too; the UI's page and assets carry no data and need none.
+    assert_eq!(
+        call("GET", &format!("{}/api/events", s.base), None, &[]).0,
+        401
+    );
+    assert_eq!(call("GET", &format!("{}/runs", s.base), None, &[]).0, 200);
     assert_eq!(
         call("GET", &format!("{}/api/health", s.base), None, &[]).0,
         200

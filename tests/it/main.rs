@@ -10,6 +10,7 @@ mod browser;
 mod cloud;
 mod dag;
 mod doors;
+mod events;
 mod faults;
 mod flow;
 mod formats;

@@ -33,6 +33,26 @@ pub fn variables_from(bytes: &[u8]) -> Result<BTreeMap<String, String>, ApiError
         .collect())
 }
 
+/// A query string read into `T`, refused as a JSON 400 naming the parameter (axum's own
+/// extractor answers plain text).
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for Query<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use weft_store::{RunFilter, RunStatus};
 
+use super::body::Query;
 use crate::api::runs::run_json;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -157,7 +157,7 @@ pub struct BlockRunQuery {
 pub async fn start_block(
     State(state): State<AppState>,
     Path((pipeline, block)): Path<(String, String)>,
-    axum::extract::Query(q): axum::extract::Query<BlockRunQuery>,
+    super::body::Query(q): super::body::Query<BlockRunQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let variables = variables_from(&body)?;

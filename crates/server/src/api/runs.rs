@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use weft_store::{RunFilter, RunStatus};
 
+use super::body::Query;
 use crate::error::ApiError;
 use crate::state::{AppState, Cancelled};
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,6 +15,7 @@ use weft_pipeline::TriggerKind;
 use weft_store::RunStatus;
 
 use super::body::variables_from;
+use super::body::Query;
 use super::runs::{preview, run_json};
 use crate::error::ApiError;
 use crate::state::AppState;
