@@ -39,13 +39,17 @@ for name, chains, steps in (("ten", 2, 5), ("thousand", 40, 25)):
                 up.append(f"b{c:02}_{s-1:02}")
                 if c > 0 and s % 5 == 0:
                     up.append(f"b{c-1:02}_{s-1:02}")
-            lines.append(f"  - {{ name: {b}, kind: {'loader' if s == 0 else 'transformer'}, source: sql/{b}.sql, upstream: [{', '.join(up)}] }}")
+            lines.append(f"  - {{ name: {b}, kind: {'loader' if s == 0 else 'transformer'}, source: pipelines/{name}/sql/{b}.sql, upstream: [{', '.join(up)}] }}")
     open(os.path.join(d, "pipeline.yaml"), "w").write("\n".join(lines) + "\n")
 PY
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$WEFT" --project "$WORK" serve --bind "127.0.0.1:$PORT" >/dev/null 2>"$WORK/serve.log" &
 PID=$!
-for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do
+  curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break
+  kill -0 "$PID" 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
 log "weft serve on port $PORT"
 
 WEFT_URL="http://127.0.0.1:$PORT" ROUNDS=$ROUNDS node bench/ui/paint.mjs
