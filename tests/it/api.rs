@@ -392,6 +392,8 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
         "/api/runs/{id}/logs/stream",
         "/api/runs/{id}/blocks/{block}/output",
         "/api/events",
+        "/api/triggers",
+        "/api/pipelines/{pipeline}/triggers/{trigger}/token",
         "/api/pipelines/{pipeline}/triggers/{trigger}/runs",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
@@ -509,4 +511,101 @@ fn cancels_reach_the_process_that_drives_the_run() {
     let again = p.weft(&["cancel", &served]);
     assert_eq!(again.code, 2, "{}", again.stderr);
     assert!(again.stderr.contains("already ended"), "{}", again.stderr);
+}
+
+#[test]
+fn triggers_are_listed_and_their_tokens_issued_over_http() {
+    let p = Project::new();
+    p.pipeline("etl", "blocks:\n  - { name: src, kind: loader, source: {probe}, config: { mode: rows, rows: 2 } }\n");
+    write(
+        p.path(),
+        "pipelines/etl/triggers.yaml",
+        "- name: hook\n  type: api\n- name: nightly\n  type: schedule\n  cron: \"0 3 * * *\"\n  timezone: Europe/Amsterdam\n",
+    );
+    let s = serve_env(&p, &[("WEFT_API_TOKEN", "admin-secret")]);
+    let admin = [("authorization", "Bearer admin-secret")];
+    let url = |path: &str| format!("{}{path}", s.base);
+
+    // The list: the schedule's next tick is 03:00 in Amsterdam; the API trigger has no token.
+    assert_eq!(call("GET", &url("/api/triggers"), None, &[]).0, 401);
+    let (status, list) = call("GET", &url("/api/triggers"), None, &admin);
+    assert_eq!(status, 200, "{list}");
+    let by = |name: &str| {
+        list["triggers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let nightly = by("nightly");
+    assert_eq!(nightly["type"], "schedule");
+    let next = chrono::DateTime::parse_from_rfc3339(nightly["next"].as_str().unwrap()).unwrap();
+    let local = next.with_timezone(&chrono_tz::Europe::Amsterdam);
+    assert_eq!(local.format("%H:%M").to_string(), "03:00", "{nightly}");
+    let hook = by("hook");
+    assert_eq!(hook["has_token"], false);
+    assert_eq!(hook["path"], "/api/pipelines/etl/triggers/hook/runs");
+
+    // Issue a token over HTTP, use it, rotate it: the old one stops working.
+    let issue = url("/api/pipelines/etl/triggers/hook/token");
+    assert_eq!(
+        call("POST", &issue, None, &[]).0,
+        401,
+        "issuing needs the API token"
+    );
+    let (status, first) = call("POST", &issue, None, &admin);
+    assert_eq!(status, 201, "{first}");
+    let first = first["token"].as_str().unwrap().to_string();
+    let run = url("/api/pipelines/etl/triggers/hook/runs");
+    let bearer = |t: &str| format!("Bearer {t}");
+    assert_eq!(
+        call(
+            "POST",
+            &run,
+            Some(b"{}".to_vec()),
+            &[("authorization", &bearer(&first))]
+        )
+        .0,
+        202
+    );
+    let (_, second) = call("POST", &issue, None, &admin);
+    let second = second["token"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    assert_eq!(
+        call(
+            "POST",
+            &run,
+            Some(b"{}".to_vec()),
+            &[("authorization", &bearer(&first))]
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &run,
+            Some(b"{}".to_vec()),
+            &[("authorization", &bearer(&second))]
+        )
+        .0,
+        202
+    );
+    assert_eq!(
+        call("GET", &url("/api/triggers"), None, &admin).1["triggers"][0]["has_token"],
+        true
+    );
+
+    // A schedule has no token; an unknown trigger or pipeline is named.
+    for (path, code) in [
+        ("/api/pipelines/etl/triggers/nightly/token", 409),
+        ("/api/pipelines/etl/triggers/nope/token", 404),
+        ("/api/pipelines/nope/triggers/hook/token", 404),
+    ] {
+        let (status, body) = call("POST", &url(path), None, &admin);
+        assert_eq!(status, code, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
 }

@@ -77,6 +77,11 @@ fn the_web_ui_in_chromium() {
         .pipeline("flaky", FLAKY)
         .pipeline("long", LONG)
         .pipeline("thousand", &big());
+    write(
+        p.path(),
+        "pipelines/demo/triggers.yaml",
+        "- name: hook\n  type: api\n- name: nightly\n  type: schedule\n  cron: \"30 4 * * *\"\n  catch_up: skip\n",
+    );
     let s = serve(&p);
     let ui = repo().join("ui");
     let shots = ui.join("e2e/screenshots");
@@ -105,7 +110,14 @@ fn the_web_ui_in_chromium() {
         "browser tests failed:\n{text}\n--- weft serve ---\n{}",
         s.stderr()
     );
-    for page in ["pipelines", "pipeline", "run", "runs", "thousand"] {
+    for page in [
+        "pipelines",
+        "pipeline",
+        "run",
+        "runs",
+        "thousand",
+        "triggers",
+    ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),
             "no screenshot of the {page} page:\n{text}"

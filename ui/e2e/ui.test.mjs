@@ -149,6 +149,30 @@ test("the runs page filters by status", async () => {
   await shot("runs");
 });
 
+test("triggers show their next tick, and an API token is made and works", async () => {
+  await page.goto(`${base}/triggers`);
+  await page.waitForSelector("[data-trigger='demo/nightly']");
+  const next = await page.getAttribute("[data-trigger='demo/nightly'] [data-testid=next] time", "datetime");
+  const at = new Date(next);
+  assert.equal(at.getUTCHours(), 4, next);
+  assert.equal(at.getUTCMinutes(), 30, next);
+  assert.ok(at.getTime() > Date.now() && at.getTime() <= Date.now() + 24 * 3600 * 1000, next);
+  await page.click("[data-trigger='demo/hook'] [data-testid=issue]");
+  const token = (await page.textContent("[data-testid=token]")).trim();
+  assert.match(token, /^weft_[0-9a-f]{48}$/);
+  assert.match(await page.textContent("[data-testid=curl]"), new RegExp(`Bearer ${token}`));
+  await shot("triggers");
+  const r = await fetch(`${base}/api/pipelines/demo/triggers/hook/runs`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: "{}",
+  });
+  assert.equal(r.status, 202);
+  assert.equal((await r.json()).replayed, false);
+  // The button now rotates.
+  await page.waitForSelector("[data-trigger='demo/hook'] [data-testid=issue]:has-text('Rotate token')");
+});
+
 test("a 1,000-block pipeline opens and stays responsive", async () => {
   const t0 = Date.now();
   await page.goto(base + "/pipelines/thousand");

@@ -7,6 +7,7 @@ import { PipelinePage } from "./pages/Pipeline";
 import { PipelinesPage } from "./pages/Pipelines";
 import { RunPage } from "./pages/Run";
 import { RunsPage } from "./pages/Runs";
+import { TriggersPage } from "./pages/Triggers";
 
 /** Asks once for the server's API token when a call was refused for want of it. */
 function TokenPrompt({ onDone }: { onDone: () => void }) {
@@ -50,6 +51,9 @@ export function App() {
         <Link href="/runs" className={location.startsWith("/runs") ? "active" : ""}>
           Runs
         </Link>
+        <Link href="/triggers" className={location.startsWith("/triggers") ? "active" : ""}>
+          Triggers
+        </Link>
       </nav>
       {asking ? (
         <TokenPrompt
@@ -68,6 +72,9 @@ export function App() {
             <RunsPage />
           </Route>
           <Route path="/runs/:id">{(p) => <RunPage id={p.id} />}</Route>
+          <Route path="/triggers">
+            <TriggersPage />
+          </Route>
           <Route>
             <main className="page">
               <h1>Not found</h1>

@@ -94,6 +94,21 @@ export interface LogLine {
   message: string;
 }
 
+/** A trigger with its next tick. */
+export interface TriggerView {
+  pipeline: string;
+  name: string;
+  type: "schedule" | "api";
+  description: string | null;
+  cron: string | null;
+  timezone: string | null;
+  catch_up: string | null;
+  next: string | null;
+  last_tick: string | null;
+  has_token: boolean;
+  path: string | null;
+}
+
 /** An error the API answered with. */
 export class ApiError extends Error {
   constructor(
@@ -172,6 +187,12 @@ export const api = {
   run: (id: string) => call<RunDetail>("GET", `/api/runs/${encodeURIComponent(id)}`),
   cancel: (id: string) => call<unknown>("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
   retry: (id: string) => call<unknown>("POST", `/api/runs/${encodeURIComponent(id)}/retry`),
+  triggers: () => call<{ triggers: TriggerView[] }>("GET", "/api/triggers"),
+  issueToken: (pipeline: string, trigger: string) =>
+    call<{ token: string }>(
+      "POST",
+      `/api/pipelines/${encodeURIComponent(pipeline)}/triggers/${encodeURIComponent(trigger)}/token`,
+    ),
   logs: (id: string, after = -1, block?: string) => {
     const q = new URLSearchParams({ after: String(after) });
     if (block) q.set("block", block);

@@ -31,6 +31,7 @@ pub mod scheduler;
 mod state;
 pub mod ui;
 
+pub use api::triggers::issue_token;
 pub use error::ApiError;
 pub use routes::{router, ApiDoc, MAX_BODY, MAX_WAIT};
 pub use state::{AppState, Cancelled, Loaded};

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use crate::api::{events, pipelines, runs, trigger};
+use crate::api::{events, pipelines, runs, trigger, triggers};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,9 +25,9 @@ pub use crate::api::trigger::{MAX_BODY, MAX_WAIT};
         pipelines::list, pipelines::get, pipelines::start, pipelines::start_block, pipelines::backfill,
         runs::list, runs::get, runs::blocks, runs::cancel, runs::retry,
         runs::logs, runs::stream, runs::output, events::events,
-        trigger::trigger_run,
+        trigger::trigger_run, triggers::list, triggers::issue,
     ),
-    components(schemas(pipelines::Backfill)),
+    components(schemas(pipelines::Backfill, triggers::TriggerList, triggers::TriggerView, triggers::IssuedToken)),
     tags((name = "pipelines"), (name = "runs"), (name = "logs"), (name = "triggers")),
 )]
 pub struct ApiDoc;
@@ -71,6 +71,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/logs/stream", get(runs::stream))
         .route("/api/runs/{id}/blocks/{block}/output", get(runs::output))
         .route("/api/events", get(events::events))
+        .route("/api/triggers", get(triggers::list))
+        .route(
+            "/api/pipelines/{pipeline}/triggers/{trigger}/token",
+            post(triggers::issue),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api_token,

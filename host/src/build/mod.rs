@@ -17,7 +17,6 @@ use weft_pipeline::{Pipeline, Source};
 use weft_runtime::Runtime;
 use weft_schedule::ComponentRef;
 
-pub(crate) use sdk::hex;
 pub use sdk::{Sdk, SETUP_SCRIPT};
 pub use toolchain::Toolchain;
 

@@ -3,11 +3,9 @@
 
 use chrono::Utc;
 use comfy_table::Table;
-use sha2::{Digest, Sha256};
 use weft_pipeline::{Trigger, TriggerKind};
 use weft_store::{Store, TriggerSpec};
 
-use crate::build::hex;
 use crate::error::CliError;
 use crate::project::Project;
 
@@ -218,10 +216,7 @@ async fn token(
             "trigger \"{trigger}\" of {pipeline} is a schedule; only `type: api` triggers have tokens"
         )));
     }
-    let secret: [u8; 24] = rand::random();
-    let token = format!("weft_{}", hex(&secret));
-    let hash = hex(&Sha256::digest(token.as_bytes()));
-    store.set_token_hash(pipeline, trigger, &hash).await?;
+    let token = weft_server::issue_token(store, pipeline, trigger).await?;
     eprintln!(
         "token for {pipeline}/{trigger} (shown once; the store keeps only its hash; run this again to rotate it):"
     );

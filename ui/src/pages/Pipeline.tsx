@@ -1,6 +1,6 @@
 // A pipeline as its DAG, with the statuses of its latest run changing live.
 
-import { Background, Controls, MiniMap, ReactFlow, type Edge } from "@xyflow/react";
+import { applyNodeChanges, Background, Controls, MiniMap, ReactFlow, type Edge, type NodeChange } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { api, type PipelineDetail, type RunDetail } from "../api";
@@ -85,10 +85,21 @@ export function PipelinePage({ name }: { name: string }) {
             width: NODE_WIDTH,
             height: NODE_HEIGHT,
             data: { block: n.block, status: statuses.get(n.id) },
-            selected: n.id === selected,
           }))
         : [],
-    [graph, positions, statuses, selected],
+    // Selection is React Flow's own: a click redraws two nodes, not every node.
+    [graph, positions, statuses],
+  );
+  // React Flow owns selection (a click redraws two nodes, not every node); statuses from the
+  // server replace the nodes' data and keep what is selected.
+  const [shown, setShown] = useState<BlockNodeType[]>([]);
+  useEffect(() => setShown((cur) => {
+    const picked = new Set(cur.filter((n) => n.selected).map((n) => n.id));
+    return nodes.map((n) => (picked.has(n.id) ? { ...n, selected: true } : n));
+  }), [nodes]);
+  const onNodesChange = useCallback(
+    (changes: NodeChange<BlockNodeType>[]) => setShown((cur) => applyNodeChanges(changes, cur)),
+    [],
   );
   const edges: Edge[] = useMemo(
     () =>
@@ -141,9 +152,10 @@ export function PipelinePage({ name }: { name: string }) {
       <div className="pipeline-body">
         <div className="graph" data-testid="graph" data-nodes={nodes.length} data-edges={edges.length}>
           {graph && !positions ? <div className="muted center">laying out {graph.nodes.length} blocks…</div> : null}
-          {positions ? (
+          {positions && shown.length ? (
             <ReactFlow
-              nodes={nodes}
+              nodes={shown}
+              onNodesChange={onNodesChange}
               edges={edges}
               nodeTypes={nodeTypes}
               onlyRenderVisibleElements

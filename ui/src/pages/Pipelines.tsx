@@ -72,8 +72,8 @@ export function PipelinesPage() {
                 <td className="num">{p.blocks}</td>
                 <td>
                   {p.triggers.map((t) => (
-                    <span key={t.name} className="chip" title={t.type}>
-                      {t.type === "schedule" ? "⏱" : "⇢"} {t.name}
+                    <span key={t.name} className="chip" title={t.type === "schedule" ? "a schedule" : "an API trigger"}>
+                      {t.name} <span className="muted">{t.type}</span>
                     </span>
                   ))}
                 </td>

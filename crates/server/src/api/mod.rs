@@ -5,3 +5,4 @@ pub mod events;
 pub mod pipelines;
 pub mod runs;
 pub mod trigger;
+pub mod triggers;

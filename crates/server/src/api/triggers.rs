@@ -1,0 +1,150 @@
+//! Triggers as the UI lists them (with their next ticks), and API tokens issued or rotated
+//! over HTTP (shown once; the store keeps only the hash).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{TimeZone, Utc};
+use serde::Serialize;
+use weft_pipeline::TriggerKind;
+use weft_store::Store;
+
+use super::trigger::sha256_hex;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A trigger of a pipeline.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TriggerView {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Trigger name.
+    pub name: String,
+    /// `schedule` or `api`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Free text from triggers.yaml.
+    pub description: Option<String>,
+    /// The cron expression and its time zone (schedules).
+    pub cron: Option<String>,
+    /// The IANA time zone of `cron`.
+    pub timezone: Option<String>,
+    /// What happens to ticks missed while no server ran: skip, latest or all.
+    pub catch_up: Option<String>,
+    /// The next tick, RFC 3339 (schedules within their bounds).
+    pub next: Option<String>,
+    /// The last tick fired, RFC 3339.
+    pub last_tick: Option<String>,
+    /// Whether an API token has been issued (API triggers).
+    pub has_token: bool,
+    /// The route an API trigger answers on.
+    pub path: Option<String>,
+}
+
+/// Every trigger of every pipeline the server runs.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TriggerList {
+    /// Triggers by pipeline, then name.
+    pub triggers: Vec<TriggerView>,
+}
+
+/// A new API token: shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IssuedToken {
+    /// `Authorization: Bearer <token>` on the trigger's route.
+    pub token: String,
+}
+
+/// Every trigger, with its next tick and whether it has a token.
+#[utoipa::path(get, path = "/api/triggers", operation_id = "list_triggers", tag = "triggers",
+    responses((status = 200, description = "Every trigger", body = TriggerList)))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<TriggerList>, ApiError> {
+    let records = state.executor().store().triggers(None).await?;
+    let now = Utc::now();
+    let mut triggers = Vec::new();
+    for (pipeline, loaded) in state.pipelines() {
+        for t in &loaded.triggers {
+            let record = records
+                .iter()
+                .find(|r| r.pipeline == *pipeline && r.name == t.name);
+            let (cron, timezone, catch_up, next) = match &t.kind {
+                TriggerKind::Schedule(s) => (
+                    Some(s.cron.clone()),
+                    Some(s.timezone.clone()),
+                    Some(format!("{:?}", s.catch_up).to_lowercase()),
+                    s.next_after(now).map(|n| n.to_rfc3339()),
+                ),
+                TriggerKind::Api => (None, None, None, None),
+            };
+            let api = matches!(t.kind, TriggerKind::Api);
+            triggers.push(TriggerView {
+                pipeline: pipeline.clone(),
+                name: t.name.clone(),
+                kind: if api { "api" } else { "schedule" }.into(),
+                description: t.description.clone(),
+                cron,
+                timezone,
+                catch_up,
+                next,
+                last_tick: record
+                    .and_then(|r| r.last_tick)
+                    .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+                    .map(|t| t.to_rfc3339()),
+                has_token: record.is_some_and(|r| r.has_token),
+                path: api.then(|| format!("/api/pipelines/{pipeline}/triggers/{}/runs", t.name)),
+            });
+        }
+    }
+    Ok(Json(TriggerList { triggers }))
+}
+
+/// Issue a new token for an API trigger; the previous one stops working at once.
+#[utoipa::path(post, path = "/api/pipelines/{pipeline}/triggers/{trigger}/token", operation_id = "issue_token", tag = "triggers",
+    params(("pipeline" = String, Path, description = "Pipeline name"), ("trigger" = String, Path, description = "Trigger name")),
+    responses((status = 201, description = "The token, shown once", body = IssuedToken),
+        (status = 404, description = "No such pipeline or trigger"),
+        (status = 409, description = "The trigger is a schedule: only API triggers have tokens")))]
+pub async fn issue(
+    State(state): State<AppState>,
+    Path((pipeline, trigger)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
+    let loaded = state.pipeline(&pipeline)?;
+    let t = loaded
+        .triggers
+        .iter()
+        .find(|t| t.name == trigger)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("pipeline {pipeline} has no trigger \"{trigger}\""))
+        })?;
+    if !matches!(t.kind, TriggerKind::Api) {
+        return Err(ApiError::Conflict(format!(
+            "trigger \"{trigger}\" of {pipeline} is a schedule; only `type: api` triggers have tokens"
+        )));
+    }
+    let token = issue_token(state.executor().store(), &pipeline, &trigger).await?;
+    Ok((StatusCode::CREATED, Json(IssuedToken { token })))
+}
+
+/// Make a new random token for API trigger `trigger` of `pipeline` and keep its hash: the
+/// token itself is returned, to be shown once.
+///
+/// # Errors
+/// [`weft_store::StoreError`] when the store refuses.
+pub async fn issue_token(
+    store: &Store,
+    pipeline: &str,
+    trigger: &str,
+) -> Result<String, weft_store::StoreError> {
+    let secret: [u8; 24] = rand::random();
+    let token = format!(
+        "weft_{}",
+        secret
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    store
+        .set_token_hash(pipeline, trigger, &sha256_hex(&token))
+        .await?;
+    Ok(token)
+}
