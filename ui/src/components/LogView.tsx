@@ -32,6 +32,15 @@ export function LogView({ lines, live }: { lines: LogLine[]; live: boolean }) {
     if (follow && live && shown.length) v.scrollToIndex(shown.length - 1, { align: "end" });
   }, [shown.length, follow, live, v]);
 
+  // Find as you type: the first hit is brought into view as soon as there is one (also when
+  // it arrives with lines loaded after the query was typed).
+  const first = hits.length ? hits[0] : -1;
+  useEffect(() => {
+    if (first < 0) return;
+    setFollow(false);
+    v.scrollToIndex(first, { align: "center" });
+  }, [query, first, v]);
+
   function go(i: number) {
     if (!hits.length) return;
     const n = ((i % hits.length) + hits.length) % hits.length;
