@@ -8,8 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/weft/target}
 scripts/setup.sh >/dev/null 2>&1
-cargo build --release --workspace --quiet
-WEFT="$CARGO_TARGET_DIR/release/weft"
+if [ -n "${WEFT_BIN:-}" ]; then
+  WEFT=$WEFT_BIN
+else
+  cargo build --release --workspace --quiet
+  WEFT="$CARGO_TARGET_DIR/release/weft"
+fi
 PROJ=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$PROJ"' EXIT
 mkdir -p "$PROJ/pipelines" "$PROJ/blocks"
