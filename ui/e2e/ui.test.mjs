@@ -17,12 +17,17 @@ mkdirSync(shots, { recursive: true });
 
 let browser;
 let page;
+const problems = [];
 
 before(async () => {
   browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   page = await context.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e));
+  page.on("pageerror", (e) => problems.push(`page error: ${e}`));
+  // A script, style or worker the page's Content-Security-Policy refuses is a failure.
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) problems.push(m.text());
+  });
 });
 
 // A failed test leaves a picture of the page it failed on.
@@ -199,9 +204,16 @@ test("unknown API paths answer JSON 404 and the page is not cached", async () =>
   const html = await fetch(base + "/runs/whatever", { headers: { "Accept-Encoding": "gzip" } });
   assert.equal(html.status, 200);
   assert.equal(html.headers.get("cache-control"), "no-cache");
+  assert.match(html.headers.get("content-security-policy"), /default-src 'self'/);
+  assert.equal(html.headers.get("x-frame-options"), "DENY");
   const text = await html.text();
   const asset = text.match(/\/assets\/[^"]+\.js/)[0];
   const a = await fetch(base + asset, { headers: { "Accept-Encoding": "gzip" } });
   assert.equal(a.headers.get("cache-control"), "public, max-age=31536000, immutable");
   assert.equal(a.headers.get("content-encoding"), "gzip");
+});
+
+// Last: everything the pages did above raised no script error and broke no security policy.
+test("the page raised no script error and broke no security policy", () => {
+  assert.deepEqual(problems, []);
 });

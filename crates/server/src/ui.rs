@@ -22,6 +22,12 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>weft</title>\
 <code>npm --prefix ui ci &amp;&amp; npm --prefix ui run build</code>, then build weft again.</p>\
 <p>The API is served at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p>";
 
+/// What the page may load and run: only this server's own scripts, styles (React Flow sets
+/// inline styles), workers and API; it may not be framed by another page.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; \
+base-uri 'none'; form-action 'self'";
+
 /// Whether the binary holds a built UI.
 pub fn built() -> bool {
     Assets::get("index.html").is_some()
@@ -45,6 +51,7 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, CSP),
             ],
             NOT_BUILT,
         )
@@ -102,6 +109,17 @@ fn file(path: &str, gzip: bool) -> Option<Response> {
     );
     if let Some(e) = encoding {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+    }
+    if mime.starts_with("text/html") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
     }
     Some(r)
 }
