@@ -72,6 +72,8 @@ pub async fn events(
         pending,
         sent: HashMap::new(),
         active: HashSet::new(),
+        open: HashSet::new(),
+        swept: std::time::Instant::now(),
     };
     let stream = futures::stream::unfold(feed, |mut f| async move {
         loop {
@@ -95,20 +97,33 @@ struct Feed {
     sent: HashMap<String, u64>,
     /// Runs queued or running at the last look at the database.
     active: HashSet<String>,
+    /// Runs whose last `run` event said queued or running: looked at again until an event
+    /// says they ended (an end whose announcement this stream missed is still sent).
+    open: HashSet<String>,
+    /// When the database was last looked at.
+    swept: std::time::Instant,
 }
 
 impl Feed {
     /// Wait for changes and queue their events.
     async fn look(&mut self) {
-        let changed = match self.all.changed(FALLBACK, GATHER).await {
+        let mut changed = match self.all.changed(FALLBACK, GATHER).await {
             None => {
                 self.pending
                     .push_back(Event::default().event("resync").data("{}"));
                 Vec::new()
             }
-            Some(runs) if runs.is_empty() => self.active_in_store().await,
             Some(runs) => runs,
         };
+        // However busy the announcements, the database is looked at every FALLBACK.
+        if changed.is_empty() || self.swept.elapsed() >= FALLBACK {
+            self.swept = std::time::Instant::now();
+            for id in self.active_in_store().await {
+                if !changed.contains(&id) {
+                    changed.push(id);
+                }
+            }
+        }
         for id in changed {
             self.queue_run(&id).await;
         }
@@ -132,7 +147,13 @@ impl Feed {
                 now.extend(runs.into_iter().map(|r| r.id));
             }
         }
-        let mut look: Vec<String> = now.union(&self.active).cloned().collect();
+        let mut look: Vec<String> = now
+            .union(&self.active)
+            .chain(self.open.iter())
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         look.sort();
         self.active = now;
         look
@@ -144,6 +165,11 @@ impl Feed {
             return;
         };
         cap_children(&mut v);
+        if matches!(v["status"].as_str(), Some("queued" | "running")) {
+            self.open.insert(id.to_string());
+        } else {
+            self.open.remove(id);
+        }
         let text = v.to_string();
         let mut h = std::collections::hash_map::DefaultHasher::new();
         text.hash(&mut h);
