@@ -22,6 +22,7 @@
 
 pub mod backfill;
 mod dag;
+pub mod edit;
 mod error;
 mod flow;
 mod model;

@@ -1,4 +1,5 @@
 //! Integration tests of manifest parsing.
 
+mod edits;
 mod fuzz;
 mod ui;
