@@ -3,6 +3,8 @@
 #   paint     first paint of the first node of a 1,000-block pipeline page (layout in a
 #             worker), against a 10-block one: the ratio is what the size costs
 #   click     a click on a node of the 1,000-block graph until its panel shows
+#   notebook  "run block" on a Python transformer over 100,000 rows until its preview shows,
+#             as saved and right after an edit (the save builds the block first)
 #   assets    bytes of the embedded UI as sent (gzipped) and on disk
 # Each page load runs ROUNDS times after a warm-up; prints medians.
 #
@@ -41,6 +43,17 @@ for name, chains, steps in (("ten", 2, 5), ("thousand", 40, 25)):
                     up.append(f"b{c-1:02}_{s-1:02}")
             lines.append(f"  - {{ name: {b}, kind: {'loader' if s == 0 else 'transformer'}, source: pipelines/{name}/sql/{b}.sql, upstream: [{', '.join(up)}] }}")
     open(os.path.join(d, "pipeline.yaml"), "w").write("\n".join(lines) + "\n")
+# "run block": a SQL loader of 100,000 rows and the Python transformer the notebook runs.
+d = os.path.join(root, "pipelines", "preview")
+os.makedirs(d, exist_ok=True)
+open(os.path.join(d, "rows.sql"), "w").write(
+    "SELECT value AS id, value * 0.5 AS amount, concat('row ', value) AS label FROM generate_series(1, 100000)\n")
+open(os.path.join(d, "shape.py"), "w").write(
+    'from weft import col, transformer\n\n\n@transformer\ndef shape(data, **kwargs):\n'
+    '    return data.with_column("doubled", col("amount") * 2)\n')
+open(os.path.join(d, "pipeline.yaml"), "w").write(
+    "blocks:\n  - { name: rows, kind: loader, source: pipelines/preview/rows.sql }\n"
+    "  - { name: shape, kind: transformer, source: pipelines/preview/shape.py, upstream: [rows] }\n")
 PY
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$WEFT" --project "$WORK" serve --bind "127.0.0.1:$PORT" >/dev/null 2>"$WORK/serve.log" &
@@ -53,6 +66,7 @@ done
 log "weft serve on port $PORT"
 
 WEFT_URL="http://127.0.0.1:$PORT" ROUNDS=$ROUNDS node bench/ui/paint.mjs
+WEFT_URL="http://127.0.0.1:$PORT" ROUNDS=$ROUNDS node bench/ui/notebook.mjs
 
 gz=$(cat ui/dist/*.gz ui/dist/assets/*.gz | wc -c)
 plain=$(find ui/dist -type f ! -name '*.gz' -exec cat {} + | wc -c)

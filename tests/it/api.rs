@@ -178,7 +178,10 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
     let head = s.get(&format!("/api/runs/{id}/blocks/src/output?limit=3"));
     assert_eq!(head["rows"], 30);
     assert_eq!(head["head"].as_array().unwrap().len(), 3);
-    assert_eq!(head["columns"][0], json!({"name": "id", "type": "Int64"}));
+    assert_eq!(
+        head["columns"][0],
+        json!({"name": "id", "type": "Int64", "nulls": 0})
+    );
     for (path, code) in [
         (format!("/api/runs/{id}/blocks/src/output?limit=0"), 400),
         (format!("/api/runs/{id}/blocks/flaky/output"), 404),

@@ -47,6 +47,23 @@ const LONG: &str = r#"blocks:
   - { name: wait_long, kind: loader, source: {probe}, timeout: 5m, config: { mode: sleep, ms: 120000 } }
 "#;
 
+/// A pipeline edited in the notebook: its blocks are files of the project.
+const NOTEBOOK: &str = r#"description: Blocks edited in the browser.
+blocks:
+  - { name: numbers, kind: loader, source: {probe}, config: { mode: rows, rows: 40 } }
+  - name: shape
+    kind: transformer
+    source: blocks/notebook/shape.py
+    upstream: [numbers]
+  - name: summary
+    kind: transformer
+    source: blocks/notebook/summary.sql
+    upstream: [shape]
+"#;
+
+/// The notebook pipeline's Python block as it starts.
+const SHAPE: &str = "\"\"\"The rows, as they come.\"\"\"\nfrom weft import transformer\n\n\n@transformer\ndef shape(data, **kwargs):\n    return data\n";
+
 /// A pipeline of 1,000 blocks: 40 chains of 25, each link joined to the chain beside it.
 fn big() -> String {
     let mut y = String::from("description: One thousand blocks.\nblocks:\n");
@@ -76,7 +93,14 @@ fn the_web_ui_in_chromium() {
     p.pipeline("demo", DEMO)
         .pipeline("flaky", FLAKY)
         .pipeline("long", LONG)
-        .pipeline("thousand", &big());
+        .pipeline("thousand", &big())
+        .pipeline("notebook", NOTEBOOK);
+    write(p.path(), "blocks/notebook/shape.py", SHAPE);
+    write(
+        p.path(),
+        "blocks/notebook/summary.sql",
+        "SELECT count(*) AS n FROM {{ df_1 }}\n",
+    );
     write(
         p.path(),
         "pipelines/demo/triggers.yaml",
@@ -117,6 +141,8 @@ fn the_web_ui_in_chromium() {
         "runs",
         "thousand",
         "triggers",
+        "notebook",
+        "notebook-error",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

@@ -18,6 +18,7 @@ mod golden;
 mod init;
 mod io;
 mod live;
+mod notebook;
 mod packages;
 mod postgres;
 mod profiles;

@@ -70,6 +70,23 @@ fn triggers_are_listed_synced_and_tokens_rotate() {
         ran.stderr
     );
 
+    // Paused from the CLI, resumed; unknown triggers named with every trigger there is.
+    assert_eq!(triggers(&p)[0]["paused"], false);
+    let ran = p.weft(&["triggers", "pause", "nightly"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(triggers(&p)[0]["paused"], true);
+    assert_eq!(triggers(&p)[1]["paused"], false);
+    assert_eq!(p.weft(&["triggers", "resume", "nightly"]).code, 0);
+    assert_eq!(triggers(&p)[0]["paused"], false);
+    let ran = p.weft(&["triggers", "pause", "nighty"]);
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr
+            .contains("no trigger \"nighty\"; triggers: etl/nightly, etl/webhook"),
+        "{}",
+        ran.stderr
+    );
+
     // The store follows the file: a trigger deleted there is gone.
     write(
         p.path(),

@@ -3,7 +3,7 @@
 
 import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { parse } from "yaml";
@@ -61,7 +61,7 @@ test("the pipelines page lists every pipeline", async () => {
   await page.goto(base + "/");
   await page.waitForSelector("[data-pipeline=demo]");
   const names = await page.$$eval("[data-pipeline]", (rows) => rows.map((r) => r.getAttribute("data-pipeline")));
-  assert.deepEqual(names.sort(), ["demo", "flaky", "long", "thousand"]);
+  assert.deepEqual(names.sort(), ["demo", "flaky", "long", "notebook", "thousand"]);
   await shot("pipelines");
 });
 
@@ -177,6 +177,23 @@ test("triggers show their next tick, and an API token is made and works", async 
   assert.equal((await r.json()).replayed, false);
   // The button now rotates.
   await page.waitForSelector("[data-trigger='demo/hook'] [data-testid=issue]:has-text('Rotate token')");
+
+  // Paused, the trigger refuses calls; resumed, it takes them again.
+  await page.click("[data-trigger='demo/hook'] [data-testid=pause]");
+  await page.waitForSelector("[data-trigger='demo/hook'] [data-testid=pause]:has-text('Resume')");
+  await page.waitForSelector("[data-trigger='demo/hook'] .badge:has-text('paused')");
+  const call = () =>
+    fetch(`${base}/api/pipelines/demo/triggers/hook/runs`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: "{}",
+    });
+  const refused = await call();
+  assert.equal(refused.status, 409);
+  assert.match((await refused.json()).error, /paused/);
+  await page.click("[data-trigger='demo/hook'] [data-testid=pause]");
+  await page.waitForSelector("[data-trigger='demo/hook'] [data-testid=pause]:has-text('Pause')");
+  assert.equal((await call()).status, 202);
 });
 
 test("a 1,000-block pipeline opens and stays responsive", async () => {
@@ -195,6 +212,112 @@ test("a 1,000-block pipeline opens and stays responsive", async () => {
   const answered = Date.now() - t1;
   console.log(`thousand: opened in ${opened} ms, a click answered in ${answered} ms, ${drawn} nodes drawn`);
   await shot("thousand");
+});
+
+/** The text of the editor in cell `block`. */
+async function editorText(block) {
+  // One `.cm-line` per line of the document (the editor draws every line of a short one).
+  return page.$$eval(`[data-testid=cell-${block}] .cm-content .cm-line`, (ls) => ls.map((l) => l.textContent).join("\n"));
+}
+
+/** Replace the text of cell `block`'s editor with `text` and save it with Ctrl-S. */
+async function editAndSave(block, text) {
+  const cell = `[data-testid=cell-${block}]`;
+  await page.click(`${cell} .cm-content`);
+  await page.keyboard.press("Control+A");
+  await page.keyboard.insertText(text);
+  await page.waitForSelector(`${cell}[data-dirty=true]`);
+  await page.keyboard.press("Control+S");
+  await page.waitForSelector(`${cell}[data-dirty=false][data-busy=""]`, { timeout: 90000 });
+}
+
+const SHAPE = `"""Each row with its value doubled."""
+from weft import col, transformer
+
+
+@transformer
+def shape(data, **kwargs):
+    return data.with_column("doubled", col("value") * 2)
+`;
+
+test("a block is edited, saved, run with its preview, and a build error shown at its line", async () => {
+  // The block runs on its upstream outputs from the latest run.
+  const { run_id } = await api("POST", "/api/pipelines/notebook/runs");
+  assert.equal((await ended(run_id)).status, "success");
+  await page.goto(base + "/pipelines/notebook/edit");
+  await page.waitForSelector("[data-testid=cell-shape] .cm-content");
+  assert.match(await editorText("shape"), /return data\n/);
+
+  await editAndSave("shape", SHAPE);
+  assert.equal(readFileSync(join(project, "blocks/notebook/shape.py"), "utf8"), SHAPE);
+  await page.reload();
+  await page.waitForSelector("[data-testid=cell-shape] .cm-content");
+  assert.equal(await editorText("shape"), SHAPE);
+
+  await page.click("[data-testid=cell-shape] [data-testid=run-block]");
+  await page.waitForSelector("[data-testid=cell-shape] [data-testid=preview]", { timeout: 60000 });
+  const header = await page.$$eval("[data-testid=cell-shape] [data-testid=preview] th", (ths) => ths.map((t) => t.firstChild?.textContent));
+  assert.deepEqual(header, ["id", "value", "doubled"]);
+  assert.equal(await page.getAttribute("[data-testid=cell-shape] [data-testid=preview]", "data-rows"), "40");
+  const cells = await page.$$eval("[data-testid=cell-shape] [data-testid=preview] tbody tr:nth-child(3) td", (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual(cells, ["2", "1", "2"]);
+  await shot("notebook");
+
+  // A syntax error on line 7: shown at its line, in the editor's gutter too.
+  await editAndSave("shape", SHAPE.replace("* 2)", "*/ 2)"));
+  await page.waitForSelector("[data-testid=cell-shape] [data-testid=build-error]");
+  assert.equal(await page.getAttribute("[data-testid=cell-shape] [data-testid=build-error]", "data-line"), "7");
+  await page.waitForSelector("[data-testid=cell-shape] .cm-lint-marker-error");
+  await page.waitForSelector("[data-testid=pipeline-problem]");
+  await shot("notebook-error");
+  await editAndSave("shape", SHAPE);
+  await page.waitForSelector("[data-testid=pipeline-problem]", { state: "detached", timeout: 30000 });
+});
+
+test("an edit made in another editor shows up in the notebook", async () => {
+  await page.goto(base + "/pipelines/notebook/edit");
+  await page.waitForSelector("[data-testid=cell-summary] .cm-content");
+  const text = "SELECT count(*) AS n, max(doubled) AS top FROM {{ df_1 }}\n";
+  writeFileSync(join(project, "blocks/notebook/summary.sql"), text);
+  for (let i = 0; i < 100 && (await editorText("summary")) !== text; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await editorText("summary"), text);
+});
+
+test("a block is added and connected, editing pipeline.yaml", async () => {
+  await page.goto(base + "/pipelines/notebook/edit");
+  await page.waitForSelector("[data-testid=add-block]");
+  await page.fill("[data-testid=add-block] input[placeholder]", "top_rows");
+  await page.selectOption("[data-testid=add-block] select >> nth=1", "sql");
+  await page.check("[data-testid=add-block] label.check:has-text('shape') input");
+  await page.click("[data-testid=add-block] button[type=submit]");
+  await page.waitForSelector("[data-testid=cell-top_rows] .cm-content", { timeout: 30000 });
+  let yaml = parse(readFileSync(join(project, "pipelines/notebook/pipeline.yaml"), "utf8"));
+  const added = yaml.blocks.find((b) => b.name === "top_rows");
+  assert.deepEqual(added, { name: "top_rows", kind: "transformer", source: "blocks/notebook/top_rows.sql", upstream: ["shape"] });
+  // `summary` reads the new block too.
+  await page.selectOption("[data-testid=add-upstream-summary]", "top_rows");
+  await page.waitForSelector("[data-testid=cell-summary] .chip:has-text('top_rows')");
+  yaml = parse(readFileSync(join(project, "pipelines/notebook/pipeline.yaml"), "utf8"));
+  assert.deepEqual(yaml.blocks.find((b) => b.name === "summary").upstream, ["shape", "top_rows"]);
+  // The graph draws it.
+  await page.goto(base + "/pipelines/notebook");
+  await page.waitForSelector(".react-flow__node[data-id=top_rows]");
+  await shot("notebook-graph");
+});
+
+test("a backfill is started from the pipeline page", async () => {
+  await page.goto(base + "/pipelines/flaky");
+  await page.click("[data-testid=backfill]");
+  await page.fill("[data-testid=backfill-form] input[type=date] >> nth=0", "2021-01-01");
+  await page.fill("[data-testid=backfill-form] input[type=date] >> nth=1", "2021-01-03");
+  assert.equal((await page.textContent("[data-testid=start-backfill]")).trim(), "Start 3 runs");
+  await shot("backfill");
+  await page.click("[data-testid=start-backfill]");
+  await page.waitForURL(/\/runs\?pipeline=flaky&trigger=backfill/);
+  const runs = await api("GET", "/api/runs?pipeline=flaky&trigger=backfill");
+  assert.equal(runs.runs.length, 3);
+  const dates = runs.runs.map((r) => JSON.parse(r.variables).execution_date.slice(0, 10)).sort();
+  assert.deepEqual(dates, ["2021-01-01", "2021-01-02", "2021-01-03"]);
 });
 
 test("unknown API paths answer JSON 404 and the page is not cached", async () => {

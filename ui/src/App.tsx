@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { Link, Route, Switch, useLocation } from "wouter";
 import { setToken, whenUnauthorized } from "./api";
+import { NotebookPage } from "./pages/Notebook";
 import { PipelinePage } from "./pages/Pipeline";
 import { PipelinesPage } from "./pages/Pipelines";
 import { RunPage } from "./pages/Run";
@@ -67,6 +68,7 @@ export function App() {
           <Route path="/">
             <PipelinesPage />
           </Route>
+          <Route path="/pipelines/:name/edit">{(p) => <NotebookPage name={decodeURIComponent(p.name)} />}</Route>
           <Route path="/pipelines/:name">{(p) => <PipelinePage name={decodeURIComponent(p.name)} />}</Route>
           <Route path="/runs">
             <RunsPage />

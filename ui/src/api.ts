@@ -1,13 +1,54 @@
 // The server's JSON API, as the UI uses it. Every call carries the API token when the server
 // asked for one (kept in this tab's session storage, asked for once).
 
+/** Why a pipeline's files on disk do not load (the server runs the last version that did). */
+export interface Problem {
+  message: string;
+  block: string | null;
+  file: string | null;
+  line: number | null;
+}
+
+/** The latest load of a pipeline's files. */
+export interface LoadStatus {
+  pipeline: string;
+  generation: number;
+  problem: Problem | null;
+  loaded_at_ms: number;
+}
+
 /** A pipeline as `GET /api/pipelines` lists it. */
 export interface PipelineSummary {
   name: string;
   description: string | null;
   blocks: number;
   max_active_runs: number | null;
+  problem?: Problem | null;
   triggers: { name: string; type: string }[];
+}
+
+/** A block's source as it is on disk. */
+export interface BlockSource {
+  block: string;
+  language: string;
+  file: string;
+  text: string;
+  version: string;
+  editable: boolean;
+}
+
+/** What a save or an edit of pipeline.yaml did. */
+export interface Changed {
+  version: string;
+  problem: Problem | null;
+}
+
+/** The first rows of a block's output. */
+export interface Preview {
+  block: string;
+  rows: number;
+  columns: { name: string; type: string; nulls: number }[];
+  head: Record<string, unknown>[];
 }
 
 /** What a block may touch. */
@@ -43,6 +84,7 @@ export interface PipelineDetail {
   edges: { from: string; to: string }[];
   variables: Record<string, string>;
   triggers: unknown[];
+  status?: LoadStatus | null;
 }
 
 export type RunStatus = "queued" | "running" | "success" | "failed" | "cancelled";
@@ -107,6 +149,7 @@ export interface TriggerView {
   last_tick: string | null;
   has_token: boolean;
   path: string | null;
+  paused: boolean;
 }
 
 /** An error the API answered with. */
@@ -173,6 +216,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return json as T;
 }
 
+function blockPath(pipeline: string, block: string) {
+  return `/api/pipelines/${encodeURIComponent(pipeline)}/blocks/${encodeURIComponent(block)}`;
+}
+
 /** The API's calls. */
 export const api = {
   pipelines: () => call<{ pipelines: PipelineSummary[] }>("GET", "/api/pipelines"),
@@ -192,6 +239,25 @@ export const api = {
     call<{ token: string }>(
       "POST",
       `/api/pipelines/${encodeURIComponent(pipeline)}/triggers/${encodeURIComponent(trigger)}/token`,
+    ),
+  backfill: (pipeline: string, b: { start: string; end: string; every: string; concurrency: number }) =>
+    call<{ runs: number; run_ids: string[] }>("POST", `/api/pipelines/${encodeURIComponent(pipeline)}/backfills`, b),
+  source: (pipeline: string, block: string) =>
+    call<BlockSource>("GET", `${blockPath(pipeline, block)}/source`),
+  saveSource: (pipeline: string, block: string, text: string, version: string | null) =>
+    call<Changed>("PUT", `${blockPath(pipeline, block)}/source`, { text, version }),
+  runBlock: (pipeline: string, block: string) => call<{ run_id: string }>("POST", `${blockPath(pipeline, block)}/runs`),
+  addBlock: (pipeline: string, block: { name: string; kind: string; language: string; upstream: string[] }) =>
+    call<Changed>("POST", `/api/pipelines/${encodeURIComponent(pipeline)}/blocks`, block),
+  setUpstream: (pipeline: string, block: string, upstream: string[]) =>
+    call<Changed>("PUT", `${blockPath(pipeline, block)}/upstream`, { upstream }),
+  preview: (run: string, block: string, limit = 50) =>
+    call<Preview>("GET", `/api/runs/${encodeURIComponent(run)}/blocks/${encodeURIComponent(block)}/output?limit=${limit}`),
+  pauseTrigger: (pipeline: string, trigger: string, paused: boolean) =>
+    call<{ paused: boolean }>(
+      "PUT",
+      `/api/pipelines/${encodeURIComponent(pipeline)}/triggers/${encodeURIComponent(trigger)}/paused`,
+      { paused },
     ),
   logs: (id: string, after = -1, block?: string) => {
     const q = new URLSearchParams({ after: String(after) });

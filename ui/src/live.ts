@@ -5,7 +5,7 @@
 
 import { fetchEventSource } from "@microsoft/fetch-event-source";
 import { useEffect, useRef } from "react";
-import { authHeaders, unauthorized, type LogLine, type RunDetail } from "./api";
+import { authHeaders, unauthorized, type LoadStatus, type LogLine, type RunDetail } from "./api";
 
 /** A refusal that retrying cannot mend. */
 class Fatal extends Error {}
@@ -13,10 +13,12 @@ class Fatal extends Error {}
 type RunListener = (run: RunDetail) => void;
 type LogListener = (line: LogLine) => void;
 type ResyncListener = () => void;
+type PipelineListener = (status: LoadStatus) => void;
 
 const runListeners = new Set<RunListener>();
 const logListeners = new Set<LogListener>();
 const resyncListeners = new Set<ResyncListener>();
+const pipelineListeners = new Set<PipelineListener>();
 
 let controller: AbortController | null = null;
 let followed: string | null = null;
@@ -53,6 +55,9 @@ function open(run: string | null) {
         if (line.seq <= lastLog) return;
         lastLog = line.seq;
         logListeners.forEach((f) => f(line));
+      } else if (ev.event === "pipeline") {
+        const p = JSON.parse(ev.data) as LoadStatus;
+        pipelineListeners.forEach((f) => f(p));
       } else if (ev.event === "resync") {
         resyncListeners.forEach((f) => f());
       }
@@ -100,4 +105,19 @@ export function useLogEvents(run: string | null, after: number, onLine: LogListe
       if (followed === run) open(null);
     };
   }, [run, after]);
+}
+
+/** Hear of pipelines loaded again from their files (saved here or changed by another editor)
+ * while the component is mounted. */
+export function usePipelineEvents(onLoad: PipelineListener) {
+  const ref = useRef(onLoad);
+  ref.current = onLoad;
+  useEffect(() => {
+    const f: PipelineListener = (x) => ref.current(x);
+    pipelineListeners.add(f);
+    if (!controller) open(followed);
+    return () => {
+      pipelineListeners.delete(f);
+    };
+  }, []);
 }

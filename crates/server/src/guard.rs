@@ -50,9 +50,12 @@ pub async fn check(
             )));
         }
     }
-    if req.method() == Method::POST && has_body(req.headers()) && !is_json(req.headers()) {
+    if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
+        && has_body(req.headers())
+        && !is_json(req.headers())
+    {
         return Err(ApiError::UnsupportedMediaType(
-            "a POST body must be JSON: send `Content-Type: application/json`".into(),
+            "a request body must be JSON: send `Content-Type: application/json`".into(),
         ));
     }
     Ok(next.run(req).await)

@@ -26,10 +26,12 @@ mod api;
 mod error;
 pub mod guard;
 pub mod recovery;
+pub mod reload;
 mod routes;
 pub mod scheduler;
 mod state;
 pub mod ui;
+pub mod workspace;
 
 pub use api::triggers::issue_token;
 pub use error::ApiError;
@@ -50,10 +52,12 @@ pub async fn serve(
     abort: CancellationToken,
 ) -> std::io::Result<()> {
     let scheduler = tokio::spawn(scheduler::run(state.clone(), shutdown.clone()));
+    let watcher = tokio::spawn(reload::watch(state.clone(), shutdown.clone()));
     axum::serve(listener, router(state.clone()))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await?;
     let _ = scheduler.await;
+    let _ = watcher.await;
     state.drain(abort).await;
     Ok(())
 }

@@ -5,12 +5,12 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use crate::api::{events, pipelines, runs, trigger, triggers};
+use crate::api::{blocks, events, pipelines, runs, trigger, triggers};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,9 +25,12 @@ pub use crate::api::trigger::{MAX_BODY, MAX_WAIT};
         pipelines::list, pipelines::get, pipelines::start, pipelines::start_block, pipelines::backfill,
         runs::list, runs::get, runs::blocks, runs::cancel, runs::retry,
         runs::logs, runs::stream, runs::output, events::events,
-        trigger::trigger_run, triggers::list, triggers::issue,
+        trigger::trigger_run, triggers::list, triggers::issue, triggers::pause,
+        blocks::get_source, blocks::save_source, blocks::add, blocks::set_upstream,
     ),
-    components(schemas(pipelines::Backfill, triggers::TriggerList, triggers::TriggerView, triggers::IssuedToken)),
+    components(schemas(pipelines::Backfill, triggers::TriggerList, triggers::TriggerView, triggers::IssuedToken, triggers::Pause,
+        blocks::BlockSource, blocks::SaveSource, blocks::Changed, blocks::AddBlock, blocks::SetUpstream,
+        crate::workspace::Problem, crate::reload::Status)),
     tags((name = "pipelines"), (name = "runs"), (name = "logs"), (name = "triggers")),
 )]
 pub struct ApiDoc;
@@ -58,6 +61,15 @@ pub fn router(state: AppState) -> Router {
             "/api/pipelines/{pipeline}/blocks/{block}/runs",
             post(pipelines::start_block),
         )
+        .route("/api/pipelines/{pipeline}/blocks", post(blocks::add))
+        .route(
+            "/api/pipelines/{pipeline}/blocks/{block}/source",
+            get(blocks::get_source).put(blocks::save_source),
+        )
+        .route(
+            "/api/pipelines/{pipeline}/blocks/{block}/upstream",
+            put(blocks::set_upstream),
+        )
         .route(
             "/api/pipelines/{pipeline}/backfills",
             post(pipelines::backfill),
@@ -75,6 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/pipelines/{pipeline}/triggers/{trigger}/token",
             post(triggers::issue),
+        )
+        .route(
+            "/api/pipelines/{pipeline}/triggers/{trigger}/paused",
+            put(triggers::pause),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

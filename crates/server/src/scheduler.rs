@@ -74,16 +74,16 @@ pub async fn run(state: AppState, stop: CancellationToken) {
 async fn tick(state: &AppState) -> Result<(), crate::error::ApiError> {
     let store = state.executor().store().clone();
     let now = Utc::now();
-    for (name, loaded) in state.pipelines() {
+    for (name, loaded) in state.pipelines().iter() {
         let records = store.triggers(Some(name)).await?;
         for t in &loaded.triggers {
             let TriggerKind::Schedule(schedule) = &t.kind else {
                 continue;
             };
-            let last_ms = records
-                .iter()
-                .find(|r| r.name == t.name)
-                .and_then(|r| r.last_tick);
+            let record = records.iter().find(|r| r.name == t.name);
+            let last_ms = record.and_then(|r| r.last_tick);
+            // A paused schedule's ticks move on without runs: a resume does not make them up.
+            let paused = record.is_some_and(|r| r.paused_at.is_some());
             let last = last_ms.and_then(|m| Utc.timestamp_millis_opt(m).single());
             let due = schedule.due(last, now, grace(schedule, now));
             if last == Some(due.last) {
@@ -93,7 +93,7 @@ async fn tick(state: &AppState) -> Result<(), crate::error::ApiError> {
             // caller that moves it: a tick never fires twice, and a crash right after leaves
             // queued runs that the next start picks up.
             let mut reqs = Vec::with_capacity(due.fire.len());
-            for at in &due.fire {
+            for at in due.fire.iter().filter(|_| !paused) {
                 let mut variables = t.variables.clone();
                 variables.insert("execution_date".into(), at.to_rfc3339());
                 reqs.push(state.request(name, &t.name, variables, None)?);

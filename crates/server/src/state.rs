@@ -3,7 +3,7 @@
 //! shutdown, and picked up again after a crash.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -32,9 +32,16 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+/// Every pipeline the server runs, by name; replaced whole when one is loaded again.
+pub type Pipelines = Arc<BTreeMap<String, Arc<Loaded>>>;
+
 struct Inner {
     executor: Executor,
-    pipelines: BTreeMap<String, Loaded>,
+    pipelines: RwLock<Pipelines>,
+    /// Where the pipelines come from, when the server may change and load them again.
+    workspace: Option<crate::workspace::Shared>,
+    /// Loads since start, and their problems.
+    reloads: crate::reload::Reloads,
     runs: TaskTracker,
     /// Cancelled when runs must stop now (a second shutdown signal).
     abort: CancellationToken,
@@ -46,8 +53,8 @@ struct Inner {
     active: Mutex<HashMap<String, (u64, CancellationToken)>>,
     /// Launches so far.
     launches: std::sync::atomic::AtomicU64,
-    /// Slots of pipelines with `max_active_runs`.
-    limits: HashMap<String, Arc<Semaphore>>,
+    /// Slots of pipelines with `max_active_runs`, and the limit they were made for.
+    limits: Mutex<HashMap<String, (usize, Arc<Semaphore>)>>,
     /// The token every non-trigger route needs, if set.
     api_token: Option<String>,
     /// Host names (lower case, without port) the server answers to.
@@ -74,19 +81,26 @@ impl AppState {
             .filter_map(|(name, l)| {
                 l.pipeline
                     .max_active_runs
-                    .map(|n| (name.clone(), Arc::new(Semaphore::new(n))))
+                    .map(|n| (name.clone(), (n, Arc::new(Semaphore::new(n)))))
             })
             .collect();
         AppState {
             inner: Arc::new(Inner {
                 executor,
-                pipelines,
+                pipelines: RwLock::new(Arc::new(
+                    pipelines
+                        .into_iter()
+                        .map(|(n, l)| (n, Arc::new(l)))
+                        .collect(),
+                )),
+                workspace: None,
+                reloads: crate::reload::Reloads::default(),
                 runs: TaskTracker::new(),
                 abort: CancellationToken::new(),
                 stopping: CancellationToken::new(),
                 active: Mutex::new(HashMap::new()),
                 launches: std::sync::atomic::AtomicU64::new(0),
-                limits,
+                limits: Mutex::new(limits),
                 api_token: None,
                 allowed_hosts: crate::guard::LOOPBACK_HOSTS
                     .iter()
@@ -134,25 +148,75 @@ impl AppState {
         &self.inner.executor
     }
 
-    /// Every loaded pipeline.
-    pub fn pipelines(&self) -> &BTreeMap<String, Loaded> {
-        &self.inner.pipelines
+    /// Every loaded pipeline, as loaded now.
+    pub fn pipelines(&self) -> Pipelines {
+        self.inner
+            .pipelines
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Let the server change the pipelines' files and load them again from `workspace`.
+    /// Call before the state is shared.
+    pub fn with_workspace(mut self, workspace: crate::workspace::Shared) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.workspace = Some(workspace);
+        }
+        self
+    }
+
+    /// What the server knows of loads since it started.
+    pub fn reloads(&self) -> &crate::reload::Reloads {
+        &self.inner.reloads
+    }
+
+    /// Where the pipelines come from, if the server may change them.
+    pub fn workspace(&self) -> Option<&crate::workspace::Shared> {
+        self.inner.workspace.as_ref()
+    }
+
+    /// Put `loaded` in place of pipeline `name`: runs started from now on use it; runs in
+    /// flight keep what they started with.
+    pub fn replace(&self, name: &str, loaded: Loaded) {
+        let limit = loaded.pipeline.max_active_runs;
+        {
+            let mut limits = self
+                .inner
+                .limits
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match limit {
+                // Runs holding a slot of an older limit keep it until they end.
+                Some(n) if limits.get(name).is_none_or(|(m, _)| *m != n) => {
+                    limits.insert(name.to_string(), (n, Arc::new(Semaphore::new(n))));
+                }
+                Some(_) => {}
+                None => {
+                    limits.remove(name);
+                }
+            }
+        }
+        let mut all = self
+            .inner
+            .pipelines
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = BTreeMap::clone(all.as_ref());
+        next.insert(name.to_string(), Arc::new(loaded));
+        *all = Arc::new(next);
     }
 
     /// Pipeline `name`.
     ///
     /// # Errors
     /// [`ApiError::NotFound`] listing the pipelines there are.
-    pub fn pipeline(&self, name: &str) -> Result<&Loaded, ApiError> {
-        self.inner.pipelines.get(name).ok_or_else(|| {
+    pub fn pipeline(&self, name: &str) -> Result<Arc<Loaded>, ApiError> {
+        let all = self.pipelines();
+        all.get(name).cloned().ok_or_else(|| {
             ApiError::NotFound(format!(
                 "no pipeline \"{name}\"; pipelines: {}",
-                self.inner
-                    .pipelines
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                all.keys().cloned().collect::<Vec<_>>().join(", ")
             ))
         })
     }
@@ -335,7 +399,13 @@ impl AppState {
             .launches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.active().insert(id.clone(), (launch, cancel.clone()));
-        let limit = self.inner.limits.get(&req.pipeline.name).cloned();
+        let limit = self
+            .inner
+            .limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&req.pipeline.name)
+            .map(|(_, s)| s.clone());
         let state = self.clone();
         let stopping = self.inner.stopping.clone();
         // A cancel asked through the store (by another process) reaches it while it waits.
@@ -449,7 +519,7 @@ impl AppState {
         let store = self.inner.executor.store();
         let run = store.run(id).await?;
         let loaded = self.pipeline(&run.pipeline)?;
-        if !crate::recovery::same_blocks(store, id, loaded).await? {
+        if !crate::recovery::same_blocks(store, id, &loaded).await? {
             return Err(ApiError::Conflict(format!(
                 "the blocks of pipeline \"{}\" changed since run {id}; start a new run",
                 run.pipeline

@@ -23,6 +23,8 @@ pub struct TriggerRecord {
     pub has_token: bool,
     /// The last schedule tick fired, Unix ms.
     pub last_tick: Option<i64>,
+    /// When the trigger was paused, Unix ms; `None` while it fires.
+    pub paused_at: Option<i64>,
 }
 
 /// A trigger of triggers.yaml, for [`Store::sync_triggers`].
@@ -97,7 +99,7 @@ impl Store {
     /// [`StoreError::Query`] when the database refuses.
     pub async fn triggers(&self, pipeline: Option<&str>) -> Result<Vec<TriggerRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT pipeline, name, kind, spec, token_hash, last_tick FROM weft_triggers WHERE ($1 = '' OR pipeline = $1) ORDER BY pipeline, name",
+            "SELECT pipeline, name, kind, spec, token_hash, last_tick, paused_at FROM weft_triggers WHERE ($1 = '' OR pipeline = $1) ORDER BY pipeline, name",
         )
         .bind(pipeline.unwrap_or(""))
         .fetch_all(&self.pool)
@@ -112,8 +114,34 @@ impl Store {
                 spec: r.get(3),
                 has_token: r.get::<Option<String>, _>(4).is_some(),
                 last_tick: r.get(5),
+                paused_at: r.get(6),
             })
             .collect())
+    }
+
+    /// Pause trigger `name` of `pipeline` (or resume it, with `paused` false). Returns false
+    /// when the store has no such trigger.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn set_paused(
+        &self,
+        pipeline: &str,
+        name: &str,
+        paused: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE weft_triggers SET paused_at = CASE WHEN $1 = 1 THEN COALESCE(paused_at, $2) ELSE NULL END WHERE pipeline = $3 AND name = $4",
+        )
+        .bind(i64::from(paused))
+        .bind(now)
+        .bind(pipeline)
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .during(|| format!("pause trigger {name} of {pipeline}"))?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Store the hash of a new token of an API trigger, replacing the old one (rotation).

@@ -21,6 +21,7 @@ mod setup;
 mod show;
 mod triggers;
 mod validate;
+mod workspace;
 
 use std::path::PathBuf;
 

@@ -51,7 +51,9 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         let driver = Driver::start(project, &runtime, io, "serve").await?;
         super::triggers::synced(project, &driver.store).await?;
         let token = api_token(project, &args)?;
+        let workspace = super::workspace::ProjectWorkspace::new(project.clone(), runtime.clone());
         let state = AppState::new(driver.executor.clone(), pipelines)
+            .with_workspace(Arc::new(workspace))
             .with_api_token(token)
             .with_allowed_hosts(allowed_hosts(&args));
         // Runs a crashed server left behind continue (or end failed, with the reason).

@@ -32,6 +32,17 @@ pub enum Action {
         /// The API trigger.
         trigger: String,
     },
+    /// Pause a trigger: a schedule fires no runs (and does not make them up when resumed),
+    /// an API trigger refuses calls with 409. A running `weft serve` sees it at once.
+    Pause {
+        /// The trigger.
+        trigger: String,
+    },
+    /// Resume a paused trigger.
+    Resume {
+        /// The trigger.
+        trigger: String,
+    },
 }
 
 /// Every trigger of the project, by pipeline, after syncing the store with the files.
@@ -82,6 +93,12 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
             Some(Action::Token { trigger }) => {
                 token(project, &store, trigger, args.pipeline.as_deref()).await
             }
+            Some(Action::Pause { trigger }) => {
+                pause(project, &store, trigger, args.pipeline.as_deref(), true).await
+            }
+            Some(Action::Resume { trigger }) => {
+                pause(project, &store, trigger, args.pipeline.as_deref(), false).await
+            }
             None => list(project, &store, &args).await,
         };
         store.close().await;
@@ -119,6 +136,7 @@ async fn list(project: &Project, store: &Store, args: &Args) -> Result<i32, CliE
                 "next": next,
                 "catch_up": catch_up,
                 "token": record.is_some_and(|r| r.has_token),
+                "paused": record.is_some_and(|r| r.paused_at.is_some()),
                 "path": matches!(t.kind, TriggerKind::Api)
                     .then(|| format!("/api/pipelines/{pipeline}/triggers/{}/runs", t.name)),
             })
@@ -162,7 +180,11 @@ async fn list(project: &Project, store: &Store, args: &Args) -> Result<i32, CliE
             text(&r["trigger"]),
             text(&r["type"]),
             what,
-            text(&r["next"]),
+            if r["paused"] == true {
+                "paused".to_string()
+            } else {
+                text(&r["next"])
+            },
             token.to_string(),
         ]);
     }
@@ -170,13 +192,34 @@ async fn list(project: &Project, store: &Store, args: &Args) -> Result<i32, CliE
     Ok(0)
 }
 
-async fn token(
+async fn pause(
     project: &Project,
     store: &Store,
     trigger: &str,
     pipeline: Option<&str>,
+    paused: bool,
 ) -> Result<i32, CliError> {
     let all = synced(project, store).await?;
+    let (pipeline, found) = find(&all, trigger, pipeline, |_| true, "triggers")?;
+    store
+        .set_paused(pipeline, &found.name, paused, weft_schedule::now_ms())
+        .await?;
+    eprintln!(
+        "{pipeline}/{trigger}: {}",
+        if paused { "paused" } else { "resumed" }
+    );
+    Ok(0)
+}
+
+/// The one trigger of `all` called `trigger` (of `pipeline`, when given); the error lists
+/// the triggers that pass `offered`, called `what`.
+fn find<'a>(
+    all: &'a [(String, Trigger)],
+    trigger: &str,
+    pipeline: Option<&str>,
+    offered: impl Fn(&Trigger) -> bool,
+    what: &str,
+) -> Result<(&'a String, &'a Trigger), CliError> {
     let matches: Vec<&(String, Trigger)> = all
         .iter()
         .filter(|(p, t)| t.name == trigger && pipeline.is_none_or(|want| want == p))
@@ -186,11 +229,11 @@ async fn token(
         [] => {
             let apis: Vec<String> = all
                 .iter()
-                .filter(|(_, t)| t.kind == TriggerKind::Api)
+                .filter(|(_, t)| offered(t))
                 .map(|(p, t)| format!("{p}/{}", t.name))
                 .collect();
             return Err(CliError::Usage(format!(
-                "no trigger \"{trigger}\"{}; API triggers: {}",
+                "no trigger \"{trigger}\"{}; {what}: {}",
                 pipeline
                     .map(|p| format!(" in pipeline {p}"))
                     .unwrap_or_default(),
@@ -211,6 +254,23 @@ async fn token(
             )))
         }
     };
+    Ok((pipeline, found))
+}
+
+async fn token(
+    project: &Project,
+    store: &Store,
+    trigger: &str,
+    pipeline: Option<&str>,
+) -> Result<i32, CliError> {
+    let all = synced(project, store).await?;
+    let (pipeline, found) = find(
+        &all,
+        trigger,
+        pipeline,
+        |t| t.kind == TriggerKind::Api,
+        "API triggers",
+    )?;
     if found.kind != TriggerKind::Api {
         return Err(CliError::Usage(format!(
             "trigger \"{trigger}\" of {pipeline} is a schedule; only `type: api` triggers have tokens"

@@ -4,6 +4,7 @@ import { applyNodeChanges, Background, Controls, MiniMap, ReactFlow, type Edge, 
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { api, type PipelineDetail, type RunDetail } from "../api";
+import { BackfillForm } from "../components/BackfillForm";
 import { BlockNode, type BlockNodeType } from "../components/BlockNode";
 import { ErrorBox, Header, StatusBadge, Time } from "../components";
 import { graphOf, grantSummary, humanBytes, humanDuration, statusesOf } from "../graph";
@@ -24,7 +25,7 @@ const MINIMAP: Record<string, string> = {
   queued: "#ffd8a8",
   waiting: "#ffd8a8",
 };
-import { useRunEvents } from "../live";
+import { usePipelineEvents, useRunEvents } from "../live";
 
 const nodeTypes = { block: BlockNode };
 
@@ -46,6 +47,7 @@ export function PipelinePage({ name }: { name: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [, navigate] = useLocation();
+  const [backfill, setBackfill] = useState(false);
 
   const loadRun = useCallback(() => {
     api
@@ -54,19 +56,41 @@ export function PipelinePage({ name }: { name: string }) {
       .catch(setError);
   }, [name]);
 
+  const loadPipeline = useCallback(
+    () =>
+      api
+        .pipeline(name)
+        .then((p) => {
+          setPipeline(p);
+          const g = graphOf(p);
+          return layout(g.nodes, g.edges).then(setPositions);
+        })
+        .catch(setError),
+    [name],
+  );
   useEffect(() => {
     setPipeline(null);
     setPositions(null);
-    api
-      .pipeline(name)
-      .then((p) => {
-        setPipeline(p);
-        const g = graphOf(p);
-        return layout(g.nodes, g.edges).then(setPositions);
-      })
-      .catch(setError);
+    void loadPipeline();
     loadRun();
-  }, [name, loadRun]);
+  }, [name, loadRun, loadPipeline]);
+  // Loaded again from its files (edited here or elsewhere): draw it as it is now.
+  usePipelineEvents((s) => {
+    if (s.pipeline === name) void loadPipeline();
+  });
+
+  /** A drag from one block's handle to another's: the second reads the first. */
+  async function connect(from: string | null, to: string | null) {
+    const target = pipeline?.blocks.find((b) => b.name === to);
+    if (!from || !target || target.upstream.includes(from)) return;
+    try {
+      await api.setUpstream(name, target.name, [...target.upstream, from]);
+      setError(null);
+      await loadPipeline();
+    } catch (e) {
+      setError(e);
+    }
+  }
 
   useRunEvents((r) => {
     if (r.pipeline !== name) return;
@@ -144,11 +168,30 @@ export function PipelinePage({ name }: { name: string }) {
           </Link>
         ) : null}
         <Link href={`/runs?pipeline=${encodeURIComponent(name)}`}>All runs</Link>
+        <button onClick={() => setBackfill(true)} data-testid="backfill">
+          Backfill…
+        </button>
+        <Link href={`/pipelines/${encodeURIComponent(name)}/edit`} data-testid="edit-blocks">
+          ✎ Edit blocks
+        </Link>
         <button className="primary" onClick={start} data-testid="run-pipeline">
           ▶ Run pipeline
         </button>
       </Header>
       <ErrorBox error={error} />
+      {backfill ? (
+        <BackfillForm
+          pipeline={name}
+          onClose={() => setBackfill(false)}
+          onStarted={() => navigate(`/runs?pipeline=${encodeURIComponent(name)}&trigger=backfill`)}
+        />
+      ) : null}
+      {pipeline?.status?.problem ? (
+        <div className="error-box" role="alert" data-testid="pipeline-problem">
+          The files on disk do not load; runs use the version loaded before.{" "}
+          <Link href={`/pipelines/${encodeURIComponent(name)}/edit`}>Open the blocks</Link>: {pipeline.status.problem.message}
+        </div>
+      ) : null}
       <div className="pipeline-body">
         <div className="graph" data-testid="graph" data-nodes={nodes.length} data-edges={edges.length}>
           {graph && !positions ? <div className="muted center">laying out {graph.nodes.length} blocks…</div> : null}
@@ -160,7 +203,8 @@ export function PipelinePage({ name }: { name: string }) {
               nodeTypes={nodeTypes}
               onlyRenderVisibleElements
               nodesDraggable={false}
-              nodesConnectable={false}
+              nodesConnectable
+              onConnect={(c) => void connect(c.source, c.target)}
               fitView
               fitViewOptions={nodes.length > FIT_ALL ? { nodes: topLeft(nodes, 24), maxZoom: 0.9 } : { maxZoom: 1.2 }}
               minZoom={0.05}

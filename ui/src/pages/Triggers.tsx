@@ -42,6 +42,15 @@ export function TriggersPage() {
     }
   }
 
+  async function pause(t: TriggerView) {
+    try {
+      await api.pauseTrigger(t.pipeline, t.name, !t.paused);
+      load();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
   return (
     <main className="page">
       <Header title="Triggers" sub="What starts pipelines besides a person: schedules and API calls (pipelines/<name>/triggers.yaml)." />
@@ -82,12 +91,15 @@ export function TriggersPage() {
                   )}
                 </td>
                 <td data-testid="next">
-                  <When iso={t.next} />
+                  {t.paused ? <span className="badge status-cancelled">paused</span> : <When iso={t.next} />}
                 </td>
                 <td>
                   <When iso={t.last_tick} />
                 </td>
                 <td className="right">
+                  <button onClick={() => pause(t)} data-testid="pause" aria-pressed={t.paused}>
+                    {t.paused ? "Resume" : "Pause"}
+                  </button>{" "}
                   {t.type === "api" ? (
                     <button onClick={() => issue(t)} data-testid="issue">
                       {t.has_token ? "Rotate token" : "Create token"}

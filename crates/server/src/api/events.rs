@@ -2,7 +2,8 @@
 //! run's status and block statuses (`run` events) as the server sees them and, with
 //! `?logs=RUN`, that run's log lines (`log` events whose ids are the lines' positions: a
 //! reconnect sends `Last-Event-ID` and resumes after it). A reconnect, or announcements this
-//! stream missed, get a `resync` event: views fetch what they show again.
+//! stream missed, get a `resync` event: views fetch what they show again. A pipeline loaded
+//! again from its files (saved in the UI or changed by another editor) is a `pipeline` event.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
@@ -44,7 +45,7 @@ pub struct EventsQuery {
 
 /// The live channel: `run`, `log` and `resync` events.
 #[utoipa::path(get, path = "/api/events", operation_id = "events", tag = "runs", params(EventsQuery),
-    responses((status = 200, description = "`text/event-stream`: `run` events (a run as `GET /api/runs/{id}` gives it, fan-out children capped), `log` events (a log line, id = its seq), `resync`", content_type = "text/event-stream"),
+    responses((status = 200, description = "`text/event-stream`: `run` events (a run as `GET /api/runs/{id}` gives it, fan-out children capped), `log` events (a log line, id = its seq), `pipeline` events (a pipeline loaded again: `{pipeline, generation, problem, loaded_at_ms}`), `resync`", content_type = "text/event-stream"),
         (status = 404, description = "No such run to follow the logs of")))]
 pub async fn events(
     State(state): State<AppState>,
@@ -62,6 +63,7 @@ pub async fn events(
     if headers.contains_key("last-event-id") {
         pending.push_back(Event::default().event("resync").data("{}"));
     }
+    let state_generation = state.reloads().generation();
     let feed = Feed {
         all: state.executor().store().watch_all(),
         logs: q.logs.map(|run| {
@@ -74,6 +76,7 @@ pub async fn events(
         active: HashSet::new(),
         open: HashSet::new(),
         swept: std::time::Instant::now(),
+        generation: state_generation,
     };
     let stream = futures::stream::unfold(feed, |mut f| async move {
         loop {
@@ -102,6 +105,8 @@ struct Feed {
     open: HashSet<String>,
     /// When the database was last looked at.
     swept: std::time::Instant,
+    /// The last pipeline load sent.
+    generation: u64,
 }
 
 impl Feed {
@@ -128,6 +133,7 @@ impl Feed {
             self.queue_run(&id).await;
         }
         self.queue_logs().await;
+        self.queue_pipelines();
     }
 
     /// Runs another process may be changing: those queued or running now, and those that
@@ -183,6 +189,20 @@ impl Feed {
         self.sent.insert(id.to_string(), digest);
         self.pending
             .push_back(Event::default().event("run").data(text));
+    }
+
+    /// Queue a `pipeline` event for each pipeline loaded again since the last look.
+    fn queue_pipelines(&mut self) {
+        let reloads = self.state.reloads();
+        if reloads.generation() == self.generation {
+            return;
+        }
+        for status in reloads.since(self.generation) {
+            self.generation = self.generation.max(status.generation);
+            let data = serde_json::to_string(&status).unwrap_or_default();
+            self.pending
+                .push_back(Event::default().event("pipeline").data(data));
+        }
     }
 
     /// Queue the followed run's new log lines.

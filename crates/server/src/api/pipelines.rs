@@ -17,12 +17,13 @@ use crate::state::{AppState, Loaded};
 /// Runs a backfill starts at once unless it says otherwise.
 const DEFAULT_BACKFILL_CONCURRENCY: usize = 2;
 
-fn summary(name: &str, l: &Loaded) -> Value {
+fn summary(state: &AppState, name: &str, l: &Loaded) -> Value {
     json!({
         "name": name,
         "description": l.pipeline.description,
         "blocks": l.pipeline.blocks.len(),
         "max_active_runs": l.pipeline.max_active_runs,
+        "problem": state.reloads().of(name).and_then(|s| s.problem),
         "triggers": l.triggers.iter().map(|t| json!({"name": t.name, "type": match t.kind {
             weft_pipeline::TriggerKind::Api => "api",
             weft_pipeline::TriggerKind::Schedule(_) => "schedule",
@@ -40,7 +41,7 @@ fn host_of(url: &str) -> String {
 }
 
 /// The language a block is written in, as the UI labels it.
-fn language(source: &weft_pipeline::Source) -> &'static str {
+pub(crate) fn language(source: &weft_pipeline::Source) -> &'static str {
     match source {
         weft_pipeline::Source::Rust { .. } => "rust",
         weft_pipeline::Source::Python { .. } => "python",
@@ -57,7 +58,7 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
     let all: Vec<Value> = state
         .pipelines()
         .iter()
-        .map(|(n, l)| summary(n, l))
+        .map(|(n, l)| summary(&state, n, l))
         .collect();
     Json(json!({ "pipelines": all }))
 }
@@ -114,6 +115,8 @@ pub async fn get(
         },
         "blocks": blocks,
         "edges": edges,
+        // The latest load of its files: a problem, when the files on disk do not load.
+        "status": state.reloads().of(&pipeline),
         "triggers": l.triggers,
     })))
 }

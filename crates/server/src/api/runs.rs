@@ -342,44 +342,5 @@ pub async fn output(
             "limit: {limit} is not from 1 to {MAX_PREVIEW}"
         )));
     }
-    preview(&state, &id, &block, limit).await
-}
-
-/// `{block, rows, columns, head}` of `block`'s output in run `id`.
-pub async fn preview(
-    state: &AppState,
-    id: &str,
-    block: &str,
-    limit: u64,
-) -> Result<Json<Value>, ApiError> {
-    let blocks = state.executor().store().block_runs(id).await?;
-    if blocks.is_empty() {
-        state.executor().store().run(id).await?;
-    }
-    let b = blocks
-        .iter()
-        .find(|b| b.key == block)
-        .ok_or_else(|| ApiError::NotFound(format!("run {id} has no block \"{block}\"")))?;
-    let path = b.output.clone().ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "block \"{block}\" of run {id} stored no output (status {})",
-            b.status
-        ))
-    })?;
-    let table = state.executor().outputs().get(&path).await?;
-    let head = table
-        .to_json(Some(limit))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let columns: Vec<Value> = table
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
-        .collect();
-    Ok(Json(json!({
-        "block": block,
-        "rows": table.num_rows(),
-        "columns": columns,
-        "head": serde_json::from_str::<Value>(&head).unwrap_or(Value::Null),
-    })))
+    super::preview::preview(&state, &id, &block, limit).await
 }

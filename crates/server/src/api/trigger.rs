@@ -16,7 +16,8 @@ use weft_store::RunStatus;
 
 use super::body::variables_from;
 use super::body::Query;
-use super::runs::{preview, run_json};
+use super::preview::preview;
+use super::runs::run_json;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -67,6 +68,18 @@ pub async fn trigger_run(
                 "pipeline \"{pipeline}\" has no API trigger \"{trigger}\" any more"
             ))
         })?;
+    let paused = state
+        .executor()
+        .store()
+        .triggers(Some(&pipeline))
+        .await?
+        .into_iter()
+        .any(|r| r.name == found.name && r.paused_at.is_some());
+    if paused {
+        return Err(ApiError::Conflict(format!(
+            "trigger \"{trigger}\" of {pipeline} is paused; resume it to start runs"
+        )));
+    }
     let wait = match query.wait.as_deref() {
         None => None,
         Some(w) => Some(

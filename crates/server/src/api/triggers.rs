@@ -39,6 +39,16 @@ pub struct TriggerView {
     pub has_token: bool,
     /// The route an API trigger answers on.
     pub path: Option<String>,
+    /// Whether it is paused: a schedule fires no runs, an API call is refused.
+    pub paused: bool,
+}
+
+/// Pause or resume a trigger.
+#[derive(Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pause {
+    /// `true` to pause, `false` to resume.
+    pub paused: bool,
 }
 
 /// Every trigger of every pipeline the server runs.
@@ -62,7 +72,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TriggerList>, Ap
     let records = state.executor().store().triggers(None).await?;
     let now = Utc::now();
     let mut triggers = Vec::new();
-    for (pipeline, loaded) in state.pipelines() {
+    for (pipeline, loaded) in state.pipelines().iter() {
         for t in &loaded.triggers {
             let record = records
                 .iter()
@@ -92,10 +102,44 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TriggerList>, Ap
                     .map(|t| t.to_rfc3339()),
                 has_token: record.is_some_and(|r| r.has_token),
                 path: api.then(|| format!("/api/pipelines/{pipeline}/triggers/{}/runs", t.name)),
+                paused: record.is_some_and(|r| r.paused_at.is_some()),
             });
         }
     }
     Ok(Json(TriggerList { triggers }))
+}
+
+/// Pause a trigger (a schedule fires no runs, and does not make them up when resumed; an
+/// API trigger's calls are refused with 409) or resume it.
+#[utoipa::path(put, path = "/api/pipelines/{pipeline}/triggers/{trigger}/paused", operation_id = "pause_trigger", tag = "triggers",
+    params(("pipeline" = String, Path, description = "Pipeline name"), ("trigger" = String, Path, description = "Trigger name")),
+    request_body = Pause,
+    responses((status = 200, description = "The trigger now", body = Pause),
+        (status = 400, description = "A body that cannot be read, named"),
+        (status = 404, description = "No such pipeline or trigger")))]
+pub async fn pause(
+    State(state): State<AppState>,
+    Path((pipeline, trigger)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Pause>, ApiError> {
+    let req: Pause = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("pause body: {e}")))?;
+    let loaded = state.pipeline(&pipeline)?;
+    if !loaded.triggers.iter().any(|t| t.name == trigger) {
+        return Err(ApiError::NotFound(format!(
+            "pipeline {pipeline} has no trigger \"{trigger}\""
+        )));
+    }
+    let store = state.executor().store();
+    if !store
+        .set_paused(&pipeline, &trigger, req.paused, weft_schedule::now_ms())
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "trigger \"{trigger}\" of {pipeline} is not in the state store yet; start `weft serve` again"
+        )));
+    }
+    Ok(Json(req))
 }
 
 /// Issue a new token for an API trigger; the previous one stops working at once.

@@ -1,0 +1,198 @@
+//! Pipelines loaded again while the server runs: after the server changed a file, and when
+//! any editor did (a look at the files every second). A pipeline that no longer loads keeps
+//! running its last good version, and its problem is shown beside it until a load succeeds.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::workspace::{fingerprint, Problem};
+
+/// How often the files are looked at.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+
+/// What the server knows of each pipeline's files.
+#[derive(Default)]
+pub struct Reloads {
+    /// One load at a time (a build uses the machine).
+    busy: tokio::sync::Mutex<()>,
+    /// Bumped by every load.
+    generation: AtomicU64,
+    status: Mutex<HashMap<String, Status>>,
+}
+
+/// The outcome of a pipeline's latest load.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Counts loads; a view that saw an older one fetches the pipeline again.
+    pub generation: u64,
+    /// Why the files on disk do not load (the server runs the last version that did).
+    pub problem: Option<Problem>,
+    /// When the version it runs was loaded (ms since the epoch).
+    pub loaded_at_ms: i64,
+    /// The files' look at the latest load.
+    #[serde(skip)]
+    seen: String,
+}
+
+impl Reloads {
+    fn status(&self) -> std::sync::MutexGuard<'_, HashMap<String, Status>> {
+        self.status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The latest generation.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Statuses of loads after generation `after`.
+    pub fn since(&self, after: u64) -> Vec<Status> {
+        let mut v: Vec<Status> = self
+            .status()
+            .values()
+            .filter(|s| s.generation > after)
+            .cloned()
+            .collect();
+        v.sort_by_key(|s| s.generation);
+        v
+    }
+
+    /// Pipeline `name`'s status, if it was loaded by this server since it started.
+    pub fn of(&self, name: &str) -> Option<Status> {
+        self.status().get(name).cloned()
+    }
+}
+
+impl AppState {
+    /// Load pipeline `name` from its files again and, if it loads, run it from now on;
+    /// otherwise keep the running version and remember the problem. Returns the problem.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] when the server has no workspace to load from.
+    pub async fn reload(&self, name: &str) -> Result<Option<Problem>, ApiError> {
+        let ws = self
+            .workspace()
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound("this server does not load pipelines".into()))?;
+        let reloads = self.reloads();
+        let _busy = reloads.busy.lock().await;
+        let current = self.pipelines().get(name).cloned();
+        let seen = fingerprint(ws.root(), name, current.as_deref());
+        let owned = name.to_string();
+        let loaded = tokio::task::spawn_blocking(move || ws.load(&owned))
+            .await
+            .map_err(|e| ApiError::Internal(format!("loading {name}: {e}")))?;
+        let generation = reloads.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let now = weft_schedule::now_ms();
+        let mut status = reloads.status();
+        let previous = status.get(name).map_or(0, |s| s.loaded_at_ms);
+        let (problem, loaded_at_ms) = match loaded {
+            Ok(l) => {
+                self.replace(name, l);
+                tracing::info!("pipeline {name}: loaded again");
+                (None, now)
+            }
+            Err(p) => {
+                tracing::warn!("pipeline {name}: {}", p.message);
+                (Some(p), previous)
+            }
+        };
+        // The look after the load: a loaded pipeline may name other block files.
+        let seen = if problem.is_none() {
+            fingerprint(
+                self.workspace()
+                    .map_or(std::path::Path::new("."), |w| w.root()),
+                name,
+                self.pipelines().get(name).map(|l| l.as_ref()),
+            )
+        } else {
+            seen
+        };
+        status.insert(
+            name.to_string(),
+            Status {
+                pipeline: name.to_string(),
+                generation,
+                problem: problem.clone(),
+                loaded_at_ms,
+                seen,
+            },
+        );
+        Ok(problem)
+    }
+
+    /// Pipelines whose files changed since they were last loaded (or seen at start), and
+    /// pipeline folders that are new.
+    fn changed_files(&self) -> Vec<String> {
+        let Some(ws) = self.workspace() else {
+            return Vec::new();
+        };
+        let all = self.pipelines();
+        let mut names: Vec<String> = std::fs::read_dir(ws.root().join("pipelines"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join("pipeline.yaml").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut status = self.reloads().status();
+        names
+            .into_iter()
+            .filter(|name| {
+                let now = fingerprint(ws.root(), name, all.get(name).map(|l| l.as_ref()));
+                match status.get(name) {
+                    Some(s) => s.seen != now,
+                    None if all.contains_key(name) => {
+                        // Loaded at start: this look is the baseline.
+                        status.insert(
+                            name.clone(),
+                            Status {
+                                pipeline: name.clone(),
+                                generation: 0,
+                                problem: None,
+                                loaded_at_ms: weft_schedule::now_ms(),
+                                seen: now,
+                            },
+                        );
+                        false
+                    }
+                    None => true,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Look at the pipelines' files every second and load again those that changed, until
+/// `stop`.
+pub async fn watch(state: AppState, stop: CancellationToken) {
+    if state.workspace().is_none() {
+        return;
+    }
+    loop {
+        let look = state.clone();
+        let changed = tokio::task::spawn_blocking(move || look.changed_files())
+            .await
+            .unwrap_or_default();
+        for name in changed {
+            if let Err(e) = state.reload(&name).await {
+                tracing::error!("pipeline {name}: {e}");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(LOOK_EVERY) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
