@@ -210,7 +210,12 @@ fn a_python_block_that_does_not_build_is_answered_at_its_line_and_the_old_one_ru
     );
     let s = serve(&p);
     let broken = "from weft import transformer\n\n\n@transformer\ndef double(data, **kwargs):\n    return data +* 2\n";
-    let (code, saved) = put(&s, "/blocks/double/source", json!({"text": broken}));
+    let (_, src) = call("GET", &url(&s, "/blocks/double/source"), None, &[]);
+    let (code, saved) = put(
+        &s,
+        "/blocks/double/source",
+        json!({"text": broken, "version": src["version"]}),
+    );
     assert_eq!(code, 200, "{saved}");
     let problem = &saved["problem"];
     assert_eq!(problem["line"], 6, "{saved}");
@@ -327,7 +332,11 @@ fn the_editing_doors_hold() {
     let (code, _) = call(
         "PUT",
         &far,
-        Some(json!({"text": "SELECT 1"}).to_string().into_bytes()),
+        Some(
+            json!({"text": "SELECT 1", "version": "0"})
+                .to_string()
+                .into_bytes(),
+        ),
         &[],
     );
     assert_eq!(code, 403);
@@ -358,6 +367,45 @@ fn the_editing_doors_hold() {
         assert_eq!(code, 400, "{name}: {body}");
     }
     assert!(!p.path().join("escape.py").exists());
+    // A kind that would write code into the template is refused before any file is made.
+    let (code, body) = post(
+        &s,
+        "/blocks",
+        json!({"name": "sneaky", "kind": "transformer\nimport os\n#", "language": "python"}),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(!p.path().join("blocks/nb/sneaky.py").exists());
+    // A block file that links to the project's credentials is neither read nor written.
+    std::os::unix::fs::symlink(
+        p.path().join("weft.toml"),
+        p.path().join("blocks/nb/linked.sql"),
+    )
+    .unwrap();
+    let mut yaml = std::fs::read_to_string(p.path().join("pipelines/nb/pipeline.yaml")).unwrap();
+    yaml.push_str("  - { name: linked, kind: transformer, source: blocks/nb/linked.sql, upstream: [numbers] }\n");
+    write(p.path(), "pipelines/nb/pipeline.yaml", &yaml);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let linked = loop {
+        let (code, body) = call("GET", &url(&s, "/blocks/linked/source"), None, &[]);
+        if code != 404 || Instant::now() > deadline {
+            break (code, body);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(linked.0, 403, "{}", linked.1);
+    let (code, _) = put(
+        &s,
+        "/blocks/linked/source",
+        json!({"text": "x", "version": "0"}),
+    );
+    assert_eq!(code, 403);
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("weft.toml")).unwrap(),
+        "name = \"test\"\n"
+    );
+    // A save must say which version it was edited from.
+    let (code, body) = put(&s, "/blocks/total/source", json!({"text": "SELECT 2"}));
+    assert_eq!(code, 400, "{body}");
     let (code, _) = put(&s, "/blocks/nope/upstream", json!({"upstream": []}));
     assert_eq!(code, 404);
     let (code, body) = put(&s, "/blocks/total/upstream", json!({"upstream": ["x: y"]}));
@@ -368,7 +416,11 @@ fn the_editing_doors_hold() {
     let (code, _) = call(
         "PUT",
         &src,
-        Some(json!({"text": "SELECT 1"}).to_string().into_bytes()),
+        Some(
+            json!({"text": "SELECT 1", "version": "0"})
+                .to_string()
+                .into_bytes(),
+        ),
         &[("origin", "http://evil.example")],
     );
     assert_eq!(code, 403);

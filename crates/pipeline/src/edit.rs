@@ -134,6 +134,9 @@ struct Doc<'a> {
     events: Vec<(Event, Mark)>,
 }
 
+/// Nesting deeper than this is refused (the walk recurses once per level).
+const MAX_DEPTH: usize = 64;
+
 /// Where a node sits in the text: `start..end` (bytes).
 #[derive(Debug, Clone, Copy)]
 struct Span {
@@ -219,6 +222,15 @@ impl<'a> Doc<'a> {
 
     /// The span of the node whose first event is `i`, and the index after its last event.
     fn node(&self, i: usize) -> Result<(Span, usize), EditError> {
+        self.node_at(i, 0)
+    }
+
+    fn node_at(&self, i: usize, depth: usize) -> Result<(Span, usize), EditError> {
+        if depth > MAX_DEPTH {
+            return Err(EditError::Shape(format!(
+                "pipeline.yaml nests deeper than {MAX_DEPTH} levels"
+            )));
+        }
         let (ev, mark) = self.at(i)?;
         let start = mark.index();
         match ev {
@@ -254,7 +266,7 @@ impl<'a> Doc<'a> {
                         let end = if flow { mark.index() + 1 } else { end };
                         return Ok((Span { start, end }, j + 1));
                     }
-                    let (child, next) = self.node(j)?;
+                    let (child, next) = self.node_at(j, depth + 1)?;
                     end = child.end;
                     j = next;
                 }
@@ -537,7 +549,12 @@ fn set_upstream(text: &str, item: &Item, upstream: &[String]) -> Result<String, 
                 .map(|c| key + c + 1)
                 .filter(|&c| c <= value.start.max(key + "upstream".len() + 1))
                 .ok_or_else(|| EditError::Shape("cannot find the `:` after `upstream`".into()))?;
-            let end = value.end.max(colon);
+            // An empty value (`upstream:` and nothing) sits at the next token: cut nothing.
+            let end = if value.start == value.end {
+                colon
+            } else {
+                value.end.max(colon)
+            };
             (colon, end, format!(" {list}"))
         }
         None if item.flow => {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -25,6 +25,8 @@ pub struct Reloads {
     /// Bumped by every load.
     generation: AtomicU64,
     status: Mutex<HashMap<String, Status>>,
+    /// Per pipeline: held across a check of its files and the change that follows.
+    edits: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The outcome of a pipeline's latest load.
@@ -48,6 +50,16 @@ impl Reloads {
         self.status
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The lock that serialises changes to pipeline `name`'s files.
+    pub fn edit_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.edits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(name.to_string())
+            .or_default()
+            .clone()
     }
 
     /// The latest generation.
@@ -92,6 +104,10 @@ impl AppState {
         let loaded = tokio::task::spawn_blocking(move || ws.load(&owned))
             .await
             .map_err(|e| ApiError::Internal(format!("loading {name}: {e}")))?;
+        if let Ok(l) = &loaded {
+            // The store follows triggers.yaml, so new triggers fire and take tokens.
+            self.sync_triggers(name, &l.triggers).await?;
+        }
         let generation = reloads.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let now = weft_schedule::now_ms();
         let mut status = reloads.status();
@@ -107,17 +123,8 @@ impl AppState {
                 (Some(p), previous)
             }
         };
-        // The look after the load: a loaded pipeline may name other block files.
-        let seen = if problem.is_none() {
-            fingerprint(
-                self.workspace()
-                    .map_or(std::path::Path::new("."), |w| w.root()),
-                name,
-                self.pipelines().get(name).map(|l| l.as_ref()),
-            )
-        } else {
-            seen
-        };
+        // The look before the load: an edit made while it built is seen at the next look (a
+        // pipeline that now names other files is looked at once more, and found unchanged).
         status.insert(
             name.to_string(),
             Status {
@@ -129,6 +136,30 @@ impl AppState {
             },
         );
         Ok(problem)
+    }
+
+    /// Make the store's triggers of `name` these.
+    async fn sync_triggers(
+        &self,
+        name: &str,
+        triggers: &[weft_pipeline::Trigger],
+    ) -> Result<(), ApiError> {
+        let specs: Vec<weft_store::TriggerSpec> = triggers
+            .iter()
+            .map(|t| weft_store::TriggerSpec {
+                name: &t.name,
+                kind: match t.kind {
+                    weft_pipeline::TriggerKind::Schedule(_) => "schedule",
+                    weft_pipeline::TriggerKind::Api => "api",
+                },
+                spec: serde_json::to_string(t).unwrap_or_default(),
+            })
+            .collect();
+        self.executor()
+            .store()
+            .sync_triggers(name, &specs, weft_schedule::now_ms())
+            .await?;
+        Ok(())
     }
 
     /// Pipelines whose files changed since they were last loaded (or seen at start), and

@@ -74,10 +74,11 @@ pub fn version(bytes: &[u8]) -> String {
 /// # Errors
 /// [`ApiError::Forbidden`] for a path outside the project.
 pub fn inside(root: &Path, path: &Path) -> Result<PathBuf, ApiError> {
+    let shown = path.strip_prefix(root).unwrap_or(path);
     let outside = || {
         ApiError::Forbidden(format!(
-            "{} is outside the project; weft edits files of the project only",
-            path.display()
+            "{} is not a file of the project's pipelines; weft edits those only",
+            shown.display()
         ))
     };
     let root = root.canonicalize().map_err(|_| outside())?;
@@ -90,12 +91,21 @@ pub fn inside(root: &Path, path: &Path) -> Result<PathBuf, ApiError> {
             parent.canonicalize().map_err(|_| outside())?.join(name)
         }
     };
-    if resolved.starts_with(&root) {
-        Ok(resolved)
-    } else {
-        Err(outside())
+    let private = resolved.strip_prefix(&root).map(|rel| {
+        let first = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        first.is_none_or(|f| f.starts_with('.') || PRIVATE.contains(&f.as_str()))
+    });
+    match private {
+        Ok(false) => Ok(resolved),
+        _ => Err(outside()),
     }
 }
+
+/// Files and folders at the project's root no edit may touch: settings, credentials, state.
+const PRIVATE: &[&str] = &["weft.toml", "weft.lock", "io_config.yaml", "target"];
 
 /// Write `text` to `path` whole or not at all: a temporary file beside it, renamed over it
 /// (keeping the old file's permissions).
@@ -104,31 +114,75 @@ pub fn inside(root: &Path, path: &Path) -> Result<PathBuf, ApiError> {
 /// [`ApiError::Internal`] naming the file.
 pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), ApiError> {
     use std::io::Write as _;
-    let fail = |e: std::io::Error| ApiError::Internal(format!("{}: {e}", path.display()));
+    let name = file_name(path);
+    let fail = |e: std::io::Error| ApiError::Internal(format!("writing {name}: {e}"));
     let dir = path
         .parent()
         .ok_or_else(|| fail(std::io::ErrorKind::NotFound.into()))?;
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.weft-{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-    let written = f
-        .write_all(text)
-        .and_then(|()| f.sync_all())
-        .and_then(|()| {
-            if let Ok(meta) = std::fs::metadata(path) {
-                std::fs::set_permissions(&tmp, meta.permissions())?;
-            }
-            std::fs::rename(&tmp, path)
-        });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
+    // A fresh name, created exclusively: never a file another save is writing, never a link.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".weft-tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(text)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(fail)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(fail)?;
     }
+    tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// Create `path` with `text`; fails if anything (a link too) is there already.
+///
+/// # Errors
+/// [`ApiError::Conflict`] when it exists; [`ApiError::Internal`] otherwise.
+pub fn create_new(path: &Path, text: &[u8]) -> Result<(), ApiError> {
+    use std::io::Write as _;
+    let name = file_name(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                ApiError::Conflict(format!("{name} exists already; pick another name"))
+            }
+            _ => ApiError::Internal(format!("creating {name}: {e}")),
+        })?;
+    f.write_all(text)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| ApiError::Internal(format!("writing {name}: {e}")))
+}
+
+/// A regular file's bytes, at most `max`; a missing file is empty.
+///
+/// # Errors
+/// [`ApiError::TooLarge`] over `max`, [`ApiError::Conflict`] for what is not a regular file.
+pub fn read_source(path: &Path, max: usize) -> Result<Vec<u8>, ApiError> {
+    let name = file_name(path);
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ApiError::Internal(format!("{name}: {e}"))),
+        Ok(m) if !m.is_file() => {
+            return Err(ApiError::Conflict(format!("{name} is not a regular file")))
+        }
+        Ok(m) if m.len() > max as u64 => {
+            return Err(ApiError::TooLarge(format!(
+                "{name} is {} bytes; the editor takes sources up to {max}",
+                m.len()
+            )))
+        }
+        Ok(_) => {}
+    }
+    std::fs::read(path).map_err(|e| ApiError::Internal(format!("{name}: {e}")))
 }
 
 /// What a pipeline's files look like now (paths, sizes, modification times): when it
@@ -174,9 +228,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("weft-ws-{}", std::process::id()));
         let root = dir.join("project");
         std::fs::create_dir_all(root.join("blocks")).unwrap();
+        std::fs::create_dir_all(root.join(".weft")).unwrap();
         std::fs::write(dir.join("secret.py"), "x").unwrap();
         assert!(inside(&root, &root.join("blocks/new.py")).is_ok());
-        for bad in ["../secret.py", "blocks/../../secret.py", "nowhere/x.py"] {
+        for bad in [
+            "../secret.py",
+            "blocks/../../secret.py",
+            "nowhere/x.py",
+            "io_config.yaml",
+            ".weft/api-token",
+            "weft.toml",
+        ] {
             assert!(inside(&root, &root.join(bad)).is_err(), "{bad}");
         }
         std::os::unix::fs::symlink(&dir, root.join("blocks/up")).unwrap();

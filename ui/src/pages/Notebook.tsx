@@ -214,7 +214,7 @@ function Cell({
         </span>
         <span className="actions">
           {dirty ? <span className="muted">edited</span> : null}
-          {editable ? (
+          {editable && text !== null ? (
             <button onClick={() => void save()} disabled={!dirty || busy !== ""} data-testid="save">
               {busy === "saving" ? "Saving…" : "Save"}
             </button>
@@ -233,13 +233,20 @@ function Cell({
               overwrite it.
             </div>
           ) : null}
-          {!editable ? <p className="muted">A prebuilt component: its source is not in this project.</p> : null}
-          {text !== null && editable ? (
+          {!editable ? (
+            <p className="muted">
+              {language === "rust"
+                ? "A Rust crate: its build runs native code, so it is edited in your own editor; the server loads the change and this view follows it."
+                : "A prebuilt component: its source is not in this project."}
+            </p>
+          ) : null}
+          {text !== null && (editable || language === "rust") ? (
             <Suspense fallback={<pre className="editor-loading">{text}</pre>}>
               <Editor
                 text={text}
                 generation={generation}
                 language={language}
+                readOnly={!editable}
                 error={shownProblem ? { line: shownProblem.line, message: shownProblem.message } : null}
                 onChange={(t) => {
                   edited.current = t;

@@ -12,7 +12,9 @@ use weft_pipeline::edit::{Edit, EditError, NewBlock};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::workspace::{inside, source_file, version, write_atomic, Problem, Shared};
+use crate::workspace::{
+    create_new, inside, read_source, source_file, version, write_atomic, Problem, Shared,
+};
 
 /// Largest source a save takes.
 pub const MAX_SOURCE: usize = 1 << 20;
@@ -40,9 +42,9 @@ pub struct BlockSource {
 pub struct SaveSource {
     /// The new text.
     pub text: String,
-    /// The version the text was edited from; when the file changed since, nothing is
-    /// written (409).
-    pub version: Option<String>,
+    /// The version the text was edited from (from the source's `GET`); when the file changed
+    /// since, nothing is written (409).
+    pub version: String,
 }
 
 /// What a change did.
@@ -126,12 +128,19 @@ fn block_file(
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, ApiError> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(ApiError::Internal(format!("{}: {e}", path.display()))),
-    }
+    read_source(path, MAX_SOURCE)
 }
+
+/// The kinds a new block may have.
+const KINDS: &[&str] = &[
+    "loader",
+    "transformer",
+    "exporter",
+    "sensor",
+    "condition",
+    "dynamic",
+    "callback",
+];
 
 /// A block's source file as it is on disk now.
 #[utoipa::path(get, path = "/api/pipelines/{pipeline}/blocks/{block}/source", operation_id = "get_block_source", tag = "pipelines",
@@ -160,7 +169,9 @@ pub async fn get_source(
         file: relative(&ws, &file),
         version: version(&bytes),
         text: String::from_utf8_lossy(&bytes).into_owned(),
-        editable: true,
+        // A Rust block's build runs native build scripts and macros: it is shown, and
+        // edited in the user's own editor, not over the API.
+        editable: language != "rust",
     }))
 }
 
@@ -186,23 +197,30 @@ pub async fn save_source(
     }
     let req: SaveSource = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("source body: {e}")))?;
-    let (_, file, language) = block_file(&state, &pipeline, &block)?;
-    let file = file.ok_or_else(|| {
-        ApiError::Conflict(format!(
-            "block \"{block}\" is a {language} component; its source is not in this project"
-        ))
+    let (ws, file, language) = block_file(&state, &pipeline, &block)?;
+    let file = file.filter(|_| language != "rust").ok_or_else(|| {
+        ApiError::Conflict(match language {
+            "rust" => format!("block \"{block}\" is a Rust crate: its build runs native code, so edit it in your own editor (the server loads the change)"),
+            _ => format!("block \"{block}\" is a {language} component; its source is not in this project"),
+        })
     })?;
+    // One change to a pipeline's files at a time: a check and its write are never split.
+    let lock = state.reloads().edit_lock(&pipeline);
+    let _editing = lock.lock().await;
     let now = version(&read(&file)?);
-    if req.version.as_ref().is_some_and(|v| *v != now) {
+    if req.version != now {
         return Err(ApiError::Conflict(format!(
             "{} changed on disk since it was opened (another editor?); load it again before saving",
-            file.display()
+            relative(&ws, &file)
         )));
     }
-    if version(req.text.as_bytes()) != now {
+    let problem = if version(req.text.as_bytes()) == now {
+        // Nothing to write or build: the latest load says how it stands.
+        state.reloads().of(&pipeline).and_then(|s| s.problem)
+    } else {
         write_atomic(&file, req.text.as_bytes())?;
-    }
-    let problem = state.reload(&pipeline).await?;
+        state.reload(&pipeline).await?
+    };
     Ok(Json(Changed {
         version: version(req.text.as_bytes()),
         problem,
@@ -260,9 +278,12 @@ async fn edit_manifest(
     write_atomic(&manifest, edited.as_bytes())?;
     let problem = state.reload(pipeline).await?;
     if let Some(p) = problem {
-        // A change the validator refuses (a cycle, an unknown block) is not kept.
-        write_atomic(&manifest, &before)?;
-        state.reload(pipeline).await?;
+        // A change the validator refuses (a cycle, an unknown block) is taken back — unless
+        // another editor changed the file meanwhile: then theirs stands.
+        if read(&manifest)? == edited.as_bytes() {
+            write_atomic(&manifest, &before)?;
+            state.reload(pipeline).await?;
+        }
         return Err(ApiError::Conflict(format!(
             "pipeline.yaml would not load: {}",
             p.message
@@ -312,18 +333,25 @@ pub async fn add(
             req.name
         )));
     }
-    let source = format!("blocks/{pipeline}/{}.{ext}", req.name);
-    let file = inside(ws.root(), &ws.root().join(&source)).or_else(|_| {
-        std::fs::create_dir_all(ws.root().join("blocks").join(&pipeline))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        inside(ws.root(), &ws.root().join(&source))
-    })?;
-    if file.exists() {
-        return Err(ApiError::Conflict(format!(
-            "{source} exists already; pick another name"
+    if !KINDS.contains(&req.kind.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "kind: `{}` is not one of {}",
+            req.kind,
+            KINDS.join(", ")
         )));
     }
-    write_atomic(
+    let source = format!("blocks/{pipeline}/{}.{ext}", req.name);
+    // The folder is made only once `blocks/` is known to be the project's own.
+    inside(ws.root(), &ws.root().join("blocks"))?;
+    let dir = ws.root().join("blocks").join(&pipeline);
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ApiError::Internal(format!("creating blocks/{pipeline}: {e}")))?;
+    }
+    let file = inside(ws.root(), &ws.root().join(&source))?;
+    let lock = state.reloads().edit_lock(&pipeline);
+    let _editing = lock.lock().await;
+    create_new(
         &file,
         template(&req.kind, &req.language, &req.name, &req.upstream).as_bytes(),
     )?;
@@ -336,6 +364,7 @@ pub async fn add(
     match edit_manifest(&state, &ws, &pipeline, &edit).await {
         Ok(changed) => Ok((StatusCode::CREATED, Json(changed))),
         Err(e) => {
+            // The file this request made, and no other.
             let _ = std::fs::remove_file(&file);
             Err(e)
         }
@@ -367,5 +396,7 @@ pub async fn set_upstream(
         block,
         upstream: req.upstream,
     };
+    let lock = state.reloads().edit_lock(&pipeline);
+    let _editing = lock.lock().await;
     Ok(Json(edit_manifest(&state, &ws, &pipeline, &edit).await?))
 }

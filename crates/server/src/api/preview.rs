@@ -76,26 +76,22 @@ pub fn describe(block: &str, table: &Table, limit: u64) -> Result<Value, ApiErro
     }))
 }
 
-/// The first `limit` rows with binary and long text values made short.
+/// The first `limit` rows with binary and long text values made short (one batch, so each
+/// column is shortened alike in every row).
 fn head(table: &Table, limit: u64) -> Result<Table, Box<dyn std::error::Error>> {
     let mut left = limit as usize;
     let mut batches = Vec::new();
-    let mut schema = None;
     for b in table.batches() {
         if left == 0 {
             break;
         }
         let take = b.num_rows().min(left);
         left -= take;
-        let batch = shorten(&b.slice(0, take))?;
-        schema = Some(batch.schema());
-        batches.push(batch);
+        batches.push(b.slice(0, take));
     }
-    let schema = match schema {
-        Some(s) => s,
-        None => shorten(&RecordBatch::new_empty(table.schema().clone()))?.schema(),
-    };
-    Ok(Table::new(schema, batches)?)
+    let rows = arrow::compute::concat_batches(table.schema(), &batches)?;
+    let short = shorten(&rows)?;
+    Ok(Table::new(short.schema(), vec![short])?)
 }
 
 fn shorten(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
@@ -202,6 +198,18 @@ mod tests {
             note.ends_with(&format!("… ({} characters)", MAX_TEXT + 5)),
             "{note}"
         );
+        // Over two batches, one with a long text and one without: one schema still.
+        let two = Table::new(
+            table.schema().clone(),
+            vec![
+                table.batches()[0].slice(0, 1),
+                table.batches()[0].slice(1, 2),
+            ],
+        )
+        .unwrap();
+        let both = describe("b", &two, 3).unwrap();
+        assert_eq!(both["head"].as_array().unwrap().len(), 3);
+        assert_eq!(both["head"][0]["note"], "a");
         assert_eq!(
             describe("b", &table, 3).unwrap()["head"][2]["blob"]
                 .as_str()
