@@ -71,5 +71,6 @@ WEFT_URL="http://127.0.0.1:$PORT" ROUNDS=$ROUNDS node bench/ui/notebook.mjs
 gz=$(cat ui/dist/*.gz ui/dist/assets/*.gz | wc -c)
 plain=$(find ui/dist -type f ! -name '*.gz' -exec cat {} + | wc -c)
 js_gz=$(cat ui/dist/assets/index-*.js.gz | wc -c)
-printf 'assets: %d KiB gzipped as sent (%d KiB of it the page'"'"'s own script; the rest the layout worker and styles), %d KiB on disk\n' \
-  $((gz / 1024)) $((js_gz / 1024)) $((plain / 1024))
+editor_gz=$(cat ui/dist/assets/Editor-*.js.gz | wc -c)
+printf 'assets: %d KiB gzipped as sent (the page'"'"'s own script %d KiB; the editor %d KiB, loaded on the notebook page only; the rest the layout worker and styles), %d KiB on disk\n' \
+  $((gz / 1024)) $((js_gz / 1024)) $((editor_gz / 1024)) $((plain / 1024))
