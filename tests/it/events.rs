@@ -188,3 +188,43 @@ fn the_live_channel_carries_runs_and_logs_and_resumes() {
         assert!(body["error"].is_string(), "{path}: {body}");
     }
 }
+
+/// Live channels are capped per server: one over the cap is refused with 503 (the others keep
+/// running), and a closed one frees its place.
+#[test]
+fn live_channels_are_capped_and_places_freed() {
+    let p = Project::new();
+    p.pipeline("chat", CHAT);
+    let s = serve_env(&p, &[("WEFT_MAX_EVENT_STREAMS", "2")]);
+    let url = format!("{}/api/events", s.base);
+    rt().block_on(async {
+        let first = Events::open(&url, &[]).await;
+        let second = Events::open(&url, &[]).await;
+        let third = reqwest::Client::new().get(&url).send().await.unwrap();
+        assert_eq!(third.status(), 503);
+        let body: Value = third.json().await.unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("too many live channels"),
+            "{body}"
+        );
+        drop(first);
+        // The server notices the closed channel when it next writes to it (a keep-alive at
+        // the latest); a new one then opens.
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let again = reqwest::Client::new().get(&url).send().await.unwrap();
+            if again.status() == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the closed channel's place was never freed"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        drop(second);
+    });
+}

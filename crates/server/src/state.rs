@@ -32,6 +32,18 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+/// Live channels open at once by default (`WEFT_MAX_EVENT_STREAMS` sets another number):
+/// each costs a subscription to every run change and a look at the database per change.
+const MAX_STREAMS: usize = 256;
+
+fn max_streams() -> usize {
+    std::env::var("WEFT_MAX_EVENT_STREAMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_STREAMS)
+}
+
 /// Every pipeline the server runs, by name; replaced whole when one is loaded again.
 pub type Pipelines = Arc<BTreeMap<String, Arc<Loaded>>>;
 
@@ -59,6 +71,8 @@ struct Inner {
     api_token: Option<String>,
     /// Host names (lower case, without port) the server answers to.
     allowed_hosts: Vec<String>,
+    /// Live channels (`/api/events`) open at once, at most.
+    streams: Arc<Semaphore>,
 }
 
 /// What happened to a cancel request.
@@ -102,6 +116,7 @@ impl AppState {
                 launches: std::sync::atomic::AtomicU64::new(0),
                 limits: Mutex::new(limits),
                 api_token: None,
+                streams: Arc::new(Semaphore::new(max_streams())),
                 allowed_hosts: crate::guard::LOOPBACK_HOSTS
                     .iter()
                     .map(|h| h.to_string())
@@ -136,6 +151,12 @@ impl AppState {
             .allowed_hosts
             .iter()
             .any(|h| h == "*" || h == name)
+    }
+
+    /// A place for one more live channel, held while it is open; `None` when every place
+    /// is taken.
+    pub fn stream_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.streams.clone().try_acquire_owned().ok()
     }
 
     /// The API token, if the server has one.

@@ -46,7 +46,8 @@ pub struct EventsQuery {
 /// The live channel: `run`, `log` and `resync` events.
 #[utoipa::path(get, path = "/api/events", operation_id = "events", tag = "runs", params(EventsQuery),
     responses((status = 200, description = "`text/event-stream`: `run` events (a run as `GET /api/runs/{id}` gives it, fan-out children capped), `log` events (a log line, id = its seq), `pipeline` events (a pipeline loaded again: `{pipeline, generation, problem, loaded_at_ms}`), `resync`", content_type = "text/event-stream"),
-        (status = 404, description = "No such run to follow the logs of")))]
+        (status = 404, description = "No such run to follow the logs of"),
+        (status = 503, description = "Too many live channels open (`WEFT_MAX_EVENT_STREAMS`, default 256)")))]
 pub async fn events(
     State(state): State<AppState>,
     Query(q): Query<EventsQuery>,
@@ -56,6 +57,11 @@ pub async fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
+    let slot = state.stream_slot().ok_or_else(|| {
+        ApiError::Unavailable(
+            "too many live channels are open on this server; close a tab or try again".into(),
+        )
+    })?;
     if let Some(run) = &q.logs {
         state.executor().store().run(run).await?;
     }
@@ -77,6 +83,7 @@ pub async fn events(
         open: HashSet::new(),
         swept: std::time::Instant::now(),
         generation: state_generation,
+        _slot: slot,
     };
     let stream = futures::stream::unfold(feed, |mut f| async move {
         loop {
@@ -107,6 +114,8 @@ struct Feed {
     swept: std::time::Instant,
     /// The last pipeline load sent.
     generation: u64,
+    /// This channel's place among those the server keeps open.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Feed {
