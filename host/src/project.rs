@@ -157,15 +157,7 @@ impl Project {
 
     /// Names of the pipelines under `pipelines/`, sorted.
     pub fn pipeline_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root.join("pipelines"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.path().join("pipeline.yaml").is_file())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+        weft_pipeline::pipeline_names(&self.root)
     }
 
     /// The manifest path of pipeline `name`.

@@ -64,6 +64,13 @@ fn ended(s: &Served, id: &str) -> Value {
     }
 }
 
+/// Run the whole pipeline; its final JSON.
+fn run_pipeline(s: &Served) -> Value {
+    let (code, started) = post(s, "/runs", json!({}));
+    assert_eq!(code, 202, "{started}");
+    ended(s, started["run_id"].as_str().unwrap())
+}
+
 fn run_block(s: &Served, block: &str) -> Value {
     let (code, body) = post(s, &format!("/blocks/{block}/runs"), json!({}));
     assert_eq!(code, 202, "{body}");
@@ -106,16 +113,7 @@ fn a_saved_block_runs_as_saved_and_a_stale_save_is_refused() {
     let v1 = src["version"].as_str().unwrap().to_string();
 
     // A pipeline run gives the block its upstream output.
-    let (_, started) = call(
-        "POST",
-        &format!("{}/api/pipelines/nb/runs", s.base),
-        Some(b"{}".to_vec()),
-        &[],
-    );
-    assert_eq!(
-        ended(&s, started["run_id"].as_str().unwrap())["status"],
-        "success"
-    );
+    assert_eq!(run_pipeline(&s)["status"], "success");
 
     let text = "SELECT count(*) * 10 AS n, 'saved' AS how FROM {{ df_1 }}\n";
     let (code, saved) = put(
@@ -233,16 +231,7 @@ fn a_python_block_that_does_not_build_is_answered_at_its_line_and_the_old_one_ru
     );
     let (_, pipeline) = call("GET", &url(&s, ""), None, &[]);
     assert_eq!(pipeline["status"]["problem"]["line"], 6, "{pipeline}");
-    let (_, started) = call(
-        "POST",
-        &format!("{}/api/pipelines/nb/runs", s.base),
-        Some(b"{}".to_vec()),
-        &[],
-    );
-    assert_eq!(
-        ended(&s, started["run_id"].as_str().unwrap())["status"],
-        "success"
-    );
+    assert_eq!(run_pipeline(&s)["status"], "success");
 }
 
 #[test]

@@ -30,6 +30,20 @@ mod parse;
 mod trigger;
 
 pub use error::{ManifestError, ManifestErrors};
+
+/// The pipelines of the project at `root`: the folders of `pipelines/` holding a
+/// `pipeline.yaml`, sorted.
+pub fn pipeline_names(root: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("pipelines"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("pipeline.yaml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
 pub use flow::*;
 pub use model::*;
 pub use parse::{is_package_part, load, parse, source};

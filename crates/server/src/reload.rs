@@ -169,14 +169,7 @@ impl AppState {
             return Vec::new();
         };
         let all = self.pipelines();
-        let mut names: Vec<String> = std::fs::read_dir(ws.root().join("pipelines"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.path().join("pipeline.yaml").is_file())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
+        let names = weft_pipeline::pipeline_names(ws.root());
         let mut status = self.reloads().status();
         names
             .into_iter()
