@@ -5,6 +5,7 @@ fn main() {
         "../sdk-rust/macros/src",
         "../sdk-rust/Cargo.toml",
         "../sdk-rust/macros/Cargo.toml",
+        "../sdk-python/weft",
         "../wit",
         "../scripts/setup.sh",
         "templates",

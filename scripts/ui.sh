@@ -19,7 +19,8 @@ if [ ! -f node_modules/.ok ] || ! cmp -s package-lock.json node_modules/.ok; the
   cp package-lock.json node_modules/.ok
 fi
 log "building"
-npm run --silent build >/dev/null
+# Quiet when it works; what the compiler said when it does not.
+out=$(npm run --silent build 2>&1) || { echo "$out" >&2; log "the UI did not build"; exit 1; }
 log "built: $(du -sh dist | cut -f1) in ui/dist ($(cat dist/assets/*.gz dist/*.gz | wc -c) bytes gzipped)"
 if [ "${1:-}" != "--no-test" ]; then
   npx vitest run --reporter=dot

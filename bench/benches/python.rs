@@ -111,6 +111,7 @@ fn call(inputs: Vec<(String, Table)>) -> BlockCall {
         log: Arc::new(Discard),
         cancel: Default::default(),
         io: None,
+        peak_memory: Default::default(),
     }
 }
 

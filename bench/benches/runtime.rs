@@ -38,6 +38,7 @@ fn call(mode: &str, inputs: Vec<(String, Table)>) -> BlockCall {
         log: Arc::new(Discard),
         cancel: Default::default(),
         io: None,
+        peak_memory: Default::default(),
     }
 }
 

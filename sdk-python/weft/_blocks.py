@@ -10,6 +10,7 @@ import traceback
 from componentize_py_types import Err
 from wit_world.imports import context as _host
 from wit_world.imports import types
+from . import _runner
 
 _block = None
 _tests = {}
@@ -157,7 +158,13 @@ class WitWorld:
 
     def run(self, config, inputs):
         try:
+            if _runner.active():
+                config = _runner.open_envelope(config)
+                if config is None:
+                    return None
             out = _call_block(config, inputs)
+        except SyntaxError as exc:
+            raise Err(types.Error_InvalidInput(_runner.syntax_message(exc)))
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()

@@ -230,6 +230,22 @@ fn rest_api_runs_logs_previews_cancel_retry_backfill_and_webhooks() {
         .map(|b| b["attempt"].as_i64().unwrap())
         .collect();
     assert_eq!(attempts, [1, 1, 2]);
+    // The failed first attempt is kept beside the row of the second.
+    let earlier = run["attempts"].as_array().unwrap();
+    assert_eq!(earlier.len(), 1, "{run}");
+    assert_eq!(earlier[0]["key"], "flaky");
+    assert_eq!(earlier[0]["attempt"], 1);
+    assert_eq!(earlier[0]["status"], "failed");
+    assert!(
+        earlier[0]["error"].as_str().unwrap().contains("flaky"),
+        "{run}"
+    );
+    // Each block's most memory at once: its instance's memory, within its limit.
+    for b in run["blocks"].as_array().unwrap() {
+        let peak = b["peak_memory"].as_i64().unwrap_or(0);
+        assert!(peak > 0 && peak <= 1 << 30, "{b}");
+    }
+    assert!(earlier[0]["peak_memory"].as_i64().unwrap_or(0) > 0, "{run}");
     let (status, body) = post(&s, &format!("/api/runs/{id}/retry"), json!({}));
     assert_eq!(status, 409, "{body}");
 

@@ -419,3 +419,123 @@ fn the_editing_doors_hold() {
             .contains("count(*)")
     );
 }
+
+/// The pipeline's load status once its build after a quick load has ended.
+fn built(s: &Served) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (_, pipeline) = call("GET", &url(s, ""), None, &[]);
+        if pipeline["status"]["building"] == false {
+            return pipeline["status"].clone();
+        }
+        assert!(Instant::now() < deadline, "still building: {pipeline}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A transformer that marks its rows with its config (and lists the config's keys).
+fn marking(how: &str, head: &str) -> String {
+    format!(
+        "{head}from weft import transformer\n\n\n@transformer\ndef mark(data, config):\n    keys = \",\".join(sorted(config))\n    return data.with_column(\"how\", config.get(\"how\", \"{how}\")).with_column(\"keys\", keys)\n"
+    )
+}
+
+#[test]
+fn an_edited_python_block_runs_from_its_source_until_its_own_build_takes_over() {
+    let p = Project::new();
+    write(p.path(), "blocks/nb/mark.py", &marking("first", ""));
+    // A config with the runner's envelope keys is the block's config, nothing more.
+    p.pipeline(
+        "nb",
+        "blocks:\n  - { name: numbers, kind: loader, source: {probe}, config: { mode: rows, rows: 3 } }\n  - { name: mark, kind: transformer, source: blocks/nb/mark.py, upstream: [numbers], config: { check: true, source: 'raise SystemExit(3)', module: os } }\n",
+    );
+    let s = serve(&p);
+    let keys = "check,module,source";
+    let first = run_pipeline(&s);
+    assert_eq!(first["status"], "success", "{first}");
+    assert_eq!(preview(&s, &first, "mark")["head"][0]["keys"], keys);
+
+    // The edit runs at once, from its source, while its own component builds.
+    let (_, src) = call("GET", &url(&s, "/blocks/mark/source"), None, &[]);
+    let (code, saved) = put(
+        &s,
+        "/blocks/mark/source",
+        json!({"text": marking("edited", ""), "version": src["version"]}),
+    );
+    assert_eq!(code, 200, "{saved}");
+    assert!(saved["problem"].is_null(), "{saved}");
+    let (_, pipeline) = call("GET", &url(&s, ""), None, &[]);
+    assert_eq!(pipeline["status"]["building"], true, "{pipeline}");
+    let quick = run_block(&s, "mark");
+    assert_eq!(quick["status"], "success", "{quick}");
+    let shown = preview(&s, &quick, "mark");
+    assert_eq!(shown["head"][0]["how"], "edited", "{shown}");
+    assert_eq!(shown["head"][0]["keys"], keys, "{shown}");
+
+    // Its own build takes the runner's place, with the same result.
+    let status = built(&s);
+    assert!(status["problem"].is_null(), "{status}");
+    let own = run_block(&s, "mark");
+    assert_eq!(preview(&s, &own, "mark")["head"][0]["how"], "edited");
+
+    // A source that compiles but whose own build fails (an import that is not there): it
+    // runs provisionally, then the last fully built version comes back with the problem.
+    let (_, src) = call("GET", &url(&s, "/blocks/mark/source"), None, &[]);
+    let (code, saved) = put(
+        &s,
+        "/blocks/mark/source",
+        json!({"text": marking("broken", "import no_such_module_anywhere\n"), "version": src["version"]}),
+    );
+    assert_eq!(code, 200, "{saved}");
+    assert!(saved["problem"].is_null(), "{saved}");
+    let status = built(&s);
+    let message = status["problem"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no_such_module_anywhere"), "{status}");
+    assert_eq!(status["problem"]["block"], "mark", "{status}");
+    let back = run_block(&s, "mark");
+    assert_eq!(back["status"], "success", "{back}");
+    assert_eq!(preview(&s, &back, "mark")["head"][0]["how"], "edited");
+}
+
+#[test]
+fn a_block_run_from_its_source_has_no_more_than_its_grants() {
+    let p = Project::new();
+    write(p.path(), "blocks/nb/mark.py", &marking("first", ""));
+    p.pipeline(
+        "nb",
+        "blocks:\n  - { name: numbers, kind: loader, source: {probe}, config: { mode: rows, rows: 3 } }\n  - { name: mark, kind: transformer, source: blocks/nb/mark.py, upstream: [numbers] }\n",
+    );
+    let s = serve(&p);
+    assert_eq!(run_pipeline(&s)["status"], "success");
+    let secret = p.path().join("secret.txt");
+    std::fs::write(&secret, "hunter2-not-for-blocks").unwrap();
+    let hostile = format!(
+        "from weft import transformer, io\n\n\n@transformer\ndef mark(data):\n    try:\n        leaked = open({:?}).read()\n    except OSError as e:\n        leaked = type(e).__name__\n    print('file:', leaked)\n    return io.read('http://127.0.0.1:9/steal.csv')\n",
+        secret.display().to_string()
+    );
+    let (_, src) = call("GET", &url(&s, "/blocks/mark/source"), None, &[]);
+    let (code, saved) = put(
+        &s,
+        "/blocks/mark/source",
+        json!({"text": hostile, "version": src["version"]}),
+    );
+    assert_eq!(code, 200, "{saved}");
+    let (_, pipeline) = call("GET", &url(&s, ""), None, &[]);
+    assert_eq!(pipeline["status"]["building"], true, "{pipeline}");
+    let run = run_block(&s, "mark");
+    assert_eq!(run["status"], "failed", "{run}");
+    let block = run["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block"] == "mark")
+        .unwrap()
+        .clone();
+    let error = block["error"].as_str().unwrap_or_default();
+    assert!(error.contains("denied"), "{block}");
+    let id = run["id"].as_str().unwrap();
+    let (_, logs) = call("GET", &format!("{}/api/runs/{id}/logs", s.base), None, &[]);
+    let text = logs.to_string();
+    assert!(text.contains("file: "), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}

@@ -1,6 +1,6 @@
 //! `weft serve` over real HTTP on loopback: API triggers with tokens (missing, wrong, rotated),
-//! bad bodies, idempotency keys, 200 concurrent calls, per-second schedules, and a clean
-//! shutdown on SIGTERM.
+//! bad bodies, idempotency keys, 200 concurrent calls, per-second schedules, a clean
+//! shutdown on SIGTERM, and a pipeline that does not load at start served once it is fixed.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -344,4 +344,95 @@ fn paused_triggers_start_nothing_until_resumed() {
         &[],
     );
     assert_eq!(code, 400);
+}
+
+/// The pipelines as `GET /api/pipelines` lists them: name → (loaded, problem message).
+fn listed(s: &Served) -> Vec<(String, bool, String)> {
+    let (_, body) = call("GET", &format!("{}/api/pipelines", s.base), None, &[]);
+    body["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["loaded"].as_bool().unwrap(),
+                p["problem"]["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_pipeline_that_does_not_load_at_start_is_listed_and_loaded_once_fixed() {
+    let p = Project::new();
+    p.pipeline(
+        "good",
+        "blocks:\n  - { name: numbers, kind: loader, source: {probe}, config: { mode: rows, rows: 3 } }\n",
+    );
+    // A cycle, and a triggers.yaml that does not read: the server starts all the same.
+    write(
+        p.path(),
+        "pipelines/bad/pipeline.yaml",
+        "blocks:\n  - { name: a, kind: transformer, source: blocks/a.sql, upstream: [b] }\n  - { name: b, kind: transformer, source: blocks/a.sql, upstream: [a] }\n",
+    );
+    write(p.path(), "blocks/a.sql", "SELECT 1 AS x\n");
+    write(
+        p.path(),
+        "pipelines/bad/triggers.yaml",
+        "- name: hook\n  type: [\n",
+    );
+    let s = serve(&p);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let bad = loop {
+        let all = listed(&s);
+        if let Some(b) = all.iter().find(|(n, ..)| n == "bad") {
+            break b.clone();
+        }
+        assert!(Instant::now() < deadline, "bad is not listed: {all:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!bad.1, "{bad:?}");
+    assert!(bad.2.contains("cycle"), "{bad:?}");
+    assert!(listed(&s)
+        .iter()
+        .any(|(n, loaded, _)| n == "good" && *loaded));
+    let (code, _) = call(
+        "POST",
+        &format!("{}/api/pipelines/bad/runs", s.base),
+        Some(b"{}".to_vec()),
+        &[],
+    );
+    assert_eq!(code, 404);
+
+    // Fixed on disk: it is loaded and runs.
+    write(
+        p.path(),
+        "pipelines/bad/pipeline.yaml",
+        "blocks:\n  - { name: a, kind: loader, source: blocks/a.sql }\n",
+    );
+    write(
+        p.path(),
+        "pipelines/bad/triggers.yaml",
+        "- name: hook\n  type: api\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !listed(&s)
+        .iter()
+        .any(|(n, loaded, _)| n == "bad" && *loaded)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "bad was not loaded: {:?}",
+            listed(&s)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, body) = call(
+        "POST",
+        &format!("{}/api/pipelines/bad/runs", s.base),
+        Some(b"{}".to_vec()),
+        &[],
+    );
+    assert_eq!(code, 202, "{body}");
 }

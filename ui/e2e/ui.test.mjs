@@ -130,6 +130,14 @@ test("a failed run is retried from its page and ends well", async () => {
   await page.click("[data-testid=retry]");
   await page.waitForSelector(".page-header .badge[data-status=success]", { timeout: 30000 });
   await page.waitForSelector("[data-block=flaky_step] .badge[data-status=success]");
+  // The failed attempt stays on the timeline beside the one that succeeded, and each block
+  // that ran a component shows the most memory it held against its limit.
+  const earlier = page.locator("[data-testid=gantt] [data-testid=earlier-attempt]");
+  await earlier.first().waitFor();
+  assert.match(await earlier.first().getAttribute("title"), /^flaky_step, attempt 1: failed/);
+  const peak = await page.locator("[data-testid=gantt] [data-testid=peak-memory]").first().getAttribute("title");
+  assert.match(peak, /^peak memory [\d.]+ [KMG]iB of its [\d.]+ [KMG]iB limit$/);
+  await shot("run-retried");
 });
 
 test("a running run is cancelled from its page", async () => {

@@ -1,156 +1,45 @@
-// The server's JSON API, as the UI uses it. Every call carries the API token when the server
-// asked for one (kept in this tab's session storage, asked for once).
+// The server's JSON API, as the UI uses it: the types and the client are generated from the
+// server's OpenAPI document (ui/openapi.json, kept equal to `/api/openapi.json` by a test;
+// `npm run generate` writes src/schema.d.ts from it). Every call carries the API token when
+// the server asked for one (kept in this tab's session storage, asked for once).
+
+import createClient from "openapi-fetch";
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
 
 /** Why a pipeline's files on disk do not load (the server runs the last version that did). */
-export interface Problem {
-  message: string;
-  block: string | null;
-  file: string | null;
-  line: number | null;
-}
-
+export type Problem = Schemas["Problem"];
 /** The latest load of a pipeline's files. */
-export interface LoadStatus {
-  pipeline: string;
-  generation: number;
-  problem: Problem | null;
-  loaded_at_ms: number;
-}
-
+export type LoadStatus = Schemas["Status"];
 /** A pipeline as `GET /api/pipelines` lists it. */
-export interface PipelineSummary {
-  name: string;
-  description: string | null;
-  blocks: number;
-  max_active_runs: number | null;
-  problem?: Problem | null;
-  triggers: { name: string; type: string }[];
-}
-
+export type PipelineSummary = Schemas["PipelineSummary"];
 /** A block's source as it is on disk. */
-export interface BlockSource {
-  block: string;
-  language: string;
-  file: string;
-  text: string;
-  version: string;
-  editable: boolean;
-}
-
+export type BlockSource = Schemas["BlockSource"];
 /** What a save or an edit of pipeline.yaml did. */
-export interface Changed {
-  version: string;
-  problem: Problem | null;
-}
-
+export type Changed = Schemas["Changed"];
 /** The first rows of a block's output. */
-export interface Preview {
-  block: string;
-  rows: number;
-  columns: { name: string; type: string; nulls: number }[];
-  head: Record<string, unknown>[];
-}
-
+export type Preview = Schemas["Preview"];
 /** What a block may touch. */
-export interface Grants {
-  urls?: string[];
-  read?: string[];
-  write?: string[];
-  profiles?: string[];
-  env?: string[];
-  [other: string]: unknown;
-}
-
+export type Grants = Schemas["GrantsView"];
 /** A block of a pipeline. */
-export interface BlockInfo {
-  name: string;
-  kind: string;
-  language?: string;
-  source?: string;
-  upstream: string[];
-  downstream: string[];
-  retries: number;
-  timeout_ms: number;
-  memory_limit?: number | null;
-  grants: Grants;
-  dynamic?: boolean;
-}
-
+export type BlockInfo = Schemas["BlockView"];
 /** A pipeline with its DAG. */
-export interface PipelineDetail {
-  name: string;
-  description: string | null;
-  blocks: BlockInfo[];
-  edges: { from: string; to: string }[];
-  variables: Record<string, string>;
-  triggers: unknown[];
-  status?: LoadStatus | null;
-}
-
-export type RunStatus = "queued" | "running" | "success" | "failed" | "cancelled";
-
+export type PipelineDetail = Schemas["PipelineDetail"];
+/** A run's status. */
+export type RunStatus = Schemas["RunStatus"];
 /** A run of a pipeline. */
-export interface RunRecord {
-  id: string;
-  pipeline: string;
-  status: RunStatus;
-  trigger: string;
-  variables: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  error: string | null;
-}
-
-/** One block (or fan-out child) of a run. */
-export interface BlockRun {
-  run_id: string;
-  key: string;
-  block: string;
-  label: string | null;
-  position: number;
-  status: string;
-  attempt: number;
-  started_at: number | null;
-  finished_at: number | null;
-  rows: number | null;
-  bytes: number | null;
-  output: string | null;
-  error: string | null;
-  [other: string]: unknown;
-}
-
+export type RunRecord = Schemas["RunRecord"];
+/** One block (or fan-out child) of a run: its latest attempt. */
+export type BlockRun = Schemas["BlockRunRecord"];
+/** An earlier attempt of a block run that did not succeed. */
+export type Attempt = Schemas["AttemptRecord"];
 /** A run with its block runs. */
-export interface RunDetail extends RunRecord {
-  blocks: BlockRun[];
-  fan_outs: { block: string; children: number; statuses: Record<string, number> }[];
-}
-
+export type RunDetail = Schemas["RunDetail"];
 /** A log line. */
-export interface LogLine {
-  seq: number;
-  block: string | null;
-  attempt: number | null;
-  at: number;
-  level: string;
-  message: string;
-}
-
+export type LogLine = Schemas["LogRecord"];
 /** A trigger with its next tick. */
-export interface TriggerView {
-  pipeline: string;
-  name: string;
-  type: "schedule" | "api";
-  description: string | null;
-  cron: string | null;
-  timezone: string | null;
-  catch_up: string | null;
-  next: string | null;
-  last_tick: string | null;
-  has_token: boolean;
-  path: string | null;
-  paused: boolean;
-}
+export type TriggerView = Schemas["TriggerView"];
 
 /** An error the API answered with. */
 export class ApiError extends Error {
@@ -192,76 +81,69 @@ export function unauthorized() {
   onUnauthorized();
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { ...authHeaders() };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  if (!res.ok) {
-    if (res.status === 401) onUnauthorized();
+const client = createClient<paths>();
+client.use({
+  onRequest({ request }) {
+    const t = token();
+    if (t) request.headers.set("Authorization", `Bearer ${t}`);
+    return request;
+  },
+  onResponse({ response }) {
+    if (response.status === 401) onUnauthorized();
+    return response;
+  },
+});
+
+/** The data of an answer, or its error as an [`ApiError`]. */
+async function ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok) {
     const message =
-      json && typeof json === "object" && "error" in json ? String((json as { error: unknown }).error) : text;
-    throw new ApiError(res.status, message || res.statusText);
+      error && typeof error === "object" && "error" in error ? String((error as { error: unknown }).error) : String(error ?? "");
+    throw new ApiError(response.status, message || response.statusText);
   }
-  return json as T;
+  return data as T;
 }
 
-function blockPath(pipeline: string, block: string) {
-  return `/api/pipelines/${encodeURIComponent(pipeline)}/blocks/${encodeURIComponent(block)}`;
-}
+const pipeline = (name: string) => ({ params: { path: { pipeline: name } } });
+const block = (pipeline: string, block: string) => ({ params: { path: { pipeline, block } } });
+const run = (id: string) => ({ params: { path: { id } } });
+const trigger = (pipeline: string, trigger: string) => ({ params: { path: { pipeline, trigger } } });
 
 /** The API's calls. */
 export const api = {
-  pipelines: () => call<{ pipelines: PipelineSummary[] }>("GET", "/api/pipelines"),
-  pipeline: (name: string) => call<PipelineDetail>("GET", `/api/pipelines/${encodeURIComponent(name)}`),
+  pipelines: () => ok(client.GET("/api/pipelines")),
+  pipeline: (name: string) => ok(client.GET("/api/pipelines/{pipeline}", pipeline(name))),
   startRun: (name: string, variables: Record<string, string> = {}) =>
-    call<{ run_id: string }>("POST", `/api/pipelines/${encodeURIComponent(name)}/runs`, variables),
+    ok(client.POST("/api/pipelines/{pipeline}/runs", { ...pipeline(name), body: variables })),
   runs: (filter: { pipeline?: string; status?: string; trigger?: string; limit?: number; before?: string }) => {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(filter)) if (v !== undefined && v !== "") q.set(k, String(v));
-    return call<{ runs: RunRecord[]; next_before: string | null }>("GET", `/api/runs?${q}`);
+    const query = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined && v !== ""));
+    return ok(client.GET("/api/runs", { params: { query } }));
   },
-  run: (id: string) => call<RunDetail>("GET", `/api/runs/${encodeURIComponent(id)}`),
-  cancel: (id: string) => call<unknown>("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
-  retry: (id: string) => call<unknown>("POST", `/api/runs/${encodeURIComponent(id)}/retry`),
-  triggers: () => call<{ triggers: TriggerView[] }>("GET", "/api/triggers"),
-  issueToken: (pipeline: string, trigger: string) =>
-    call<{ token: string }>(
-      "POST",
-      `/api/pipelines/${encodeURIComponent(pipeline)}/triggers/${encodeURIComponent(trigger)}/token`,
+  run: (id: string) => ok(client.GET("/api/runs/{id}", run(id))),
+  cancel: (id: string) => ok(client.POST("/api/runs/{id}/cancel", run(id))),
+  retry: (id: string) => ok(client.POST("/api/runs/{id}/retry", run(id))),
+  triggers: () => ok(client.GET("/api/triggers")),
+  issueToken: (p: string, t: string) => ok(client.POST("/api/pipelines/{pipeline}/triggers/{trigger}/token", trigger(p, t))),
+  backfill: (p: string, b: { start: string; end: string; every: string; concurrency: number }) =>
+    ok(client.POST("/api/pipelines/{pipeline}/backfills", { ...pipeline(p), body: b })),
+  source: (p: string, b: string) => ok(client.GET("/api/pipelines/{pipeline}/blocks/{block}/source", block(p, b))),
+  saveSource: (p: string, b: string, text: string, version: string) =>
+    ok(client.PUT("/api/pipelines/{pipeline}/blocks/{block}/source", { ...block(p, b), body: { text, version } })),
+  runBlock: (p: string, b: string) =>
+    ok(client.POST("/api/pipelines/{pipeline}/blocks/{block}/runs", { ...block(p, b), body: {} })),
+  addBlock: (p: string, b: { name: string; kind: string; language: string; upstream: string[] }) =>
+    ok(client.POST("/api/pipelines/{pipeline}/blocks", { ...pipeline(p), body: b })),
+  setUpstream: (p: string, b: string, upstream: string[]) =>
+    ok(client.PUT("/api/pipelines/{pipeline}/blocks/{block}/upstream", { ...block(p, b), body: { upstream } })),
+  preview: (id: string, b: string, limit = 50) =>
+    ok(
+      client.GET("/api/runs/{id}/blocks/{block}/output", {
+        params: { path: { id, block: b }, query: { limit } },
+      }),
     ),
-  backfill: (pipeline: string, b: { start: string; end: string; every: string; concurrency: number }) =>
-    call<{ runs: number; run_ids: string[] }>("POST", `/api/pipelines/${encodeURIComponent(pipeline)}/backfills`, b),
-  source: (pipeline: string, block: string) =>
-    call<BlockSource>("GET", `${blockPath(pipeline, block)}/source`),
-  saveSource: (pipeline: string, block: string, text: string, version: string | null) =>
-    call<Changed>("PUT", `${blockPath(pipeline, block)}/source`, { text, version }),
-  runBlock: (pipeline: string, block: string) => call<{ run_id: string }>("POST", `${blockPath(pipeline, block)}/runs`),
-  addBlock: (pipeline: string, block: { name: string; kind: string; language: string; upstream: string[] }) =>
-    call<Changed>("POST", `/api/pipelines/${encodeURIComponent(pipeline)}/blocks`, block),
-  setUpstream: (pipeline: string, block: string, upstream: string[]) =>
-    call<Changed>("PUT", `${blockPath(pipeline, block)}/upstream`, { upstream }),
-  preview: (run: string, block: string, limit = 50) =>
-    call<Preview>("GET", `/api/runs/${encodeURIComponent(run)}/blocks/${encodeURIComponent(block)}/output?limit=${limit}`),
-  pauseTrigger: (pipeline: string, trigger: string, paused: boolean) =>
-    call<{ paused: boolean }>(
-      "PUT",
-      `/api/pipelines/${encodeURIComponent(pipeline)}/triggers/${encodeURIComponent(trigger)}/paused`,
-      { paused },
-    ),
-  logs: (id: string, after = -1, block?: string) => {
-    const q = new URLSearchParams({ after: String(after) });
-    if (block) q.set("block", block);
-    return call<{ logs: LogLine[]; next_after: number | null }>("GET", `/api/runs/${encodeURIComponent(id)}/logs?${q}`);
-  },
+  pauseTrigger: (p: string, t: string, paused: boolean) =>
+    ok(client.PUT("/api/pipelines/{pipeline}/triggers/{trigger}/paused", { ...trigger(p, t), body: { paused } })),
+  logs: (id: string, after = -1, b?: string) =>
+    ok(client.GET("/api/runs/{id}/logs", { params: { path: { id }, query: { after, block: b } } })),
 };

@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { BlockRun, PipelineDetail, RunDetail } from "./api";
+import type { BlockInfo, BlockRun, PipelineDetail, RunDetail } from "./api";
 import { graphOf, humanBytes, humanDuration, statusesOf, summaryStatus, timeline } from "./graph";
+import { blockInfo } from "./testing";
 
-function block(name: string, upstream: string[] = []) {
-  return { name, kind: "transformer", upstream, downstream: [], retries: 0, timeout_ms: 1000, grants: {} };
+const block = blockInfo;
+
+function pipeline(blocks: BlockInfo[], edges: PipelineDetail["edges"]): PipelineDetail {
+  const notify = { on_failure: null, on_success: null };
+  return { name: "p", description: null, concurrency: 4, max_active_runs: null, variables: {}, notify, triggers: [], status: null, blocks, edges };
 }
 
-function blockRun(key: string, status: string, extra: Partial<BlockRun> = {}): BlockRun {
+function blockRun(key: string, status: BlockRun["status"], extra: Partial<BlockRun> = {}): BlockRun {
   const block = key.split("[")[0];
   return {
     run_id: "r",
@@ -22,38 +26,30 @@ function blockRun(key: string, status: string, extra: Partial<BlockRun> = {}): B
     bytes: null,
     output: null,
     error: null,
+    wake_at: null,
+    first_at: null,
+    peak_memory: null,
     ...extra,
   };
 }
 
 describe("graphOf", () => {
   it("has one node per block and one edge per upstream link", () => {
-    const p: PipelineDetail = {
-      name: "p",
-      description: null,
-      variables: {},
-      triggers: [],
-      blocks: [block("a"), block("b", ["a"]), block("c", ["a", "b"])],
-      edges: [
+    const p = pipeline(
+      [block("a"), block("b", ["a"]), block("c", ["a", "b"])],
+      [
         { from: "a", to: "b" },
         { from: "a", to: "c" },
         { from: "b", to: "c" },
       ],
-    };
+    );
     const g = graphOf(p);
     expect(g.nodes.map((n) => n.id)).toEqual(["a", "b", "c"]);
     expect(g.edges.map((e) => e.id)).toEqual(["a->b", "a->c", "b->c"]);
   });
 
   it("drops an edge naming a block the pipeline does not have", () => {
-    const p: PipelineDetail = {
-      name: "p",
-      description: null,
-      variables: {},
-      triggers: [],
-      blocks: [block("a")],
-      edges: [{ from: "ghost", to: "a" }],
-    };
+    const p = pipeline([block("a")], [{ from: "ghost", to: "a" }]);
     expect(graphOf(p).edges).toEqual([]);
   });
 });
@@ -133,17 +129,47 @@ describe("timeline", () => {
       finished_at: null,
       error: null,
       fan_outs: [],
+      attempts: [],
       blocks: [
         blockRun("a", "success", { started_at: 1000, finished_at: 1500 }),
         blockRun("b", "running", { started_at: 1500 }),
         blockRun("c", "pending"),
       ],
-    } as RunDetail;
+    } satisfies RunDetail;
     const t = timeline(run, 2000);
     expect(t.bars.map((b) => [b.key, b.start, b.end])).toEqual([
       ["a", 0, 500],
       ["b", 500, 1000],
     ]);
     expect(t.span).toBe(1000);
+  });
+
+  it("puts earlier attempts on their block run's row and its peak against its limit", () => {
+    const run: RunDetail = {
+      id: "r",
+      pipeline: "p",
+      status: "success",
+      trigger: "manual",
+      variables: "{}",
+      created_at: 1000,
+      started_at: 1000,
+      finished_at: 9000,
+      error: null,
+      fan_outs: [],
+      attempts: [
+        { key: "a", attempt: 1, started_at: 1000, finished_at: 1200, status: "retrying", error: "boom", peak_memory: 5 },
+        { key: "a", attempt: 2, started_at: 1300, finished_at: 1500, status: "failed", error: "boom", peak_memory: null },
+      ],
+      blocks: [blockRun("a", "success", { attempt: 3, started_at: 8000, finished_at: 12000, peak_memory: 900 })],
+    };
+    const t = timeline(run, 20000, new Map([["a", 1000]]));
+    const [a] = t.bars;
+    expect(a.earlier.map((e) => [e.attempt, e.status, e.start, e.end])).toEqual([
+      [1, "retrying", 0, 200],
+      [2, "failed", 300, 500],
+    ]);
+    expect([a.peak, a.limit]).toEqual([900, 1000]);
+    // A retried block run that ended after the run's first end widens the axis.
+    expect(t.span).toBe(11000);
   });
 });

@@ -125,7 +125,18 @@ export function humanDuration(ms: number | null | undefined): string {
   return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 60)} h`;
 }
 
-/** Bars of a run's timeline: one per block run, relative to the run's start, in ms. */
+/** An attempt on a timeline, relative to the run's start, in ms. */
+export interface Segment {
+  attempt: number;
+  status: string;
+  start: number;
+  end: number;
+  error: string | null;
+  peak: number | null;
+}
+
+/** Bars of a run's timeline: one per block run, relative to the run's start, in ms; its
+ * earlier attempts (those that did not succeed) beside it on the same row. */
 export interface Bar {
   key: string;
   block: string;
@@ -135,26 +146,51 @@ export interface Bar {
   attempt: number;
   rows: number | null;
   bytes: number | null;
+  /** The most memory the latest attempt held at once, bytes. */
+  peak: number | null;
+  /** The block's memory limit, bytes, when known. */
+  limit: number | null;
+  earlier: Segment[];
 }
 
-/** The timeline of `run` at time `now` (running blocks end at `now`). */
-export function timeline(run: RunDetail, now: number): { bars: Bar[]; span: number } {
+/** The timeline of `run` at time `now` (running blocks end at `now`); `limits` are the
+ * blocks' memory limits by block name. */
+export function timeline(run: RunDetail, now: number, limits: ReadonlyMap<string, number> = new Map()): { bars: Bar[]; span: number } {
   const origin = run.started_at ?? run.created_at;
+  const at = (ms: number) => Math.max(0, ms - origin);
+  const earlier = new Map<string, Segment[]>();
+  for (const a of run.attempts ?? []) {
+    if (a.started_at === null) continue;
+    const list = earlier.get(a.key) ?? [];
+    list.push({
+      attempt: a.attempt,
+      status: a.status,
+      start: at(a.started_at),
+      end: at(a.finished_at ?? a.started_at),
+      error: a.error,
+      peak: a.peak_memory,
+    });
+    earlier.set(a.key, list);
+  }
   const bars: Bar[] = [];
+  let span = Math.max(1, (run.finished_at ?? now) - origin);
   for (const b of run.blocks) {
     if (b.started_at === null) continue;
-    const end = b.finished_at ?? now;
-    bars.push({
+    const bar: Bar = {
       key: b.key,
       block: b.block,
       status: b.status,
-      start: Math.max(0, b.started_at - origin),
-      end: Math.max(0, end - origin),
+      start: at(b.started_at),
+      end: at(b.finished_at ?? now),
       attempt: b.attempt,
       rows: b.rows,
       bytes: b.bytes,
-    });
+      peak: b.peak_memory,
+      limit: limits.get(b.block) ?? null,
+      earlier: earlier.get(b.key) ?? [],
+    };
+    span = Math.max(span, bar.end);
+    bars.push(bar);
   }
-  const span = Math.max(1, ...bars.map((b) => b.end), (run.finished_at ?? now) - origin);
   return { bars, span };
 }

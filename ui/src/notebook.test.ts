@@ -1,18 +1,10 @@
 import { EditorState } from "@codemirror/state";
 import { describe, expect, it } from "vitest";
-import type { BlockInfo } from "./api";
 import { diagnosticsAt } from "./components/Editor";
 import { problemOf, upstreamChoices } from "./notebook";
+import { blockInfo } from "./testing";
 
-const block = (name: string, upstream: string[] = []): BlockInfo => ({
-  name,
-  kind: "transformer",
-  upstream,
-  downstream: [],
-  retries: 0,
-  timeout_ms: 1000,
-  grants: {},
-});
+const block = blockInfo;
 
 describe("problemOf", () => {
   const p = { message: "SyntaxError", block: "shape", file: "blocks/x/shape.py", line: 3 };

@@ -37,6 +37,8 @@ pub(crate) struct Budget {
     /// Bytes of host-made tables the block holds, by resource handle.
     charged: HashMap<u32, u64>,
     held: u64,
+    /// The most the block held at once, as of the last table handed over.
+    peak: u64,
 }
 
 impl Budget {
@@ -53,6 +55,7 @@ impl Budget {
             cancel,
             charged: HashMap::new(),
             held: 0,
+            peak: 0,
         }
     }
 
@@ -101,10 +104,18 @@ impl Budget {
         Ok(())
     }
 
-    /// Handle `rep`, of `size` bytes, was handed to the block.
-    pub(crate) fn charge(&mut self, rep: u32, size: u64) {
+    /// Handle `rep`, of `size` bytes, was handed to the block, which holds `guest` bytes
+    /// of its own memory.
+    pub(crate) fn charge(&mut self, rep: u32, size: u64, guest: u64) {
         self.held += size;
         self.charged.insert(rep, size);
+        self.peak = self.peak.max(guest + self.held);
+    }
+
+    /// The most memory the block held at once, given `guest` bytes of its own memory now
+    /// (linear memory only grows, so its latest size is its largest).
+    pub(crate) fn peak(&self, guest: u64) -> u64 {
+        self.peak.max(guest + self.held)
     }
 
     /// The block dropped handle `rep`: what it was charged is freed.
@@ -127,5 +138,24 @@ pub(crate) fn query_failure(e: DataError) -> Result<crate::bindings::GuestError,
         }
         e @ DataError::Refused(_) => Ok(GuestError::Denied(e.to_string())),
         e => Ok(GuestError::InvalidInput(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peak_counts_tables_held_at_once_with_the_guest_memory() {
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        let mut b = Budget::new(1 << 30, 1 << 30, deadline, Default::default());
+        b.charge(1, 100, 1_000);
+        b.charge(2, 50, 1_200);
+        b.release(1);
+        b.release(2);
+        // Both tables and 1,200 bytes of its own: the most it held at once.
+        assert_eq!(b.peak(1_300), 1_350);
+        // Its own memory grew past that later.
+        assert_eq!(b.peak(2_000), 2_000);
     }
 }

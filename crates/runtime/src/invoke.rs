@@ -2,7 +2,7 @@
 //! tests, inside the block's memory and time limits.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,9 @@ pub struct BlockCall {
     pub cancel: Arc<AtomicBool>,
     /// The block's IO (reads, writes, queries within its grants); `None` denies all IO.
     pub io: Option<weft_io::BlockIo>,
+    /// Set when the call ends, however it ends, to the most memory the block held at once
+    /// (bytes): its linear memory and the tables the host made for it.
+    pub peak_memory: Arc<AtomicU64>,
 }
 
 /// What a successful block run produced.
@@ -110,6 +113,9 @@ impl Runtime {
         });
 
         let result = run_in(&mut store, component, &call);
+        let data = store.data();
+        call.peak_memory
+            .store(data.budget.peak(data.limiter.total), Ordering::Relaxed);
         stdout.finish();
         stderr.finish();
         result.map_err(|f| {

@@ -27,6 +27,7 @@
 //!     log: Arc::new(Print),
 //!     cancel: Default::default(),
 //!     io: None,
+//!     peak_memory: Default::default(),
 //! })?;
 //! println!("{} rows", out.table.map_or(0, |t| t.num_rows()));
 //! # Ok::<(), RuntimeError>(())

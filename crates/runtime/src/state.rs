@@ -74,7 +74,7 @@ impl HostState {
         let size = t.memory_size();
         self.budget.admit(size, self.limiter.total)?;
         let handle = self.table.push(t)?;
-        self.budget.charge(handle.rep(), size);
+        self.budget.charge(handle.rep(), size, self.limiter.total);
         Ok(Ok(handle))
     }
 

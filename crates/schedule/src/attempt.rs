@@ -3,6 +3,7 @@
 //! callbacks.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -161,6 +162,7 @@ async fn ask_conditions(
             attempt: job.prior_attempts + 1,
             inputs: inputs.to_vec(),
             variables: variables.clone(),
+            peak_memory: Default::default(),
         };
         let answer = invoke(call)
             .await
@@ -238,6 +240,7 @@ async fn fail_now(run: &RunContext, job: &Job, block: &Block, error: String) -> 
         bytes: None,
         output: None,
         error: Some(error.clone()),
+        peak_memory: None,
     };
     if recorded.is_ok() {
         let _ = run.store.block_finished(&run.run_id, &key, &end).await;
@@ -285,7 +288,7 @@ async fn attempts(
     for attempt in first..=last {
         if run.cancel.is_cancelled() {
             error = "the run was cancelled".into();
-            return record_end(run, job, attempt - 1, Err(error)).await;
+            return record_end(run, job, (attempt - 1, None), Err(error)).await;
         }
         if let Err(e) = run
             .store
@@ -305,6 +308,7 @@ async fn attempts(
             block: key.clone(),
             attempt,
         });
+        let peak = Arc::new(AtomicU64::new(0));
         let call = Call {
             run,
             block,
@@ -312,9 +316,13 @@ async fn attempts(
             attempt,
             inputs: inputs.clone(),
             variables: variables.clone(),
+            peak_memory: peak.clone(),
         };
-        let result = match invoke(call).await {
-            Ok(table) => answer(run, job, block, attempt, table).await,
+        let invoked = invoke(call).await;
+        // Zero when no component ran (a SQL block, a component that did not load).
+        let peak = Some(peak.load(Ordering::Relaxed) as i64).filter(|&p| p > 0);
+        let result = match invoked {
+            Ok(table) => answer(run, job, block, (attempt, peak), table).await,
             Err(f) => Err(f),
         };
         match result {
@@ -324,7 +332,7 @@ async fn attempts(
                 run.log.note(&key, attempt, LogLevel::Error, error.clone());
                 let retry = attempt < last && failure.retryable && !run.cancel.is_cancelled();
                 if !retry {
-                    return record_end(run, job, attempt, Err(error)).await;
+                    return record_end(run, job, (attempt, peak), Err(error)).await;
                 }
                 let end = BlockEnd {
                     status: BlockStatus::Retrying,
@@ -333,6 +341,7 @@ async fn attempts(
                     bytes: None,
                     output: None,
                     error: Some(error.clone()),
+                    peak_memory: peak,
                 };
                 let _ = run.store.block_finished(&run.run_id, &key, &end).await;
                 run.observer.event(&Event::BlockRetrying {
@@ -348,7 +357,7 @@ async fn attempts(
             }
         }
     }
-    record_end(run, job, last, Err(error)).await
+    record_end(run, job, (last, None), Err(error)).await
 }
 
 /// What a successful call means for its block: a sensor's answer, a fan-out's size checked,
@@ -357,7 +366,7 @@ async fn answer(
     run: &RunContext,
     job: &Job,
     block: &Block,
-    attempt: u32,
+    (attempt, peak): (u32, Option<i64>),
     table: Option<Table>,
 ) -> Result<Ended, Failure> {
     let key = job.key.to_string();
@@ -367,7 +376,7 @@ async fn answer(
         if !yes {
             return Ok(sensor_waits(run, job, block, attempt).await);
         }
-        return Ok(record_end(run, job, attempt, Ok((None, None))).await);
+        return Ok(record_end(run, job, (attempt, peak), Ok((None, None))).await);
     }
     if block.flow.dynamic {
         let rows = table.as_ref().map_or(0, Table::num_rows);
@@ -387,7 +396,7 @@ async fn answer(
         }
     }
     let Some(t) = table else {
-        return Ok(record_end(run, job, attempt, Ok((None, None))).await);
+        return Ok(record_end(run, job, (attempt, peak), Ok((None, None))).await);
     };
     // The output is stored in the background; downstream starts from memory meanwhile.
     let after = run
@@ -401,6 +410,7 @@ async fn answer(
         attempt,
         table: t.clone(),
         at: now_ms(),
+        peak_memory: peak,
     };
     let path = run.durable.persist(persist, after).await;
     let rows = t.num_rows();
@@ -443,6 +453,7 @@ async fn sensor_waits(run: &RunContext, job: &Job, block: &Block, attempt: u32) 
                 bytes: None,
                 output: None,
                 error: Some(reason.clone()),
+                peak_memory: None,
             };
             let _ = run.store.block_finished(&run.run_id, &key, &end).await;
             return Ended {
@@ -455,7 +466,7 @@ async fn sensor_waits(run: &RunContext, job: &Job, block: &Block, attempt: u32) 
             };
         }
         run.log.note(&key, attempt, LogLevel::Error, reason.clone());
-        return record_end(run, job, attempt, Err(reason)).await;
+        return record_end(run, job, (attempt, None), Err(reason)).await;
     }
     run.log.note(
         &key,
@@ -481,7 +492,7 @@ async fn sensor_waits(run: &RunContext, job: &Job, block: &Block, attempt: u32) 
 async fn record_end(
     run: &RunContext,
     job: &Job,
-    attempt: u32,
+    (attempt, peak): (u32, Option<i64>),
     result: Result<Produced, String>,
 ) -> Ended {
     let key = &job.key.to_string();
@@ -502,6 +513,7 @@ async fn record_end(
         bytes: stored.as_ref().and_then(|(_, b)| b.map(|b| b as i64)),
         output: stored.as_ref().map(|(p, _)| p.clone()),
         error: error.clone(),
+        peak_memory: peak,
     };
     let (status, error) = match run.store.block_finished(&run.run_id, key, &end).await {
         Ok(()) => (status, error),

@@ -111,6 +111,7 @@ async fn tell(
         attempt: 1,
         inputs,
         variables,
+        peak_memory: Default::default(),
     };
     match invoke(call).await {
         Ok(_) => run.log.note(

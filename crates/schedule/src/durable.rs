@@ -47,6 +47,8 @@ pub(crate) struct Persist {
     pub(crate) table: Table,
     /// When the block run ended (its record's time, not the time the output became durable).
     pub(crate) at: i64,
+    /// The most memory the attempt held at once.
+    pub(crate) peak_memory: Option<i64>,
 }
 
 impl Durable {
@@ -146,6 +148,7 @@ async fn store_then_record(
             bytes: Some(*bytes as i64),
             output: Some(path),
             error: None,
+            peak_memory: p.peak_memory,
         },
         Err(m) => BlockEnd {
             status: BlockStatus::Failed,
@@ -154,6 +157,7 @@ async fn store_then_record(
             bytes: None,
             output: None,
             error: Some(format!("block \"{key}\": {m}")),
+            peak_memory: p.peak_memory,
         },
     };
     let recorded = p.store.block_finished(&p.run_id, &key, &end).await;

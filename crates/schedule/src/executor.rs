@@ -32,6 +32,35 @@ pub struct ComponentRef {
     /// The SHA-256 (hex) weft recorded for `cwasm` when it compiled it; the code is loaded
     /// only when the file still matches.
     pub cwasm_digest: Option<String>,
+    /// Set when the component is the shared Python runner: the block's source it runs.
+    pub script: Option<Arc<Script>>,
+}
+
+/// A Python block run from its source by the shared runner component, while its own
+/// component is still being built: the source travels with each call, around its config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// The module the file makes (`clean` for `clean.py`).
+    pub module: String,
+    /// The file as pipeline.yaml writes it, for tracebacks.
+    pub file: String,
+    /// The source text.
+    pub source: String,
+}
+
+impl Script {
+    /// The text the runner receives as its config: the source around the block's
+    /// `config`. With `check`, the runner only compiles the source and runs nothing.
+    pub fn envelope(&self, config: &serde_json::Value, check: bool) -> String {
+        serde_json::json!({
+            "module": self.module,
+            "file": self.file,
+            "source": self.source,
+            "config": config,
+            "check": check,
+        })
+        .to_string()
+    }
 }
 
 /// A request to run a pipeline once.

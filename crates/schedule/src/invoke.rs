@@ -3,7 +3,7 @@
 //! are all made of these.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +53,8 @@ pub(crate) struct Call<'a> {
     pub(crate) inputs: Vec<(String, Table)>,
     /// Every variable it sees.
     pub(crate) variables: BTreeMap<String, String>,
+    /// Set to the most memory the block held at once, when a component ran.
+    pub(crate) peak_memory: Arc<AtomicU64>,
 }
 
 /// The block's IO for one call: its grants, progress shown live, notices in its log.
@@ -105,9 +107,13 @@ pub(crate) async fn invoke(call: Call<'_>) -> Result<Option<Table>, Failure> {
     let mut variables = call.variables.clone();
     variables.insert("block".into(), block.name.clone());
     variables.insert("attempt".into(), call.attempt.to_string());
+    let config = match &component.script {
+        Some(script) => script.envelope(&block.config, false),
+        None => block.config.to_string(),
+    };
     let block_call = BlockCall {
         block: block.name.clone(),
-        config: block.config.to_string(),
+        config,
         inputs: call.inputs,
         variables: Arc::new(variables),
         env: block
@@ -122,6 +128,7 @@ pub(crate) async fn invoke(call: Call<'_>) -> Result<Option<Table>, Failure> {
         log: sink,
         cancel: stop.clone(),
         io,
+        peak_memory: call.peak_memory.clone(),
     };
     let runtime = call.run.runtime.clone();
     let name = block.name.clone();

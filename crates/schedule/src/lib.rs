@@ -42,7 +42,7 @@ pub use clock::{new_run_id, now_ms};
 pub use dispatch::{Dispatch, Finished, Input, Job, OutputRef};
 pub use error::ScheduleError;
 pub use event::{BlockSummary, Event, Observer, Quiet};
-pub use executor::{Borrow, ComponentRef, Executor, PreparedRun, RunRequest, RunSummary};
+pub use executor::{Borrow, ComponentRef, Executor, PreparedRun, RunRequest, RunSummary, Script};
 pub use instance::{Instance, HEARTBEAT, STALE};
 pub use outputs::Outputs;
 pub use signal::cancel_on_ctrl_c;

@@ -125,6 +125,7 @@ impl Drive {
                     bytes: r.bytes,
                     output: r.output.clone(),
                     error: Some(reason.clone()),
+                    peak_memory: r.peak_memory,
                 };
                 self.run.store.block_finished(&run_id, &r.key, &end).await?;
             }

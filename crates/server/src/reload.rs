@@ -1,9 +1,14 @@
 //! Pipelines loaded again while the server runs: after the server changed a file, and when
 //! any editor did (a look at the files every second). A pipeline that no longer loads keeps
 //! running its last good version, and its problem is shown beside it until a load succeeds.
+//!
+//! A load after an edit is quick: an edited Python block runs from its source in the shared
+//! runner at once ([`Loaded::provisional`]), and its own build follows in the background and
+//! takes its place. If that build fails, the last fully built version is put back and the
+//! problem shown.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +16,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Loaded};
 use crate::workspace::{fingerprint, Problem};
 
 /// How often the files are looked at.
@@ -27,6 +32,12 @@ pub struct Reloads {
     status: Mutex<HashMap<String, Status>>,
     /// Per pipeline: held across a check of its files and the change that follows.
     edits: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One full build after quick loads at a time.
+    full: tokio::sync::Mutex<()>,
+    /// Per pipeline running provisionally: its last fully built version.
+    fallback: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// Whether the workspace was asked to prepare quick loads.
+    prepared: AtomicBool,
 }
 
 /// The outcome of a pipeline's latest load.
@@ -37,9 +48,13 @@ pub struct Status {
     /// Counts loads; a view that saw an older one fetches the pipeline again.
     pub generation: u64,
     /// Why the files on disk do not load (the server runs the last version that did).
+    #[schema(required = true)]
     pub problem: Option<Problem>,
     /// When the version it runs was loaded (ms since the epoch).
     pub loaded_at_ms: i64,
+    /// Edited Python blocks run from their source in the shared runner while their own
+    /// build runs; a later load (another `pipeline` event) says how it ended.
+    pub building: bool,
     /// The files' look at the latest load.
     #[serde(skip)]
     seen: String,
@@ -83,6 +98,43 @@ impl Reloads {
     pub fn of(&self, name: &str) -> Option<Status> {
         self.status().get(name).cloned()
     }
+
+    fn fallback(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Loaded>>> {
+        self.fallback
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether generation `generation` is still `name`'s latest load.
+    fn latest(&self, name: &str, generation: u64) -> bool {
+        self.status()
+            .get(name)
+            .is_some_and(|s| s.generation == generation)
+    }
+
+    /// Record a load of `name`: a new generation with its problem; `building` when a full
+    /// build follows. Returns the generation.
+    fn record(&self, name: &str, problem: Option<Problem>, building: bool, seen: String) -> u64 {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut status = self.status();
+        let previous = status.get(name).map_or(0, |s| s.loaded_at_ms);
+        status.insert(
+            name.to_string(),
+            Status {
+                pipeline: name.to_string(),
+                generation,
+                loaded_at_ms: if problem.is_none() {
+                    weft_schedule::now_ms()
+                } else {
+                    previous
+                },
+                problem,
+                building,
+                seen,
+            },
+        );
+        generation
+    }
 }
 
 impl AppState {
@@ -101,41 +153,100 @@ impl AppState {
         let current = self.pipelines().get(name).cloned();
         let seen = fingerprint(ws.root(), name, current.as_deref());
         let owned = name.to_string();
-        let loaded = tokio::task::spawn_blocking(move || ws.load(&owned))
+        let loaded = tokio::task::spawn_blocking(move || ws.load_quick(&owned))
             .await
             .map_err(|e| ApiError::Internal(format!("loading {name}: {e}")))?;
         if let Ok(l) = &loaded {
             // The store follows triggers.yaml, so new triggers fire and take tokens.
             self.sync_triggers(name, &l.triggers).await?;
         }
-        let generation = reloads.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let now = weft_schedule::now_ms();
-        let mut status = reloads.status();
-        let previous = status.get(name).map_or(0, |s| s.loaded_at_ms);
-        let (problem, loaded_at_ms) = match loaded {
+        let (problem, provisional) = match loaded {
             Ok(l) => {
+                let provisional = l.provisional;
+                let mut fallback = reloads.fallback();
+                match current {
+                    // The version to put back if the full build fails.
+                    Some(c) if provisional && !c.provisional => {
+                        fallback.insert(name.to_string(), c);
+                    }
+                    _ if !provisional => {
+                        fallback.remove(name);
+                    }
+                    _ => {}
+                }
                 self.replace(name, l);
                 tracing::info!("pipeline {name}: loaded again");
-                (None, now)
+                (None, provisional)
             }
             Err(p) => {
                 tracing::warn!("pipeline {name}: {}", p.message);
-                (Some(p), previous)
+                (Some(p), false)
             }
         };
         // The look before the load: an edit made while it built is seen at the next look (a
         // pipeline that now names other files is looked at once more, and found unchanged).
-        status.insert(
-            name.to_string(),
-            Status {
-                pipeline: name.to_string(),
-                generation,
-                problem: problem.clone(),
-                loaded_at_ms,
-                seen,
-            },
-        );
+        let generation = reloads.record(name, problem.clone(), provisional, seen);
+        if provisional {
+            let state = self.clone();
+            let name = name.to_string();
+            tokio::spawn(async move {
+                if let Err(e) = state.finish(&name, generation).await {
+                    tracing::error!("pipeline {name}: {e}");
+                }
+            });
+        }
         Ok(problem)
+    }
+
+    /// The full build that follows quick load `generation` of `name`, unless a later load
+    /// came first: its own components replace the runner's, or, if it fails, the last fully
+    /// built version comes back and the problem is shown.
+    async fn finish(&self, name: &str, generation: u64) -> Result<(), ApiError> {
+        let Some(ws) = self.workspace().cloned() else {
+            return Ok(());
+        };
+        let reloads = self.reloads();
+        let _full = reloads.full.lock().await;
+        if !reloads.latest(name, generation) {
+            return Ok(());
+        }
+        let owned = name.to_string();
+        let loaded = tokio::task::spawn_blocking(move || ws.load(&owned))
+            .await
+            .map_err(|e| ApiError::Internal(format!("building {name}: {e}")))?;
+        let _busy = reloads.busy.lock().await;
+        if !reloads.latest(name, generation) {
+            return Ok(());
+        }
+        let seen = reloads.of(name).map(|s| s.seen).unwrap_or_default();
+        let fallback = reloads.fallback().remove(name);
+        let problem = match loaded {
+            Ok(l) => {
+                self.replace(name, l);
+                tracing::info!("pipeline {name}: built");
+                None
+            }
+            Err(p) => {
+                tracing::warn!("pipeline {name}: {}", p.message);
+                if let Some(f) = fallback {
+                    self.replace_shared(name, f);
+                }
+                Some(p)
+            }
+        };
+        reloads.record(name, problem, false, seen);
+        Ok(())
+    }
+
+    /// Ask the workspace, once, to make quick loads ready (in the background).
+    pub fn prepare_edits(&self) {
+        let Some(ws) = self.workspace().cloned() else {
+            return;
+        };
+        if self.reloads().prepared.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tokio::task::spawn_blocking(move || ws.prepare());
     }
 
     /// Make the store's triggers of `name` these.
@@ -186,6 +297,7 @@ impl AppState {
                                 generation: 0,
                                 problem: None,
                                 loaded_at_ms: weft_schedule::now_ms(),
+                                building: false,
                                 seen: now,
                             },
                         );

@@ -35,20 +35,35 @@ pub use crate::api::trigger::{MAX_BODY, MAX_WAIT};
 )]
 pub struct ApiDoc;
 
+/// The server is up.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+}
+
 /// Liveness.
 #[utoipa::path(get, path = "/api/health", operation_id = "health", tag = "pipelines",
-    responses((status = 200, description = "`{status: ok}`")))]
-async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+    responses((status = 200, description = "The server is up", body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 async fn openapi() -> Json<Value> {
+    Json(document())
+}
+
+/// The OpenAPI document `/api/openapi.json` serves (the UI's client is generated from it:
+/// `ui/openapi.json` holds a copy, checked by a test).
+pub fn document() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     doc["components"]["securitySchemes"] = json!({
         "trigger_token": {"type": "http", "scheme": "bearer", "description": "A token of `weft triggers token`"},
         "api_token": {"type": "http", "scheme": "bearer", "description": "WEFT_API_TOKEN, when the server has one"},
     });
-    Json(doc)
+    doc
 }
 
 /// The API's routes over `state`.
@@ -151,4 +166,23 @@ async fn api_token(
         }
     }
     Ok(next.run(req).await)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The copy the UI's client is generated from is the document the server serves.
+    /// `WEFT_BLESS=1` rewrites it.
+    #[test]
+    fn the_ui_is_built_from_the_served_document() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/openapi.json");
+        let served = serde_json::to_string_pretty(&super::document()).unwrap() + "\n";
+        if std::env::var_os("WEFT_BLESS").is_some() {
+            std::fs::write(file, &served).unwrap();
+        }
+        let kept = std::fs::read_to_string(file).unwrap_or_default();
+        assert!(
+            kept == served,
+            "ui/openapi.json is not the document the server serves; run `WEFT_BLESS=1 cargo test --workspace the_ui_is_built_from` and rebuild the UI"
+        );
+    }
 }

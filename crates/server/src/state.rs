@@ -24,6 +24,9 @@ pub struct Loaded {
     pub components: HashMap<String, ComponentRef>,
     /// Its triggers.yaml.
     pub triggers: Vec<Trigger>,
+    /// Some Python blocks run from their source in the shared runner until their own
+    /// components are built ([`crate::workspace::Workspace::load_quick`]); a full load follows.
+    pub provisional: bool,
 }
 
 /// Shared state of the HTTP handlers and the scheduler.
@@ -200,6 +203,11 @@ impl AppState {
     /// Put `loaded` in place of pipeline `name`: runs started from now on use it; runs in
     /// flight keep what they started with.
     pub fn replace(&self, name: &str, loaded: Loaded) {
+        self.replace_shared(name, Arc::new(loaded));
+    }
+
+    /// [`AppState::replace`] with a version already shared.
+    pub fn replace_shared(&self, name: &str, loaded: Arc<Loaded>) {
         let limit = loaded.pipeline.max_active_runs;
         {
             let mut limits = self
@@ -224,7 +232,7 @@ impl AppState {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut next = BTreeMap::clone(all.as_ref());
-        next.insert(name.to_string(), Arc::new(loaded));
+        next.insert(name.to_string(), loaded);
         *all = Arc::new(next);
     }
 

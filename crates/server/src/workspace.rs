@@ -26,6 +26,18 @@ pub trait Workspace: Send + Sync + 'static {
     /// # Errors
     /// What stands in the way, with the file and line where known.
     fn load(&self, name: &str) -> Result<Loaded, Problem>;
+
+    /// Like [`Workspace::load`], but ready sooner where it can be: some blocks may run in a
+    /// slower, provisional way ([`Loaded::provisional`]) until a full load replaces them.
+    ///
+    /// # Errors
+    /// As [`Workspace::load`].
+    fn load_quick(&self, name: &str) -> Result<Loaded, Problem> {
+        self.load(name)
+    }
+
+    /// Make ready, ahead of the first edit, what quick loads use. Blocking; best effort.
+    fn prepare(&self) {}
 }
 
 /// Why a pipeline could not be loaded: shown beside it until a later load succeeds.
@@ -34,10 +46,13 @@ pub struct Problem {
     /// What went wrong, as the builder or validator said it.
     pub message: String,
     /// The block it is about, if one.
+    #[schema(required = true)]
     pub block: Option<String>,
     /// The file it is about, relative to the project.
+    #[schema(required = true)]
     pub file: Option<String>,
     /// The 1-based line in that file, where known.
+    #[schema(required = true)]
     pub line: Option<u32>,
 }
 

@@ -170,7 +170,7 @@ impl Store {
     pub async fn block_runs(&self, run: &str) -> Result<Vec<BlockRunRecord>, StoreError> {
         self.group.flush().await;
         let rows = sqlx::query(
-            "SELECT run_id, run_key, block, label, position, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error, wake_at, first_at FROM weft_block_runs WHERE run_id = $1 ORDER BY position",
+            "SELECT run_id, run_key, block, label, position, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error, wake_at, first_at, peak_memory FROM weft_block_runs WHERE run_id = $1 ORDER BY position",
         )
         .bind(run)
         .fetch_all(&self.pool)
@@ -179,6 +179,25 @@ impl Store {
         let mut records = rows.iter().map(record).collect::<Result<Vec<_>, _>>()?;
         records.sort_by_cached_key(|r| (r.position, child_path(&r.key)));
         Ok(records)
+    }
+
+    /// The attempts of a run's block runs that came before their latest one and did not
+    /// succeed, by block run key and attempt.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`] when the database refuses.
+    pub async fn earlier_attempts(&self, run: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+        self.group.flush().await;
+        let rows = sqlx::query(
+            "SELECT a.run_key, a.attempt, a.started_at, a.finished_at, a.status, a.error, a.peak_memory FROM weft_block_attempts a \
+             JOIN weft_block_runs r ON r.run_id = a.run_id AND r.run_key = a.run_key \
+             WHERE a.run_id = $1 AND a.attempt < r.attempt ORDER BY a.run_key, a.attempt",
+        )
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await
+        .during(|| format!("read earlier attempts of run {run}"))?;
+        rows.iter().map(attempt).collect()
     }
 }
 
@@ -228,5 +247,21 @@ fn record(r: &AnyRow) -> Result<BlockRunRecord, StoreError> {
         error: get(r, "error")?,
         wake_at: get(r, "wake_at")?,
         first_at: get(r, "first_at")?,
+        peak_memory: get(r, "peak_memory")?,
+    })
+}
+
+fn attempt(r: &AnyRow) -> Result<AttemptRecord, StoreError> {
+    let status: String = r
+        .try_get("status")
+        .during(|| "read attempt status".into())?;
+    Ok(AttemptRecord {
+        key: get(r, "run_key")?,
+        attempt: get(r, "attempt")?,
+        started_at: get(r, "started_at")?,
+        finished_at: get(r, "finished_at")?,
+        status: BlockStatus::parse(&status).unwrap_or(BlockStatus::Failed),
+        error: get(r, "error")?,
+        peak_memory: get(r, "peak_memory")?,
     })
 }

@@ -10,7 +10,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::BlockEnd;
+use crate::model::{BlockEnd, BlockStatus};
 
 /// Transitions written in one transaction at most.
 const BATCH: usize = 512;
@@ -190,14 +190,14 @@ fn params(row: usize, columns: usize) -> String {
 }
 
 /// Columns bound per row of [`upsert`].
-const UPSERT_COLUMNS: usize = 13;
+const UPSERT_COLUMNS: usize = 14;
 
 /// One statement for every block run the batch started: inserted, or its row taken over by
 /// the new attempt; with its end when that came in the same batch (else what an earlier
 /// attempt stored stays until this one ends).
 fn upsert(rows: &[&Folded<'_>]) -> String {
     let mut sql = String::from(
-        "INSERT INTO weft_block_runs (run_id, run_key, block, position, label, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error, first_at) VALUES ",
+        "INSERT INTO weft_block_runs (run_id, run_key, block, position, label, status, attempt, started_at, finished_at, rows_out, bytes_out, output, error, peak_memory, first_at) VALUES ",
     );
     // first_at is bound once per row, as started_at (the row's 8th parameter).
     let values: Vec<String> = (0..rows.len())
@@ -215,18 +215,18 @@ fn upsert(rows: &[&Folded<'_>]) -> String {
          rows_out = CASE WHEN excluded.finished_at IS NULL THEN weft_block_runs.rows_out ELSE excluded.rows_out END, \
          bytes_out = CASE WHEN excluded.finished_at IS NULL THEN weft_block_runs.bytes_out ELSE excluded.bytes_out END, \
          output = CASE WHEN excluded.finished_at IS NULL THEN weft_block_runs.output ELSE excluded.output END, \
-         error = excluded.error, wake_at = NULL, first_at = COALESCE(weft_block_runs.first_at, excluded.first_at)",
+         peak_memory = excluded.peak_memory, error = excluded.error, wake_at = NULL, first_at = COALESCE(weft_block_runs.first_at, excluded.first_at)",
     );
     sql
 }
 
 /// Columns bound per row of [`update`].
-const UPDATE_COLUMNS: usize = 8;
+const UPDATE_COLUMNS: usize = 9;
 
 /// One statement for every block run whose end the batch holds without its start.
 fn update(rows: &[&Folded<'_>]) -> String {
     let mut sql = String::from(
-        "UPDATE weft_block_runs SET status = v.column3, finished_at = v.column4, rows_out = v.column5, bytes_out = v.column6, output = v.column7, error = v.column8 FROM (VALUES ",
+        "UPDATE weft_block_runs SET status = v.column3, finished_at = v.column4, rows_out = v.column5, bytes_out = v.column6, output = v.column7, error = v.column8, peak_memory = v.column9 FROM (VALUES ",
     );
     let values: Vec<String> = (0..rows.len())
         .map(|i| format!("({})", params(i, UPDATE_COLUMNS)))
@@ -267,7 +267,8 @@ fn bind_upsert<'q>(mut q: Query<'q>, rows: &[&'q Folded<'q>]) -> Query<'q> {
             .bind(r.end.and_then(|e| e.rows))
             .bind(r.end.and_then(|e| e.bytes))
             .bind(r.end.and_then(|e| e.output.as_deref()))
-            .bind(r.end.and_then(|e| e.error.as_deref()));
+            .bind(r.end.and_then(|e| e.error.as_deref()))
+            .bind(r.end.and_then(|e| e.peak_memory));
     }
     q
 }
@@ -283,9 +284,77 @@ fn bind_update<'q>(mut q: Query<'q>, rows: &[&'q Folded<'q>]) -> Query<'q> {
             .bind(e.rows)
             .bind(e.bytes)
             .bind(e.output.as_deref())
-            .bind(e.error.as_deref());
+            .bind(e.error.as_deref())
+            .bind(e.peak_memory);
     }
     q
+}
+
+/// An attempt that ended without success, kept in the attempts history (a later attempt
+/// takes its block run's row): with its start when the same batch holds it.
+struct Tried<'a> {
+    run: &'a str,
+    key: &'a str,
+    started: Option<&'a Op>,
+    end: &'a BlockEnd,
+}
+
+/// The batch's unsuccessful ends, in order.
+fn tried(batch: &[Queued]) -> Vec<Tried<'_>> {
+    let mut starts: std::collections::HashMap<(&str, &str), &Op> = Default::default();
+    let mut out = Vec::new();
+    for q in batch {
+        match &q.op {
+            Op::Started { run, key, .. } => {
+                starts.insert((run, key), &q.op);
+            }
+            Op::Finished { run, key, end }
+                if matches!(
+                    end.status,
+                    BlockStatus::Retrying | BlockStatus::Failed | BlockStatus::Cancelled
+                ) =>
+            {
+                out.push(Tried {
+                    run,
+                    key,
+                    started: starts.get(&(run.as_str(), key.as_str())).copied(),
+                    end,
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Keep an unsuccessful attempt; its number and start come from the batch or, before the
+/// batch is written, from its block run's row. Attempts that never started are not kept.
+const KEEP_ATTEMPT: &str = "INSERT INTO weft_block_attempts (run_id, run_key, attempt, started_at, finished_at, status, error, peak_memory) \
+     SELECT $1, $2, x.attempt, x.started_at, $5, $6, $7, $8 FROM (SELECT \
+     COALESCE($3, (SELECT attempt FROM weft_block_runs WHERE run_id = $1 AND run_key = $2)) AS attempt, \
+     COALESCE($4, (SELECT started_at FROM weft_block_runs WHERE run_id = $1 AND run_key = $2)) AS started_at) AS x \
+     WHERE x.attempt > 0 ON CONFLICT DO NOTHING";
+
+/// Write the history of the batch's unsuccessful attempts.
+async fn keep_attempts(conn: &mut AnyConnection, tried: &[Tried<'_>]) -> Result<(), sqlx::Error> {
+    for t in tried {
+        let (attempt, at) = match t.started {
+            Some(Op::Started { attempt, at, .. }) => (Some(*attempt), Some(*at)),
+            _ => (None, None),
+        };
+        sqlx::query(KEEP_ATTEMPT)
+            .bind(t.run)
+            .bind(t.key)
+            .bind(attempt)
+            .bind(at)
+            .bind(t.end.at)
+            .bind(t.end.status.as_str())
+            .bind(t.end.error.as_deref())
+            .bind(t.end.peak_memory)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Write a batch: one statement for its starts, one for its bare ends, in one transaction
@@ -297,31 +366,37 @@ async fn commit(conn: &mut AnyConnection, batch: &[Queued]) -> Result<(), String
         .iter()
         .filter(|r| r.started.is_none() && r.end.is_some())
         .collect();
+    let tried = tried(batch);
     let upsert_sql = (!starts.is_empty()).then(|| upsert(&starts));
     let update_sql = (!ends.is_empty()).then(|| update(&ends));
     let err = |e: sqlx::Error| e.to_string();
     match (&upsert_sql, &update_sql) {
         (None, None) => Ok(()),
-        (Some(u), None) => bind_upsert(sqlx::query(u), &starts)
+        (Some(u), None) if tried.is_empty() => bind_upsert(sqlx::query(u), &starts)
             .execute(&mut *conn)
             .await
             .map(drop)
             .map_err(err),
-        (None, Some(u)) => bind_update(sqlx::query(u), &ends)
+        (None, Some(u)) if tried.is_empty() => bind_update(sqlx::query(u), &ends)
             .execute(&mut *conn)
             .await
             .map(drop)
             .map_err(err),
-        (Some(a), Some(b)) => {
+        _ => {
             let mut tx = conn.begin().await.map_err(err)?;
-            bind_upsert(sqlx::query(a), &starts)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            bind_update(sqlx::query(b), &ends)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+            keep_attempts(&mut tx, &tried).await.map_err(err)?;
+            if let Some(a) = &upsert_sql {
+                bind_upsert(sqlx::query(a), &starts)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+            if let Some(b) = &update_sql {
+                bind_update(sqlx::query(b), &ends)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
             tx.commit().await.map_err(err)
         }
     }

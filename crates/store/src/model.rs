@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Status of a pipeline run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Created, not started.
@@ -19,7 +19,7 @@ pub enum RunStatus {
 }
 
 /// Status of one block within a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockStatus {
     /// Waiting for upstream blocks.
@@ -85,7 +85,7 @@ impl BlockStatus {
 }
 
 /// A pipeline run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunRecord {
     /// Run id.
     pub id: String,
@@ -100,15 +100,18 @@ pub struct RunRecord {
     /// Creation time, Unix ms.
     pub created_at: i64,
     /// Start time, Unix ms.
+    #[schema(required = true)]
     pub started_at: Option<i64>,
     /// End time, Unix ms.
+    #[schema(required = true)]
     pub finished_at: Option<i64>,
     /// Why it failed, if it did.
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
 /// One block of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BlockRunRecord {
     /// Run id.
     pub run_id: String,
@@ -117,6 +120,7 @@ pub struct BlockRunRecord {
     /// Block name.
     pub block: String,
     /// A child's name (its `child_key` value), if it has one.
+    #[schema(required = true)]
     pub label: Option<String>,
     /// Position in the pipeline's topological order.
     pub position: i64,
@@ -125,31 +129,69 @@ pub struct BlockRunRecord {
     /// Attempts started so far.
     pub attempt: i64,
     /// Start of the latest attempt, Unix ms.
+    #[schema(required = true)]
     pub started_at: Option<i64>,
     /// End of the latest attempt, Unix ms.
+    #[schema(required = true)]
     pub finished_at: Option<i64>,
     /// Output rows.
+    #[schema(required = true)]
     pub rows: Option<i64>,
     /// Output bytes (Arrow IPC as stored).
+    #[schema(required = true)]
     pub bytes: Option<i64>,
     /// Object-store path of the output.
+    #[schema(required = true)]
     pub output: Option<String>,
     /// Why the latest attempt failed.
+    #[schema(required = true)]
     pub error: Option<String>,
     /// A waiting sensor's next poke, Unix ms.
+    #[schema(required = true)]
     pub wake_at: Option<i64>,
     /// A sensor's first poke, Unix ms (its timeout counts from there).
+    #[schema(required = true)]
     pub first_at: Option<i64>,
+    /// The most memory the latest attempt held at once, bytes (its linear memory and the
+    /// tables the host made for it); none for SQL blocks and attempts that did not run.
+    #[schema(required = true)]
+    pub peak_memory: Option<i64>,
+}
+
+/// An earlier attempt of a block run that did not succeed (the block run's record holds
+/// its latest attempt).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AttemptRecord {
+    /// Block run key.
+    pub key: String,
+    /// Which attempt (1 is the first).
+    pub attempt: i64,
+    /// Start, Unix ms.
+    #[schema(required = true)]
+    pub started_at: Option<i64>,
+    /// End, Unix ms.
+    #[schema(required = true)]
+    pub finished_at: Option<i64>,
+    /// How it ended: retrying, failed or cancelled.
+    pub status: BlockStatus,
+    /// Why.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    /// The most memory it held at once, bytes.
+    #[schema(required = true)]
+    pub peak_memory: Option<i64>,
 }
 
 /// One log line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LogRecord {
     /// Order within the run.
     pub seq: i64,
     /// Block that wrote it, or none for the run itself.
+    #[schema(required = true)]
     pub block: Option<String>,
     /// Attempt of that block.
+    #[schema(required = true)]
     pub attempt: Option<i64>,
     /// Time, Unix ms.
     pub at: i64,
@@ -174,4 +216,6 @@ pub struct BlockEnd {
     pub output: Option<String>,
     /// Failure message.
     pub error: Option<String>,
+    /// The most memory the attempt held at once, bytes, when a component ran.
+    pub peak_memory: Option<i64>,
 }

@@ -6,6 +6,7 @@ mod cargo;
 mod hash;
 pub mod jail;
 mod python;
+mod quick;
 mod sdk;
 mod toolchain;
 
@@ -163,21 +164,26 @@ impl<'a> Builder<'a> {
         pipeline: &Pipeline,
         progress: &dyn BuildObserver,
     ) -> Result<HashMap<String, ComponentRef>, BuildError> {
-        let built = self.build_blocks(pipeline, progress);
+        let built = self.build_blocks(pipeline, HashMap::new(), progress);
         // Functions the blocks shared (CPython's) were compiled once; free them either way.
         self.runtime.forget_compiled_functions();
         built
     }
 
+    /// Every block's component; those in `preset` are taken as they are.
     fn build_blocks(
         &self,
         pipeline: &Pipeline,
+        preset: HashMap<String, ComponentRef>,
         progress: &dyn BuildObserver,
     ) -> Result<HashMap<String, ComponentRef>, BuildError> {
         let mut by_source: HashMap<Source, ComponentRef> = HashMap::new();
-        let mut out = HashMap::new();
+        let mut out = preset;
         let mut toolchain: Option<Toolchain> = None;
         for block in &pipeline.blocks {
+            if out.contains_key(&block.name) {
+                continue;
+            }
             if let Source::Sql { path, written } = &block.source {
                 // SQL runs in the host's engine: nothing to compile, but the file must be readable.
                 std::fs::metadata(path).map_err(|e| BuildError::Io {
@@ -318,14 +324,35 @@ impl<'a> Builder<'a> {
     ) -> Result<ComponentRef, BuildError> {
         let started = Instant::now();
         let (key, wasm, cached) = self.wasm_file(block, source, toolchain, progress)?;
+        let (component, compiled) = self.native(block, source.written(), key, wasm, cached)?;
+        progress.done(block, !compiled, started.elapsed());
+        Ok(component)
+    }
+
+    /// The names of `key`'s native code and of its recorded digest.
+    fn native_names(&self, key: &str) -> (String, String) {
+        let cwasm = format!("{key}.{}.cwasm", self.runtime.compatibility_key());
+        let digest = format!("{cwasm}.sha256");
+        (cwasm, digest)
+    }
+
+    /// `wasm` compiled to native code (when not cached) as a runnable component; also
+    /// whether anything was compiled.
+    fn native(
+        &self,
+        block: &str,
+        written: &str,
+        key: String,
+        wasm: PathBuf,
+        cached: bool,
+    ) -> Result<(ComponentRef, bool), BuildError> {
         let io = |path: &Path, e: std::io::Error| BuildError::Io {
             path: path.to_path_buf(),
             source: e,
         };
-        let cwasm_name = format!("{key}.{}.cwasm", self.runtime.compatibility_key());
+        let (cwasm_name, digest_name) = self.native_names(&key);
         let cwasm = self.cache.join(&cwasm_name);
         // The digest of the native code, recorded when weft compiles it: loads check it.
-        let digest_name = format!("{cwasm_name}.sha256");
         let mut compiled = !cached;
         if !(self.cached(&cwasm_name) && self.cached(&digest_name)) {
             let bytes = std::fs::read(&wasm).map_err(|e| io(&wasm, e))?;
@@ -334,7 +361,7 @@ impl<'a> Builder<'a> {
                     .precompile(&bytes, &wasm)
                     .map_err(|e| BuildError::Component {
                         block: block.to_string(),
-                        source_path: source.written().to_string(),
+                        source_path: written.to_string(),
                         reason: e.to_string(),
                     })?;
             let digest = hash::sha256(&native);
@@ -348,12 +375,15 @@ impl<'a> Builder<'a> {
             compiled = true;
         }
         let cwasm_digest = std::fs::read_to_string(self.cache.join(&digest_name)).ok();
-        progress.done(block, !compiled, started.elapsed());
-        Ok(ComponentRef {
-            key,
-            wasm,
-            cwasm: Some(cwasm),
-            cwasm_digest,
-        })
+        Ok((
+            ComponentRef {
+                key,
+                wasm,
+                cwasm: Some(cwasm),
+                cwasm_digest,
+                script: None,
+            },
+            compiled,
+        ))
     }
 }

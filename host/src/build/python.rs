@@ -190,30 +190,29 @@ impl<'a> PythonBlock<'a> {
             self.bundle(&deps)?;
             paths.push(deps);
         }
-        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-        let mut cmd = Command::new(&self.tool);
-        cmd.current_dir(&dir)
-            .arg("-d")
-            .arg(sdk.join("wit"))
-            .arg("-w")
-            .arg("weft:block/block")
-            .arg("componentize");
-        for p in &paths {
-            cmd.arg("-p").arg(p);
-        }
-        cmd.arg("app").arg("-o").arg(&tmp);
-        cmd.env("RUST_BACKTRACE", "0");
-        let output = cmd.output().map_err(|e| io(&self.tool, e))?;
-        if !output.status.success() {
-            let text = String::from_utf8_lossy(&output.stderr).into_owned()
-                + &String::from_utf8_lossy(&output.stdout);
-            return Err(BuildError::Compile {
+        componentize_py(&self.tool, &dir, &sdk, &paths, out).map_err(|text| match text {
+            Failed::Io(e) => e,
+            Failed::Said(text) => BuildError::Compile {
                 block: self.block.to_string(),
                 source_path: self.written.to_string(),
                 output: self.explain(&text),
-            });
-        }
-        std::fs::rename(&tmp, out).map_err(|e| io(out, e))
+            },
+        })
+    }
+
+    /// The block's module name (its file's stem).
+    pub fn module(&self) -> &str {
+        &self.module
+    }
+
+    /// The block's source text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the block bundles requirements (the shared runner has none of them).
+    pub fn has_requirements(&self) -> bool {
+        !self.requirements.is_empty()
     }
 
     /// Install the requirements as pure-Python wheels into `deps`.
@@ -288,6 +287,122 @@ impl<'a> PythonBlock<'a> {
             );
         }
         out
+    }
+}
+
+/// Why componentize-py did not produce a component.
+enum Failed {
+    /// It could not be started, or its output not moved into place.
+    Io(BuildError),
+    /// What it said (Python's traceback among it).
+    Said(String),
+}
+
+/// Run componentize-py in `dir` on its `app` module, with `sdk`'s WIT and `paths` on the
+/// module path, writing the component to `out` (through a temporary file).
+fn componentize_py(
+    tool: &Path,
+    dir: &Path,
+    sdk: &Path,
+    paths: &[PathBuf],
+    out: &Path,
+) -> Result<(), Failed> {
+    let io = |path: &Path, e: std::io::Error| {
+        Failed::Io(BuildError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    };
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    let mut cmd = Command::new(tool);
+    cmd.current_dir(dir)
+        .arg("-d")
+        .arg(sdk.join("wit"))
+        .arg("-w")
+        .arg("weft:block/block")
+        .arg("componentize");
+    for p in paths {
+        cmd.arg("-p").arg(p);
+    }
+    cmd.arg("app").arg("-o").arg(&tmp);
+    cmd.env("RUST_BACKTRACE", "0");
+    let output = cmd.output().map_err(|e| io(tool, e))?;
+    if !output.status.success() {
+        return Err(Failed::Said(
+            String::from_utf8_lossy(&output.stderr).into_owned()
+                + &String::from_utf8_lossy(&output.stdout),
+        ));
+    }
+    std::fs::rename(&tmp, out).map_err(|e| io(out, e))
+}
+
+/// The shared runner: one component, built once per SDK and toolchain, that runs any Python
+/// block without requirements from the source sent with each call (see `weft._runner`).
+/// A block edited while `weft serve` runs is run this way until its own component is built.
+pub struct Runner {
+    tool: PathBuf,
+}
+
+impl Runner {
+    /// The runner built with the toolchain under `home`.
+    ///
+    /// # Errors
+    /// [`BuildError::NoToolchain`] without componentize-py.
+    pub fn new(home: &Path) -> Result<Self, BuildError> {
+        let tool = home
+            .join("toolchain")
+            .join("python")
+            .join("bin")
+            .join("componentize-py");
+        if !tool.is_file() {
+            return Err(BuildError::NoToolchain {
+                reason: format!("{} does not exist (Python blocks need it)", tool.display()),
+            });
+        }
+        Ok(Runner { tool })
+    }
+
+    /// The runner's content hash: the toolchain and the SDK.
+    pub fn key(sdk: &str) -> String {
+        let mut h = Sha256::new();
+        for part in [COMPONENTIZE_PY, sdk, "runner"] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        format!("py-runner-{}", &hex(&h.finalize())[..24])
+    }
+
+    /// Build the runner into `out`, working in `work/<key>.<pid>`.
+    ///
+    /// # Errors
+    /// [`BuildError::Component`] with componentize-py's message when it fails.
+    pub fn build(&self, work: &Path, out: &Path, key: &str) -> Result<(), BuildError> {
+        let dir = work.join(format!("{key}.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let built = self.componentize(&dir, out);
+        let _ = std::fs::remove_dir_all(&dir);
+        built
+    }
+
+    fn componentize(&self, dir: &Path, out: &Path) -> Result<(), BuildError> {
+        let io = |path: &Path, e: std::io::Error| BuildError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let app = "# generated by weft build: the shared runner\nfrom weft._blocks import WitWorld  # noqa: F401\nfrom weft import _runner\n\n_runner.enable()\n";
+        std::fs::write(dir.join("app.py"), app).map_err(|e| io(dir, e))?;
+        let sdk = dir.join(".sdk");
+        super::sdk::write_python(&sdk)?;
+        let paths = [dir.to_path_buf(), sdk.join("sdk-python")];
+        componentize_py(&self.tool, dir, &sdk, &paths, out).map_err(|f| match f {
+            Failed::Io(e) => e,
+            Failed::Said(text) => BuildError::Component {
+                block: "(the Python runner)".into(),
+                source_path: "weft SDK".into(),
+                reason: text,
+            },
+        })
     }
 }
 

@@ -34,22 +34,21 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
     let builder = Builder::new(&project.root, &runtime);
     let mut pipelines = BTreeMap::new();
     for name in project.pipeline_names() {
-        let pipeline = Arc::new(project.pipeline(&name)?);
-        let triggers = project.triggers(&name)?;
-        let components = builder.build_pipeline(&pipeline, &BuildProgress::new())?;
-        pipelines.insert(
-            name,
-            Loaded {
-                pipeline,
-                components,
-                triggers,
-            },
-        );
+        // One pipeline that does not load does not keep the others from being served: it is
+        // listed with its problem and loaded once its files change.
+        match load(project, &builder, &name) {
+            Ok(l) => {
+                pipelines.insert(name, l);
+            }
+            Err(e) => eprintln!(
+                "weft serve: pipeline {name} does not load (it is served once its files are fixed): {e}"
+            ),
+        }
     }
     let io = Arc::new(project.io()?.with_private_port(args.bind.port()));
     super::block_on(async {
         let driver = Driver::start(project, &runtime, io, "serve").await?;
-        super::triggers::synced(project, &driver.store).await?;
+        super::triggers::synced_but(project, &driver.store, true).await?;
         let token = api_token(project, &args)?;
         let workspace = super::workspace::ProjectWorkspace::new(project.clone(), runtime.clone());
         let state = AppState::new(driver.executor.clone(), pipelines)
@@ -90,6 +89,19 @@ pub fn run(project: &Project, args: Args) -> Result<i32, CliError> {
         driver.finish().await;
         eprintln!("weft serve: stopped");
         Ok(0)
+    })
+}
+
+/// Read, validate and build pipeline `name`.
+fn load(project: &Project, builder: &Builder<'_>, name: &str) -> Result<Loaded, CliError> {
+    let pipeline = Arc::new(project.pipeline(name)?);
+    let triggers = project.triggers(name)?;
+    let components = builder.build_pipeline(&pipeline, &BuildProgress::new())?;
+    Ok(Loaded {
+        pipeline,
+        components,
+        triggers,
+        provisional: false,
     })
 }
 

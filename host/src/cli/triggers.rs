@@ -50,10 +50,27 @@ pub(crate) async fn synced(
     project: &Project,
     store: &Store,
 ) -> Result<Vec<(String, Trigger)>, CliError> {
+    synced_but(project, store, false).await
+}
+
+/// [`synced`]; with `skip_broken`, a pipeline whose triggers.yaml does not read keeps what
+/// the store has of it (its tokens too), with a warning, instead of failing the rest.
+pub(crate) async fn synced_but(
+    project: &Project,
+    store: &Store,
+    skip_broken: bool,
+) -> Result<Vec<(String, Trigger)>, CliError> {
     let mut all = Vec::new();
     let names = project.pipeline_names();
     for name in &names {
-        let triggers = project.triggers(name)?;
+        let triggers = match project.triggers(name) {
+            Ok(t) => t,
+            Err(e) if skip_broken => {
+                eprintln!("weft serve: the triggers of pipeline {name} are left as they were: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let specs: Vec<TriggerSpec> = triggers
             .iter()
             .map(|t| TriggerSpec {

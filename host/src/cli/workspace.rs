@@ -31,6 +31,25 @@ impl Workspace for ProjectWorkspace {
     }
 
     fn load(&self, name: &str) -> Result<Loaded, Problem> {
+        self.read(name, false)
+    }
+
+    fn load_quick(&self, name: &str) -> Result<Loaded, Problem> {
+        self.read(name, true)
+    }
+
+    fn prepare(&self) {
+        let builder = Builder::new(&self.project.root, &self.runtime);
+        if let Err(e) = builder.runner(&NoProgress) {
+            tracing::warn!("the Python runner for edited blocks is not ready: {e}");
+        }
+    }
+}
+
+impl ProjectWorkspace {
+    /// Read, validate and build pipeline `name`; `quick`: edited Python blocks run from
+    /// their source in the shared runner until their own build (see `build::quick`).
+    fn read(&self, name: &str, quick: bool) -> Result<Loaded, Problem> {
         let manifest = format!("pipelines/{name}/pipeline.yaml");
         let pipeline = Arc::new(
             self.project
@@ -42,13 +61,19 @@ impl Workspace for ProjectWorkspace {
             .triggers(name)
             .map_err(|e| problem(&e, Some(&format!("pipelines/{name}/triggers.yaml"))))?;
         let builder = Builder::new(&self.project.root, &self.runtime);
-        let components = builder
-            .build_pipeline(&pipeline, &NoProgress)
-            .map_err(|e| build_problem(&e))?;
+        let (components, provisional) = if quick {
+            builder.build_pipeline_quick(&pipeline, &NoProgress)
+        } else {
+            builder
+                .build_pipeline(&pipeline, &NoProgress)
+                .map(|c| (c, false))
+        }
+        .map_err(|e| build_problem(&e))?;
         Ok(Loaded {
             pipeline,
             components,
             triggers,
+            provisional,
         })
     }
 }

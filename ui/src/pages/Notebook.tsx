@@ -104,7 +104,7 @@ function Cell({
     setBusy("saving");
     setError(null);
     try {
-      const r = await api.saveSource(pipeline, block.name, edited.current, version);
+      const r = await api.saveSource(pipeline, block.name, edited.current, version ?? "");
       setVersion(r.version);
       setDirty(false);
       setOnDisk(null);
@@ -387,6 +387,11 @@ export function NotebookPage({ name }: { name: string }) {
           The files on disk do not load{problem.file ? ` (${problem.file}${problem.line ? `, line ${problem.line}` : ""})` : ""}; runs use the
           version loaded before. {problem.block ? `The error is shown in the cell of ${problem.block}.` : problem.message}
         </div>
+      ) : null}
+      {!problem && pipeline?.status?.building ? (
+        <p className="muted" role="status" data-testid="pipeline-building">
+          Building the edited blocks; until then they run from their source (a little slower to start).
+        </p>
       ) : null}
       {pipeline?.blocks.map((b) => (
         <Cell

@@ -68,7 +68,16 @@ export function PipelinesPage() {
                     {p.name}
                   </Link>
                 </td>
-                <td className="muted clip">{p.description}</td>
+                <td className="clip">
+                  {p.problem ? (
+                    <span className="error-text" title={p.problem.message} data-testid="pipeline-problem">
+                      {p.loaded ? "its files on disk do not load; runs use the version loaded before" : "does not load"}:{" "}
+                      {p.problem.message.split("\n")[0]}
+                    </span>
+                  ) : (
+                    <span className="muted">{p.description}</span>
+                  )}
+                </td>
                 <td className="num">{p.blocks}</td>
                 <td>
                   {p.triggers.map((t) => (
@@ -87,7 +96,9 @@ export function PipelinesPage() {
                   )}
                 </td>
                 <td className="right">
-                  <button onClick={() => start(p.name)}>Run</button>
+                  <button onClick={() => start(p.name)} disabled={!p.loaded}>
+                    Run
+                  </button>
                 </td>
               </tr>
             );

@@ -2,9 +2,9 @@
 // (live while the run goes on). Cancel and retry act on the server; the page only shows
 // what the server says.
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useSearch } from "wouter";
-import { api, type LogLine, type RunDetail } from "../api";
+import { api, type LogLine, type PipelineDetail, type RunDetail } from "../api";
 import { ErrorBox, Header, StatusBadge, Time } from "../components";
 import { Gantt } from "../components/Gantt";
 import { LogView } from "../components/LogView";
@@ -21,6 +21,7 @@ export function RunPage({ id }: { id: string }) {
   const [block, setBlock] = useState<string>(search.get("block") ?? "");
   const [error, setError] = useState<unknown>(null);
   const [now, setNow] = useState(Date.now());
+  const [pipeline, setPipeline] = useState<PipelineDetail | null>(null);
 
   const load = useCallback(() => {
     api.run(id).then(setRun).catch(setError);
@@ -51,6 +52,13 @@ export function RunPage({ id }: { id: string }) {
   }, [id]);
 
   useEffect(load, [load]);
+  // The blocks' memory limits, to show each block's peak against its own.
+  const pipelineName = run?.pipeline;
+  useEffect(() => {
+    if (!pipelineName) return;
+    api.pipeline(pipelineName).then(setPipeline).catch(() => setPipeline(null));
+  }, [pipelineName]);
+  const limits = useMemo(() => new Map((pipeline?.blocks ?? []).map((b) => [b.name, b.memory_limit])), [pipeline]);
   useRunEvents((r) => {
     if (r.id === id) setRun(r);
   }, load);
@@ -74,7 +82,7 @@ export function RunPage({ id }: { id: string }) {
   }
 
   const shownLines = block ? lines.filter((l) => l.block === block) : lines;
-  const failed = run?.blocks.some((b) => b.status === "failed" || b.status === "upstream" || b.status === "cancelled");
+  const failed = run?.blocks.some((b) => b.status === "failed" || b.status === "upstream_failed" || b.status === "cancelled");
 
   return (
     <main className="page">
@@ -112,7 +120,7 @@ export function RunPage({ id }: { id: string }) {
         <>
           <section>
             <h2>Timeline</h2>
-            <Gantt run={run} now={now} onPick={setBlock} />
+            <Gantt run={run} now={now} limits={limits} onPick={setBlock} />
           </section>
           <section>
             <h2>Blocks</h2>
@@ -125,6 +133,7 @@ export function RunPage({ id }: { id: string }) {
                   <th className="num">Duration</th>
                   <th className="num">Rows</th>
                   <th className="num">Output</th>
+                  <th className="num">Peak memory</th>
                   <th>Error</th>
                 </tr>
               </thead>
@@ -139,6 +148,9 @@ export function RunPage({ id }: { id: string }) {
                     <td className="num">{b.started_at ? humanDuration((b.finished_at ?? now) - b.started_at) : ""}</td>
                     <td className="num">{b.rows?.toLocaleString() ?? ""}</td>
                     <td className="num">{humanBytes(b.bytes)}</td>
+                    <td className="num" title={limits.get(b.block) ? `limit ${humanBytes(limits.get(b.block))}` : ""}>
+                      {humanBytes(b.peak_memory)}
+                    </td>
                     <td className="clip error-text">{b.error ?? ""}</td>
                   </tr>
                 ))}

@@ -53,6 +53,7 @@ pub struct Changed {
     /// The file's version now.
     pub version: String,
     /// Why the pipeline does not load as it is now on disk (`null`: it loaded and runs).
+    #[schema(required = true)]
     pub problem: Option<Problem>,
 }
 
@@ -152,6 +153,10 @@ pub async fn get_source(
     Path((pipeline, block)): Path<(String, String)>,
 ) -> Result<Json<BlockSource>, ApiError> {
     let (ws, file, language) = block_file(&state, &pipeline, &block)?;
+    if language == "python" {
+        // Someone is about to edit: make the runner for edited Python blocks ready.
+        state.prepare_edits();
+    }
     let Some(file) = file else {
         return Ok(Json(BlockSource {
             block,

@@ -45,7 +45,7 @@ pub struct EventsQuery {
 
 /// The live channel: `run`, `log` and `resync` events.
 #[utoipa::path(get, path = "/api/events", operation_id = "events", tag = "runs", params(EventsQuery),
-    responses((status = 200, description = "`text/event-stream`: `run` events (a run as `GET /api/runs/{id}` gives it, fan-out children capped), `log` events (a log line, id = its seq), `pipeline` events (a pipeline loaded again: `{pipeline, generation, problem, loaded_at_ms}`), `resync`", content_type = "text/event-stream"),
+    responses((status = 200, description = "`text/event-stream`: `run` events (a run as `GET /api/runs/{id}` gives it, fan-out children capped), `log` events (a log line, id = its seq), `pipeline` events (a pipeline loaded again: `{pipeline, generation, problem, loaded_at_ms, building}`), `resync`", content_type = "text/event-stream"),
         (status = 404, description = "No such run to follow the logs of"),
         (status = 503, description = "Too many live channels open (`WEFT_MAX_EVENT_STREAMS`, default 256)")))]
 pub async fn events(

@@ -8,3 +8,4 @@ pub mod preview;
 pub mod runs;
 pub mod trigger;
 pub mod triggers;
+pub mod views;

@@ -7,28 +7,76 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use weft_pipeline::backfill::backfill_dates;
 
 use super::body::variables_from;
+use super::views::{
+    BackfillStarted, BlockView, Edge, GrantsView, NotifyView, PipelineDetail, PipelineList,
+    PipelineSummary, Started, TriggerRef,
+};
 use crate::error::ApiError;
 use crate::state::{AppState, Loaded};
 
 /// Runs a backfill starts at once unless it says otherwise.
 const DEFAULT_BACKFILL_CONCURRENCY: usize = 2;
 
-fn summary(state: &AppState, name: &str, l: &Loaded) -> Value {
-    json!({
-        "name": name,
-        "description": l.pipeline.description,
-        "blocks": l.pipeline.blocks.len(),
-        "max_active_runs": l.pipeline.max_active_runs,
-        "problem": state.reloads().of(name).and_then(|s| s.problem),
-        "triggers": l.triggers.iter().map(|t| json!({"name": t.name, "type": match t.kind {
-            weft_pipeline::TriggerKind::Api => "api",
-            weft_pipeline::TriggerKind::Schedule(_) => "schedule",
-        }})).collect::<Vec<_>>(),
-    })
+fn summary(state: &AppState, name: &str, l: &Loaded) -> PipelineSummary {
+    PipelineSummary {
+        name: name.to_string(),
+        description: l.pipeline.description.clone(),
+        blocks: l.pipeline.blocks.len(),
+        max_active_runs: l.pipeline.max_active_runs,
+        problem: state.reloads().of(name).and_then(|s| s.problem),
+        loaded: true,
+        triggers: trigger_refs(l),
+    }
+}
+
+fn trigger_refs(l: &Loaded) -> Vec<TriggerRef> {
+    l.triggers
+        .iter()
+        .map(|t| TriggerRef {
+            name: t.name.clone(),
+            kind: match t.kind {
+                weft_pipeline::TriggerKind::Api => "api",
+                weft_pipeline::TriggerKind::Schedule(_) => "schedule",
+            }
+            .into(),
+            description: t.description.clone(),
+        })
+        .collect()
+}
+
+fn block_view(p: &weft_pipeline::Pipeline, b: &weft_pipeline::Block) -> BlockView {
+    BlockView {
+        name: b.name.clone(),
+        kind: serde_json::to_value(b.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        language: language(&b.source).into(),
+        source: b.source.written().to_string(),
+        upstream: b.upstream.clone(),
+        downstream: p
+            .downstream(&b.name)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        retries: b.retries,
+        timeout_ms: b.timeout.as_millis() as u64,
+        memory_limit: b.memory_limit,
+        read_limit: b.read_limit,
+        dynamic: b.flow.dynamic,
+        reduce: b.flow.reduce,
+        conditions: b.flow.conditions.clone(),
+        callbacks: b.flow.callbacks.clone(),
+        grants: GrantsView {
+            urls: b.grants.urls.clone(),
+            write: b.grants.write.clone(),
+            profiles: b.grants.profiles.clone(),
+            env: b.grants.env.clone(),
+        },
+    }
 }
 
 /// `scheme://host/…` of a URL.
@@ -53,90 +101,83 @@ pub(crate) fn language(source: &weft_pipeline::Source) -> &'static str {
 
 /// Every pipeline the server runs.
 #[utoipa::path(get, path = "/api/pipelines", operation_id = "list_pipelines", tag = "pipelines",
-    responses((status = 200, description = "`{pipelines: [{name, description, blocks, max_active_runs, triggers}]}`")))]
-pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    let all: Vec<Value> = state
-        .pipelines()
-        .iter()
-        .map(|(n, l)| summary(&state, n, l))
-        .collect();
-    Json(json!({ "pipelines": all }))
+    responses((status = 200, description = "Every pipeline, and pipeline folders whose files do not load", body = PipelineList)))]
+pub async fn list(State(state): State<AppState>) -> Json<PipelineList> {
+    let loaded = state.pipelines();
+    let mut pipelines: Vec<PipelineSummary> =
+        loaded.iter().map(|(n, l)| summary(&state, n, l)).collect();
+    // Folders whose files never loaded: listed with their problem, so it can be fixed.
+    for s in state.reloads().since(0) {
+        if let (false, Some(problem)) = (loaded.contains_key(&s.pipeline), s.problem) {
+            pipelines.push(PipelineSummary {
+                name: s.pipeline,
+                description: None,
+                blocks: 0,
+                max_active_runs: None,
+                problem: Some(problem),
+                loaded: false,
+                triggers: Vec::new(),
+            });
+        }
+    }
+    pipelines.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(PipelineList { pipelines })
 }
 
 /// One pipeline with its DAG: blocks (with upstream and downstream), edges and triggers.
 #[utoipa::path(get, path = "/api/pipelines/{pipeline}", operation_id = "get_pipeline", tag = "pipelines",
     params(("pipeline" = String, Path, description = "Pipeline name")),
-    responses((status = 200, description = "The pipeline, its blocks, `edges: [{from, to}]` and triggers"),
+    responses((status = 200, description = "The pipeline, its blocks, edges and triggers", body = PipelineDetail),
         (status = 404, description = "No such pipeline")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(pipeline): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PipelineDetail>, ApiError> {
     let l = state.pipeline(&pipeline)?;
     let p = &l.pipeline;
-    let blocks: Vec<Value> = p
+    let edges = p
         .blocks
         .iter()
-        .map(|b| {
-            json!({
-                "name": b.name,
-                "kind": b.kind,
-                "language": language(&b.source),
-                "source": b.source.written(),
-                "upstream": b.upstream,
-                "downstream": p.downstream(&b.name),
-                "retries": b.retries,
-                "timeout_ms": b.timeout.as_millis() as u64,
-                "memory_limit": b.memory_limit,
-                "read_limit": b.read_limit,
-                "dynamic": b.flow.dynamic,
-                "reduce": b.flow.reduce,
-                "conditions": b.flow.conditions,
-                "callbacks": b.flow.callbacks,
-                "grants": b.grants,
+        .flat_map(|b| {
+            b.upstream.iter().map(|u| Edge {
+                from: u.clone(),
+                to: b.name.clone(),
             })
         })
         .collect();
-    let edges: Vec<Value> = p
-        .blocks
-        .iter()
-        .flat_map(|b| b.upstream.iter().map(|u| json!({"from": u, "to": b.name})))
-        .collect();
-    Ok(Json(json!({
-        "name": p.name,
-        "description": p.description,
-        "concurrency": p.concurrency,
-        "max_active_runs": p.max_active_runs,
-        "variables": p.variables,
-        // Webhook URLs often hold tokens: only where they point is shown.
-        "notify": {
-            "on_failure": p.notify.on_failure.as_deref().map(host_of),
-            "on_success": p.notify.on_success.as_deref().map(host_of),
+    Ok(Json(PipelineDetail {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        concurrency: p.concurrency,
+        max_active_runs: p.max_active_runs,
+        variables: p.variables.clone(),
+        notify: NotifyView {
+            on_failure: p.notify.on_failure.as_deref().map(host_of),
+            on_success: p.notify.on_success.as_deref().map(host_of),
         },
-        "blocks": blocks,
-        "edges": edges,
-        // The latest load of its files: a problem, when the files on disk do not load.
-        "status": state.reloads().of(&pipeline),
-        "triggers": l.triggers,
-    })))
+        blocks: p.blocks.iter().map(|b| block_view(p, b)).collect(),
+        edges,
+        status: state.reloads().of(&pipeline),
+        triggers: trigger_refs(&l),
+    }))
 }
 
 /// Start a run now; the JSON body (an object) becomes its variables.
 #[utoipa::path(post, path = "/api/pipelines/{pipeline}/runs", operation_id = "start_run", tag = "runs",
     params(("pipeline" = String, Path, description = "Pipeline name")),
-    request_body(content = Object, description = "Run variables, e.g. `{\"day\": \"2021-01-01\"}`"),
-    responses((status = 202, description = "`{run_id}`"), (status = 400, description = "Malformed body"),
+    request_body(content = HashMap<String, String>, description = "Run variables, e.g. `{\"day\": \"2021-01-01\"}`"),
+    responses((status = 202, description = "The run started", body = Started), (status = 400, description = "Malformed body"),
         (status = 404, description = "No such pipeline")))]
 pub async fn start(
     State(state): State<AppState>,
     Path(pipeline): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Started>), ApiError> {
     state.pipeline(&pipeline)?;
     let variables = variables_from(&body)?;
     let id = state.new_run_id();
     let id = state.start_run(&pipeline, "manual", variables, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": id }))))
+    Ok((StatusCode::ACCEPTED, Json(Started { run_id: id })))
 }
 
 /// Options of a single-block run.
@@ -153,8 +194,8 @@ pub struct BlockRunQuery {
 /// variables.
 #[utoipa::path(post, path = "/api/pipelines/{pipeline}/blocks/{block}/runs", operation_id = "start_block_run", tag = "runs",
     params(("pipeline" = String, Path, description = "Pipeline name"), ("block" = String, Path, description = "Block name"), BlockRunQuery),
-    request_body(content = Object, description = "Run variables"),
-    responses((status = 202, description = "`{run_id}`"), (status = 400, description = "Malformed body or parameter"),
+    request_body(content = HashMap<String, String>, description = "Run variables"),
+    responses((status = 202, description = "The run started", body = Started), (status = 400, description = "Malformed body or parameter"),
         (status = 404, description = "No such pipeline or block"),
         (status = 409, description = "No successful run to take upstream outputs from")))]
 pub async fn start_block(
@@ -162,13 +203,13 @@ pub async fn start_block(
     Path((pipeline, block)): Path<(String, String)>,
     super::body::Query(q): super::body::Query<BlockRunQuery>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Started>), ApiError> {
     let variables = variables_from(&body)?;
     let id = state.new_run_id();
     let id = state
         .start_block_run(&pipeline, &block, q.downstream, variables, id)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "run_id": id }))))
+    Ok((StatusCode::ACCEPTED, Json(Started { run_id: id })))
 }
 
 /// A backfill request.
@@ -193,14 +234,14 @@ pub struct Backfill {
 #[utoipa::path(post, path = "/api/pipelines/{pipeline}/backfills", operation_id = "start_backfill", tag = "runs",
     params(("pipeline" = String, Path, description = "Pipeline name")),
     request_body = Backfill,
-    responses((status = 202, description = "`{runs: n, run_ids: [...]}`"),
+    responses((status = 202, description = "The runs started", body = BackfillStarted),
         (status = 400, description = "A field that cannot be read, named"),
         (status = 404, description = "No such pipeline")))]
 pub async fn backfill(
     State(state): State<AppState>,
     Path(pipeline): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<BackfillStarted>), ApiError> {
     state.pipeline(&pipeline)?;
     let req: Backfill = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("backfill body: {e}")))?;
@@ -224,6 +265,9 @@ pub async fn backfill(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "runs": ids.len(), "run_ids": ids })),
+        Json(BackfillStarted {
+            runs: ids.len(),
+            run_ids: ids,
+        }),
     ))
 }

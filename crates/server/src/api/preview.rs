@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use axum::Json;
-use serde_json::{json, Value};
 use weft_data::Table;
 
+use super::views::{Preview, PreviewColumn};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -26,7 +25,7 @@ pub async fn preview(
     id: &str,
     block: &str,
     limit: u64,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Preview, ApiError> {
     let blocks = state.executor().store().block_runs(id).await?;
     if blocks.is_empty() {
         state.executor().store().run(id).await?;
@@ -42,38 +41,38 @@ pub async fn preview(
         ))
     })?;
     let table = state.executor().outputs().get(&path).await?;
-    Ok(Json(describe(block, &table, limit)?))
+    describe(block, &table, limit)
 }
 
 /// The preview of `table`.
 ///
 /// # Errors
 /// [`ApiError::Internal`] when a column has no JSON form.
-pub fn describe(block: &str, table: &Table, limit: u64) -> Result<Value, ApiError> {
-    let columns: Vec<Value> = table
+pub fn describe(block: &str, table: &Table, limit: u64) -> Result<Preview, ApiError> {
+    let columns = table
         .schema()
         .fields()
         .iter()
         .enumerate()
-        .map(|(i, f)| {
-            let nulls: usize = table
+        .map(|(i, f)| PreviewColumn {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+            nulls: table
                 .batches()
                 .iter()
                 .map(|b| b.column(i).null_count())
-                .sum();
-            json!({"name": f.name(), "type": f.data_type().to_string(), "nulls": nulls})
+                .sum(),
         })
         .collect();
-    let head = head(table, limit).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let text = head
-        .to_json(None)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json!({
-        "block": block,
-        "rows": table.num_rows(),
-        "columns": columns,
-        "head": serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
-    }))
+    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
+    let head = head(table, limit).map_err(|e| internal(&e))?;
+    let text = head.to_json(None).map_err(|e| internal(&e))?;
+    Ok(Preview {
+        block: block.to_string(),
+        rows: table.num_rows(),
+        columns,
+        head: serde_json::from_str(&text).map_err(|e| internal(&e))?,
+    })
 }
 
 /// The first `limit` rows with binary and long text values made short (one batch, so each
@@ -184,7 +183,7 @@ mod tests {
         )
         .unwrap();
         let table = Table::new(schema, vec![batch]).unwrap();
-        let v = describe("b", &table, 2).unwrap();
+        let v = serde_json::to_value(describe("b", &table, 2).unwrap()).unwrap();
         assert_eq!(v["rows"], 3);
         assert_eq!(v["columns"][0]["nulls"], 1);
         assert_eq!(v["columns"][1]["type"], "Binary");
@@ -207,11 +206,11 @@ mod tests {
             ],
         )
         .unwrap();
-        let both = describe("b", &two, 3).unwrap();
+        let both = serde_json::to_value(describe("b", &two, 3).unwrap()).unwrap();
         assert_eq!(both["head"].as_array().unwrap().len(), 3);
         assert_eq!(both["head"][0]["note"], "a");
         assert_eq!(
-            describe("b", &table, 3).unwrap()["head"][2]["blob"]
+            serde_json::to_value(describe("b", &table, 3).unwrap()).unwrap()["head"][2]["blob"]
                 .as_str()
                 .unwrap(),
             format!("40 bytes: {}…", "07".repeat(16))

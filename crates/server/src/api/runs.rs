@@ -14,6 +14,9 @@ use serde_json::{json, Value};
 use weft_store::{RunFilter, RunStatus};
 
 use super::body::Query;
+use super::views::{
+    BlockRunPage, CancelAnswer, FanOut, LogPage, Preview, RetryAnswer, RunDetail, RunPage,
+};
 use crate::error::ApiError;
 use crate::state::{AppState, Cancelled};
 
@@ -44,12 +47,12 @@ pub struct ListQuery {
 
 /// Runs, newest first.
 #[utoipa::path(get, path = "/api/runs", operation_id = "list_runs", tag = "runs", params(ListQuery),
-    responses((status = 200, description = "`{runs: [...], next_before}`"),
+    responses((status = 200, description = "A page of runs", body = RunPage),
         (status = 400, description = "A filter that cannot be read, named")))]
 pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunPage>, ApiError> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(RunStatus::parse(s).ok_or_else(|| {
@@ -78,44 +81,60 @@ pub async fn list(
     let next = (runs.len() as i64 == limit)
         .then(|| runs.last().map(|r| r.id.clone()))
         .flatten();
-    Ok(Json(json!({ "runs": runs, "next_before": next })))
+    Ok(Json(RunPage {
+        runs,
+        next_before: next,
+    }))
 }
 
 /// One run with its status and block runs.
 #[utoipa::path(get, path = "/api/runs/{id}", operation_id = "get_run", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
-    responses((status = 200, description = "The run and its `blocks`"), (status = 404, description = "No such run")))]
+    responses((status = 200, description = "The run, its block runs and earlier attempts", body = RunDetail),
+        (status = 404, description = "No such run")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(run_json(&state, &id).await?))
+) -> Result<Json<RunDetail>, ApiError> {
+    Ok(Json(run_detail(&state, &id).await?))
 }
 
-/// The run with its block runs, as JSON.
-pub async fn run_json(state: &AppState, id: &str) -> Result<Value, ApiError> {
+/// The run with its block runs and their earlier attempts.
+pub async fn run_detail(state: &AppState, id: &str) -> Result<RunDetail, ApiError> {
     let store = state.executor().store();
     let run = store.run(id).await?;
     let blocks = store.block_runs(id).await?;
-    let mut v = serde_json::to_value(&run).map_err(|e| ApiError::Internal(e.to_string()))?;
-    v["fan_outs"] = fan_outs(&blocks);
-    v["blocks"] = serde_json::to_value(&blocks).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(v)
+    let attempts = store.earlier_attempts(id).await?;
+    Ok(RunDetail {
+        run,
+        fan_outs: fan_outs(&blocks),
+        blocks,
+        attempts,
+    })
+}
+
+/// [`run_detail`] as JSON.
+pub async fn run_json(state: &AppState, id: &str) -> Result<Value, ApiError> {
+    serde_json::to_value(run_detail(state, id).await?)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Each block with children: how many, and how many in each status, in pipeline order.
-fn fan_outs(blocks: &[weft_store::BlockRunRecord]) -> Value {
-    let mut out: Vec<Value> = Vec::new();
+fn fan_outs(blocks: &[weft_store::BlockRunRecord]) -> Vec<FanOut> {
+    let mut out: Vec<FanOut> = Vec::new();
     for b in blocks.iter().filter(|b| b.key.contains('[')) {
-        if out.last().is_none_or(|o| o["block"] != b.block.as_str()) {
-            out.push(json!({ "block": b.block, "children": 0, "statuses": {} }));
+        if out.last().is_none_or(|o| o.block != b.block) {
+            out.push(FanOut {
+                block: b.block.clone(),
+                children: 0,
+                statuses: Default::default(),
+            });
         }
         let last = out.last_mut().expect("pushed above");
-        last["children"] = json!(last["children"].as_u64().unwrap_or(0) + 1);
-        let n = last["statuses"][b.status.as_str()].as_u64().unwrap_or(0);
-        last["statuses"][b.status.as_str()] = json!(n + 1);
+        last.children += 1;
+        *last.statuses.entry(b.status.to_string()).or_default() += 1;
     }
-    Value::Array(out)
+    out
 }
 
 /// Which block runs to list.
@@ -135,13 +154,13 @@ pub struct BlocksQuery {
 /// through one block's children.
 #[utoipa::path(get, path = "/api/runs/{id}/blocks", operation_id = "list_block_runs", tag = "runs",
     params(("id" = String, Path, description = "Run id"), BlocksQuery),
-    responses((status = 200, description = "`{blocks: [...], total}`"),
+    responses((status = 200, description = "A page of block runs", body = BlockRunPage),
         (status = 400, description = "A parameter that cannot be read"), (status = 404, description = "No such run")))]
 pub async fn blocks(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<BlocksQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BlockRunPage>, ApiError> {
     let store = state.executor().store();
     store.run(&id).await?;
     let mut all = store.block_runs(&id).await?;
@@ -151,7 +170,10 @@ pub async fn blocks(
     let total = all.len();
     let limit = q.limit.unwrap_or(1000).min(1000);
     let page: Vec<_> = all.into_iter().skip(q.offset).take(limit).collect();
-    Ok(Json(json!({ "blocks": page, "total": total })))
+    Ok(Json(BlockRunPage {
+        blocks: page,
+        total,
+    }))
 }
 
 /// Stop a run: blocks not started are cancelled, running ones stop within a tick. A run
@@ -159,22 +181,21 @@ pub async fn blocks(
 /// within a second.
 #[utoipa::path(post, path = "/api/runs/{id}/cancel", operation_id = "cancel_run", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
-    responses((status = 202, description = "`{run_id, status: cancelling}`"),
-        (status = 200, description = "`{run_id, status: cancelled}`: no process drove it"),
+    responses((status = 202, description = "`status: cancelling`", body = CancelAnswer),
+        (status = 200, description = "`status: cancelled`: no process drove it", body = CancelAnswer),
         (status = 409, description = "The run had already ended"), (status = 404, description = "No such run")))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CancelAnswer>), ApiError> {
+    let answer = |code, status: &str| {
+        let run_id = id.clone();
+        let status = status.to_string();
+        Ok((code, Json(CancelAnswer { run_id, status })))
+    };
     match state.cancel(&id).await? {
-        Cancelled::Stopping => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"run_id": id, "status": "cancelling"})),
-        )),
-        Cancelled::Recorded => Ok((
-            StatusCode::OK,
-            Json(json!({"run_id": id, "status": "cancelled"})),
-        )),
+        Cancelled::Stopping => answer(StatusCode::ACCEPTED, "cancelling"),
+        Cancelled::Recorded => answer(StatusCode::OK, "cancelled"),
         Cancelled::AlreadyEnded(s) => {
             Err(ApiError::Conflict(format!("run {id} already ended: {s}")))
         }
@@ -185,16 +206,16 @@ pub async fn cancel(
 /// each); blocks that succeeded keep their outputs.
 #[utoipa::path(post, path = "/api/runs/{id}/retry", operation_id = "retry_run", tag = "runs",
     params(("id" = String, Path, description = "Run id")),
-    responses((status = 202, description = "`{run_id, blocks: [retried blocks]}`"),
+    responses((status = 202, description = "The block runs retried", body = RetryAnswer),
         (status = 409, description = "The run is not failed or cancelled"), (status = 404, description = "No such run")))]
 pub async fn retry(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RetryAnswer>), ApiError> {
     let blocks = state.retry(&id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"run_id": id, "blocks": blocks})),
+        Json(RetryAnswer { run_id: id, blocks }),
     ))
 }
 
@@ -213,14 +234,14 @@ pub struct LogQuery {
 /// Log lines of a run, in order.
 #[utoipa::path(get, path = "/api/runs/{id}/logs", operation_id = "get_logs", tag = "logs",
     params(("id" = String, Path, description = "Run id"), LogQuery),
-    responses((status = 200, description = "`{logs: [{seq, block, attempt, at, level, message}], next_after}`"),
+    responses((status = 200, description = "A page of log lines", body = LogPage),
         (status = 400, description = "A query parameter that cannot be read, named"),
         (status = 404, description = "No such run")))]
 pub async fn logs(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<LogQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogPage>, ApiError> {
     let store = state.executor().store();
     store.run(&id).await?;
     let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
@@ -228,7 +249,10 @@ pub async fn logs(
         .logs_after(&id, q.block.as_deref(), q.after.unwrap_or(-1), limit)
         .await?;
     let next = lines.last().map(|l| l.seq).or(q.after);
-    Ok(Json(json!({ "logs": lines, "next_after": next })))
+    Ok(Json(LogPage {
+        logs: lines,
+        next_after: next,
+    }))
 }
 
 /// Log lines as they are written, over Server-Sent Events: one `log` event per line (its
@@ -328,19 +352,21 @@ pub struct PreviewQuery {
 /// The first rows of a block's stored output, as JSON records.
 #[utoipa::path(get, path = "/api/runs/{id}/blocks/{block}/output", operation_id = "preview_output", tag = "runs",
     params(("id" = String, Path, description = "Run id"), ("block" = String, Path, description = "Block name"), PreviewQuery),
-    responses((status = 200, description = "`{block, rows, columns: [{name, type}], head: [...]}`"),
+    responses((status = 200, description = "The first rows, safe to show", body = Preview),
         (status = 400, description = "A query parameter that cannot be read, named"),
         (status = 404, description = "No such run or block, or the block stored no output")))]
 pub async fn output(
     State(state): State<AppState>,
     Path((id, block)): Path<(String, String)>,
     Query(q): Query<PreviewQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Preview>, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=MAX_PREVIEW).contains(&limit) {
         return Err(ApiError::BadRequest(format!(
             "limit: {limit} is not from 1 to {MAX_PREVIEW}"
         )));
     }
-    super::preview::preview(&state, &id, &block, limit).await
+    Ok(Json(
+        super::preview::preview(&state, &id, &block, limit).await?,
+    ))
 }

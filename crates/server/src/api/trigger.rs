@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use weft_pipeline::TriggerKind;
 use weft_store::RunStatus;
@@ -17,7 +16,8 @@ use weft_store::RunStatus;
 use super::body::variables_from;
 use super::body::Query;
 use super::preview::preview;
-use super::runs::run_json;
+use super::runs::run_detail;
+use super::views::{Preview, Triggered};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -43,10 +43,10 @@ pub struct WaitQuery {
     params(("pipeline" = String, Path, description = "Pipeline name"), ("trigger" = String, Path, description = "API trigger name"),
         ("wait" = Option<u64>, Query, description = "Seconds to wait for the run to end (at most 300)"),
         ("Idempotency-Key" = Option<String>, Header, description = "Calls with the same key start one run")),
-    request_body(content = Object, description = "Run variables"),
+    request_body(content = HashMap<String, String>, description = "Run variables"),
     security(("trigger_token" = [])),
-    responses((status = 202, description = "`{run_id, replayed}`"),
-        (status = 200, description = "With `?wait`: the finished run, its blocks and `preview`"),
+    responses((status = 202, description = "The run started (with `?wait`: still running when the time was up)", body = Triggered),
+        (status = 200, description = "With `?wait`: the finished run, its blocks and `preview`", body = Triggered),
         (status = 400, description = "Malformed body or header, named"), (status = 401, description = "Missing or wrong token; nothing ran"),
         (status = 413, description = "Body over 1 MiB")))]
 pub async fn trigger_run(
@@ -130,7 +130,12 @@ pub async fn trigger_run(
     match wait {
         None | Some(0) => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({"run_id": run_id, "replayed": replayed})),
+            Json(Triggered {
+                run_id,
+                replayed,
+                run: None,
+                preview: None,
+            }),
         )
             .into_response()),
         Some(seconds) => {
@@ -140,11 +145,16 @@ pub async fn trigger_run(
                 let run = state.executor().store().run(&run_id).await?;
                 let done = !matches!(run.status, RunStatus::Queued | RunStatus::Running);
                 if done || tokio::time::Instant::now() >= deadline {
-                    let mut body = run_json(&state, &run_id).await?;
-                    body["replayed"] = json!(replayed);
-                    if done {
-                        body["preview"] = last_output(&state, &run_id).await;
-                    }
+                    let body = Triggered {
+                        run: Some(run_detail(&state, &run_id).await?),
+                        preview: if done {
+                            last_output(&state, &run_id).await
+                        } else {
+                            None
+                        },
+                        run_id,
+                        replayed,
+                    };
                     let status = if done {
                         StatusCode::OK
                     } else {
@@ -195,17 +205,10 @@ async fn authorize(
 }
 
 /// The first rows of the last block (in pipeline order) that stored an output.
-async fn last_output(state: &AppState, id: &str) -> Value {
-    let Ok(blocks) = state.executor().store().block_runs(id).await else {
-        return Value::Null;
-    };
-    let Some(block) = blocks.iter().rev().find(|b| b.output.is_some()) else {
-        return Value::Null;
-    };
-    match preview(state, id, &block.block, PREVIEW_ROWS).await {
-        Ok(Json(v)) => v,
-        Err(_) => Value::Null,
-    }
+async fn last_output(state: &AppState, id: &str) -> Option<Preview> {
+    let blocks = state.executor().store().block_runs(id).await.ok()?;
+    let block = blocks.iter().rev().find(|b| b.output.is_some())?;
+    preview(state, id, &block.block, PREVIEW_ROWS).await.ok()
 }
 
 /// Hex SHA-256 of `text`.

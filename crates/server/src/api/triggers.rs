@@ -24,20 +24,27 @@ pub struct TriggerView {
     #[serde(rename = "type")]
     pub kind: String,
     /// Free text from triggers.yaml.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// The cron expression and its time zone (schedules).
+    #[schema(required = true)]
     pub cron: Option<String>,
     /// The IANA time zone of `cron`.
+    #[schema(required = true)]
     pub timezone: Option<String>,
     /// What happens to ticks missed while no server ran: skip, latest or all.
+    #[schema(required = true)]
     pub catch_up: Option<String>,
     /// The next tick, RFC 3339 (schedules within their bounds).
+    #[schema(required = true)]
     pub next: Option<String>,
     /// The last tick fired, RFC 3339.
+    #[schema(required = true)]
     pub last_tick: Option<String>,
     /// Whether an API token has been issued (API triggers).
     pub has_token: bool,
     /// The route an API trigger answers on.
+    #[schema(required = true)]
     pub path: Option<String>,
     /// Whether it is paused: a schedule fires no runs, an API call is refused.
     pub paused: bool,

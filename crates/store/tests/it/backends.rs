@@ -328,6 +328,7 @@ async fn exercise(store: &Store) {
                 bytes: Some(4096),
                 output: Some("runs/r1/load/1.arrow".into()),
                 error: None,
+                peak_memory: Some(64 << 20),
             },
         )
         .await
@@ -347,6 +348,7 @@ async fn exercise(store: &Store) {
                 bytes: None,
                 output: None,
                 error: Some("boom".into()),
+                peak_memory: Some(3 << 30),
             },
         )
         .await
@@ -366,6 +368,7 @@ async fn exercise(store: &Store) {
                 bytes: None,
                 output: None,
                 error: Some("boom again".into()),
+                peak_memory: None,
             },
         )
         .await
@@ -437,6 +440,21 @@ async fn exercise(store: &Store) {
     assert_eq!(
         (b[1].started_at, b[1].finished_at, b[1].error.as_deref()),
         (Some(1_400), Some(1_500), Some("boom again"))
+    );
+    assert_eq!((b[0].peak_memory, b[1].peak_memory), (Some(64 << 20), None));
+    // The first attempt of `clean` is kept beside its row; the latest one only in the row.
+    let earlier = store.earlier_attempts("r1").await.unwrap();
+    assert_eq!(
+        earlier,
+        vec![AttemptRecord {
+            key: "clean".into(),
+            attempt: 1,
+            started_at: Some(1_300),
+            finished_at: Some(1_350),
+            status: BlockStatus::Retrying,
+            error: Some("boom".into()),
+            peak_memory: Some(3 << 30),
+        }]
     );
 
     let all = store.logs("r1", None).await.unwrap();

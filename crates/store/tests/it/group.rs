@@ -16,6 +16,7 @@ fn end(status: BlockStatus, at: i64, output: Option<&str>, error: Option<&str>) 
         bytes: output.map(|_| 64),
         output: output.map(str::to_string),
         error: error.map(str::to_string),
+        peak_memory: Some(at * 1000),
     }
 }
 
@@ -104,6 +105,30 @@ async fn grouped(store: &Store) {
             None,
         );
         assert_eq!(got, want, "{key}");
+        assert_eq!(c.peak_memory, Some(130_000), "{key}");
+    }
+    // Each child's failed first attempt is kept, whether its start shared its batch or not;
+    // a success is not (`ids`'s first attempt).
+    let earlier = store.earlier_attempts("g").await.unwrap();
+    assert_eq!(earlier.len(), CHILDREN, "{earlier:?}");
+    for a in &earlier {
+        let got = (
+            a.attempt,
+            a.started_at,
+            a.finished_at,
+            a.status,
+            a.error.as_deref(),
+            a.peak_memory,
+        );
+        let want = (
+            1,
+            Some(100),
+            Some(110),
+            BlockStatus::Retrying,
+            Some("boom"),
+            Some(110_000),
+        );
+        assert_eq!(got, want, "{}", a.key);
     }
 }
 
