@@ -1,6 +1,7 @@
 // Times "run block" in the notebook, headless Chromium: a click on ▶ of a Python transformer
 // over 100,000 rows until the first rows of its output are on screen — as it is, and right
-// after an edit (the save builds the block again first). Run by bench/ui/run.sh.
+// after an edit (the save loads the edit into the shared runner; the block's own build runs
+// behind it). Run by bench/ui/run.sh.
 
 import { createRequire } from "node:module";
 
@@ -50,4 +51,4 @@ for (let i = 0; i < rounds; i++) plain.push(await runOnce());
 const edited = [];
 for (let i = 0; i < Math.min(rounds, 3); i++) edited.push(await editOnce(i));
 await browser.close();
-console.log(`run block → preview, Python transformer on 100,000 rows: ${median(plain)} ms (median of ${rounds}); after an edit (save, build, run): ${median(edited)} ms (median of ${edited.length})`);
+console.log(`run block → preview, Python transformer on 100,000 rows: ${median(plain)} ms (median of ${rounds}); after an edit (save, run from its source while its build runs): ${median(edited)} ms (median of ${edited.length})`);

@@ -4,7 +4,7 @@
 #             worker), against a 10-block one: the ratio is what the size costs
 #   click     a click on a node of the 1,000-block graph until its panel shows
 #   notebook  "run block" on a Python transformer over 100,000 rows until its preview shows,
-#             as saved and right after an edit (the save builds the block first)
+#             as saved and right after an edit (run from its source while its build runs)
 #   assets    bytes of the embedded UI as sent (gzipped) and on disk
 # Each page load runs ROUNDS times after a warm-up; prints medians.
 #
