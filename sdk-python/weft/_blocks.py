@@ -163,8 +163,8 @@ class WitWorld:
                 if config is None:
                     return None
             out = _call_block(config, inputs)
-        except SyntaxError as exc:
-            raise Err(types.Error_InvalidInput(_runner.syntax_message(exc)))
+        except _runner.SourceError as exc:
+            raise Err(types.Error_InvalidInput(str(exc)))
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()

@@ -23,18 +23,32 @@ def active():
     return _on
 
 
+class SourceError(Exception):
+    """The source the runner was sent cannot be loaded (it does not compile, or its module
+    name is one Python already has)."""
+
+
 def open_envelope(config):
     """Load the block the envelope carries; returns the block's own config text, or None
     when the host only asked whether the source compiles."""
     envelope = json.loads(config)
     source = envelope["source"]
     file = envelope["file"]
-    code = compile(source, file, "exec")
+    name = envelope["module"]
+    if name in sys.modules:
+        # Its own component would import that module instead of the block's file.
+        raise SourceError(
+            f"{file}: `{name}` is the name of a module Python or weft already has; rename the file"
+        )
+    try:
+        code = compile(source, file, "exec")
+    except SyntaxError as exc:
+        raise SourceError(syntax_message(exc)) from None
     if envelope.get("check"):
         return None
-    module = type(sys)(envelope["module"])
+    module = type(sys)(name)
     module.__file__ = file
-    sys.modules[envelope["module"]] = module
+    sys.modules[name] = module
     exec(code, module.__dict__)
     return json.dumps(envelope.get("config", {}))
 

@@ -433,6 +433,15 @@ fn built(s: &Served) -> Value {
     }
 }
 
+/// A comment line no earlier source had.
+fn fresh() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("# {nanos}\n")
+}
+
 /// A transformer that marks its rows with its config (and lists the config's keys).
 fn marking(how: &str, head: &str) -> String {
     format!(
@@ -460,7 +469,8 @@ fn an_edited_python_block_runs_from_its_source_until_its_own_build_takes_over() 
     let (code, saved) = put(
         &s,
         "/blocks/mark/source",
-        json!({"text": marking("edited", ""), "version": src["version"]}),
+        // A source no build on this machine has seen (the component cache is machine-wide).
+        json!({"text": marking("edited", &fresh()), "version": src["version"]}),
     );
     assert_eq!(code, 200, "{saved}");
     assert!(saved["problem"].is_null(), "{saved}");
@@ -538,4 +548,60 @@ fn a_block_run_from_its_source_has_no_more_than_its_grants() {
     let text = logs.to_string();
     assert!(text.contains("file: "), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn a_new_pipeline_whose_own_build_fails_is_not_served_from_its_source() {
+    let p = project();
+    let s = serve(&p);
+    // A pipeline appears whose Python block compiles but does not build (an import that is
+    // not there): it runs from its source while it builds, then is not served at all.
+    write(
+        p.path(),
+        "blocks/late/mark.py",
+        &marking("late", "import no_such_module_anywhere\n"),
+    );
+    p.pipeline(
+        "late",
+        "blocks:\n  - { name: numbers, kind: loader, source: {probe}, config: { mode: rows, rows: 3 } }\n  - { name: mark, kind: transformer, source: blocks/late/mark.py, upstream: [numbers] }\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let late = loop {
+        let (_, all) = call("GET", &format!("{}/api/pipelines", s.base), None, &[]);
+        let late = all["pipelines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "late")
+            .cloned();
+        if let Some(l) = late.filter(|l| l["loaded"] == false) {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "late is still served: {all}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let message = late["problem"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("no_such_module_anywhere"), "{late}");
+    let (code, _) = call(
+        "POST",
+        &format!("{}/api/pipelines/late/runs", s.base),
+        Some(b"{}".to_vec()),
+        &[],
+    );
+    assert_eq!(code, 404);
+
+    // A block whose file is named after a module Python already holds is refused at once.
+    let (code, refused) = post(
+        &s,
+        "/blocks",
+        json!({"name": "json", "kind": "transformer", "language": "python", "upstream": ["numbers"]}),
+    );
+    assert!(code >= 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rename the file"),
+        "{refused}"
+    );
 }

@@ -180,6 +180,10 @@ impl AppState {
             }
             Err(p) => {
                 tracing::warn!("pipeline {name}: {}", p.message);
+                if current.as_ref().is_some_and(|c| c.provisional) {
+                    // The edit that runs provisionally will not be built now.
+                    self.fall_back(name).await?;
+                }
                 (Some(p), false)
             }
         };
@@ -219,22 +223,35 @@ impl AppState {
             return Ok(());
         }
         let seen = reloads.of(name).map(|s| s.seen).unwrap_or_default();
-        let fallback = reloads.fallback().remove(name);
         let problem = match loaded {
             Ok(l) => {
+                reloads.fallback().remove(name);
                 self.replace(name, l);
                 tracing::info!("pipeline {name}: built");
                 None
             }
             Err(p) => {
                 tracing::warn!("pipeline {name}: {}", p.message);
-                if let Some(f) = fallback {
-                    self.replace_shared(name, f);
-                }
+                self.fall_back(name).await?;
                 Some(p)
             }
         };
         reloads.record(name, problem, false, seen);
+        Ok(())
+    }
+
+    /// Stop running `name`'s provisional version: its last fully built version comes back
+    /// (with that version's triggers in the store), or, when it has none, the pipeline is
+    /// no longer served until a load succeeds.
+    async fn fall_back(&self, name: &str) -> Result<(), ApiError> {
+        let fallback = self.reloads().fallback().remove(name);
+        match fallback {
+            Some(f) => {
+                self.sync_triggers(name, &f.triggers).await?;
+                self.replace_shared(name, f);
+            }
+            None => self.remove(name),
+        }
         Ok(())
     }
 

@@ -236,6 +236,24 @@ impl AppState {
         *all = Arc::new(next);
     }
 
+    /// Stop serving pipeline `name`: no run starts from it any more; runs in flight keep
+    /// what they started with.
+    pub fn remove(&self, name: &str) {
+        self.inner
+            .limits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
+        let mut all = self
+            .inner
+            .pipelines
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = BTreeMap::clone(all.as_ref());
+        next.remove(name);
+        *all = Arc::new(next);
+    }
+
     /// Pipeline `name`.
     ///
     /// # Errors

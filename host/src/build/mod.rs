@@ -71,6 +71,24 @@ pub enum BuildError {
     },
 }
 
+/// A suffix for temporary names that no other build uses, in this process or another: the
+/// process id and a count (a server builds a quick load and a full one at the same time).
+pub(crate) fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
+impl BuildError {
+    /// Whether the fault is the block's own: its source does not compile, or it is refused.
+    pub fn is_the_blocks(&self) -> bool {
+        matches!(
+            self,
+            BuildError::Compile { .. } | BuildError::Refused { .. }
+        )
+    }
+}
+
 /// Progress callbacks of a build.
 pub trait BuildObserver {
     /// `block`'s source is being compiled (not cached).
@@ -146,9 +164,7 @@ impl<'a> Builder<'a> {
         if shared.is_file() || std::fs::create_dir_all(&self.shared).is_err() {
             return;
         }
-        let tmp = self
-            .shared
-            .join(format!("{name}.tmp{}", std::process::id()));
+        let tmp = self.shared.join(format!("{name}.tmp{}", unique()));
         let local = self.cache.join(name);
         if std::fs::hard_link(&local, &tmp).is_ok() || std::fs::copy(&local, &tmp).is_ok() {
             let _ = std::fs::rename(&tmp, &shared);
@@ -307,7 +323,10 @@ impl<'a> Builder<'a> {
                     let key = hash::rust_crate(dir, self.sdk.hash(), &tc.fingerprint)
                         .map_err(|e| io(dir, e))?;
                     let wasm = self.cache.join(format!("{key}.wasm"));
-                    std::fs::copy(&built, &wasm).map_err(|e| io(&built, e))?;
+                    // Through a temporary file: another build may look for it meanwhile.
+                    let tmp = wasm.with_extension(format!("tmp{}", unique()));
+                    std::fs::copy(&built, &tmp).map_err(|e| io(&built, e))?;
+                    std::fs::rename(&tmp, &wasm).map_err(|e| io(&wasm, e))?;
                     self.share(&format!("{key}.wasm"));
                     (key, wasm, false)
                 }
@@ -365,11 +384,13 @@ impl<'a> Builder<'a> {
                         reason: e.to_string(),
                     })?;
             let digest = hash::sha256(&native);
-            let tmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
+            let tmp = cwasm.with_extension(format!("tmp{}", unique()));
             std::fs::write(&tmp, native).map_err(|e| io(&tmp, e))?;
             std::fs::rename(&tmp, &cwasm).map_err(|e| io(&cwasm, e))?;
             let record = self.cache.join(&digest_name);
-            std::fs::write(&record, &digest).map_err(|e| io(&record, e))?;
+            let tmp = record.with_extension(format!("tmp{}", unique()));
+            std::fs::write(&tmp, &digest).map_err(|e| io(&tmp, e))?;
+            std::fs::rename(&tmp, &record).map_err(|e| io(&record, e))?;
             self.share(&cwasm_name);
             self.share(&digest_name);
             compiled = true;

@@ -64,16 +64,16 @@ impl Sdk {
                 return Ok(root);
             }
             // Changed since it was written (by a build, say): written again from the binary.
-            let stale =
-                home.join("sdk")
-                    .join(format!(".{}-stale-{}", self.hash, std::process::id()));
+            let stale = home
+                .join("sdk")
+                .join(format!(".{}-stale-{}", self.hash, super::unique()));
             let _ = std::fs::rename(&root, &stale);
             let _ = std::fs::remove_dir_all(&stale);
         }
         // Write to a temporary sibling, then rename: concurrent builds never see half an SDK.
         let tmp = home
             .join("sdk")
-            .join(format!(".{}-{}", self.hash, std::process::id()));
+            .join(format!(".{}-{}", self.hash, super::unique()));
         let io = |path: &Path, e: std::io::Error| BuildError::Io {
             path: path.to_path_buf(),
             source: e,

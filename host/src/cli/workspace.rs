@@ -61,14 +61,26 @@ impl ProjectWorkspace {
             .triggers(name)
             .map_err(|e| problem(&e, Some(&format!("pipelines/{name}/triggers.yaml"))))?;
         let builder = Builder::new(&self.project.root, &self.runtime);
-        let (components, provisional) = if quick {
-            builder.build_pipeline_quick(&pipeline, &NoProgress)
-        } else {
+        let full = || {
             builder
                 .build_pipeline(&pipeline, &NoProgress)
                 .map(|c| (c, false))
-        }
-        .map_err(|e| build_problem(&e))?;
+        };
+        let built = if quick {
+            match builder.build_pipeline_quick(&pipeline, &NoProgress) {
+                // A source that does not compile or a block that is refused is the answer;
+                // the runner failing (no toolchain, a trap, its limits) is not: the full
+                // build is.
+                Err(e) if !e.is_the_blocks() => {
+                    tracing::warn!("a quick load of {name} did not work ({e}); building it");
+                    full()
+                }
+                r => r,
+            }
+        } else {
+            full()
+        };
+        let (components, provisional) = built.map_err(|e| build_problem(&e))?;
         Ok(Loaded {
             pipeline,
             components,

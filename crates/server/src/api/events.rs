@@ -238,6 +238,7 @@ impl Feed {
 
 /// Keep a run's top-level block runs and at most [`MAX_CHILDREN`] fan-out children.
 fn cap_children(run: &mut Value) {
+    let mut kept = std::collections::HashSet::new();
     if let Some(Value::Array(blocks)) = run.get_mut("blocks") {
         let mut children = 0;
         blocks.retain(|b| {
@@ -245,6 +246,15 @@ fn cap_children(run: &mut Value) {
             children += usize::from(child);
             !child || children <= MAX_CHILDREN
         });
+        kept.extend(
+            blocks
+                .iter()
+                .filter_map(|b| b["key"].as_str().map(str::to_string)),
+        );
+    }
+    // Earlier attempts only of the block runs the event carries.
+    if let Some(Value::Array(attempts)) = run.get_mut("attempts") {
+        attempts.retain(|a| a["key"].as_str().is_some_and(|k| kept.contains(k)));
     }
 }
 
@@ -260,8 +270,19 @@ mod tests {
             blocks.push(json!({"key": format!("each[{i}]"), "block": "each"}));
         }
         blocks.push(json!({"key": "z", "block": "z"}));
-        let mut run = json!({ "blocks": blocks });
+        let attempts: Vec<Value> = ["a", "each[0]", "each[600]"]
+            .iter()
+            .map(|k| json!({"key": k, "attempt": 1}))
+            .collect();
+        let mut run = json!({ "blocks": blocks, "attempts": attempts });
         cap_children(&mut run);
+        let kept_attempts: Vec<&str> = run["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(kept_attempts, ["a", "each[0]"]);
         let kept = run["blocks"].as_array().unwrap();
         assert_eq!(kept.len(), MAX_CHILDREN + 2);
         assert_eq!(kept.last().unwrap()["key"], "z");
