@@ -1,7 +1,8 @@
 // The tab's one live channel: `GET /api/events` over Server-Sent Events. It carries every
 // run's status and block statuses (`run` events) and, for the run the page follows, its log
 // lines (`log` events, whose ids are the lines' positions, so a reconnect resumes after the
-// last one seen). After a reconnect the server sends `resync`: views fetch what they show again.
+// last one seen). Each time the channel opens, and after a reconnect (the server sends
+// `resync`), views fetch what they show again.
 
 import { fetchEventSource } from "@microsoft/fetch-event-source";
 import { useEffect, useRef } from "react";
@@ -45,6 +46,9 @@ function open(run: string | null) {
         throw new Fatal("the server needs its API token");
       }
       if (!res.ok) throw new Error(`live channel: HTTP ${res.status}`);
+      // What changed before the channel was open (a run that ended between a view's fetch
+      // and now) is never announced on it: views fetch again, as after a reconnect.
+      resyncListeners.forEach((f) => f());
     },
     onmessage(ev) {
       if (ev.event === "run") {

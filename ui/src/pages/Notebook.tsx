@@ -150,7 +150,14 @@ function Cell({
       if (b?.output) api.preview(r.id, block.name).then(setPreview, setError);
     }
   };
-  useRunEvents((r) => onRun(r));
+  useRunEvents(
+    (r) => onRun(r),
+    () => {
+      // The run this cell waits for may have ended before the channel opened.
+      const id = waiting.current;
+      if (id) api.run(id).then(onRun, setError);
+    },
+  );
   useLogEvents(busy === "running" && run ? run.id : null, -1, (l) => {
     if (l.block === block.name) setLogs((cur) => [...cur, l]);
   });
