@@ -226,14 +226,9 @@ impl AppState {
                 }
             }
         }
-        let mut all = self
-            .inner
-            .pipelines
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut next = BTreeMap::clone(all.as_ref());
-        next.insert(name.to_string(), loaded);
-        *all = Arc::new(next);
+        self.change_pipelines(|all| {
+            all.insert(name.to_string(), loaded);
+        });
     }
 
     /// Stop serving pipeline `name`: no run starts from it any more; runs in flight keep
@@ -244,13 +239,21 @@ impl AppState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(name);
+        self.change_pipelines(|all| {
+            all.remove(name);
+        });
+    }
+
+    /// Make a changed copy of the pipelines the server runs and put it in place (readers
+    /// keep the copy they hold).
+    fn change_pipelines(&self, change: impl FnOnce(&mut BTreeMap<String, Arc<Loaded>>)) {
         let mut all = self
             .inner
             .pipelines
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut next = BTreeMap::clone(all.as_ref());
-        next.remove(name);
+        change(&mut next);
         *all = Arc::new(next);
     }
 
