@@ -397,6 +397,14 @@ pub fn load(p: &Profile, target: &str, table: &Table, if_exists: IfExists) -> Re
                 })?;
                 copy_in(&mut tx, &qualified, &batches).await?
             }
+            _ if streams(&batches) > 1 => {
+                // Big loads: several COPY streams into a staging table, swapped in by one
+                // short transaction (see `copy_parallel`).
+                tx.rollback().await.map_err(db)?;
+                let rows = copy_parallel(p, &mut conn, &schema, &name, &defs, &batches, exists).await?;
+                let _ = conn.close().await;
+                return Ok(rows);
+            }
             IfExists::Replace if exists => {
                 let staging = format!("{name}__weft_load");
                 let staged = format!("{}.{}", ident(&schema), ident(&staging));
@@ -418,6 +426,112 @@ pub fn load(p: &Profile, target: &str, table: &Table, if_exists: IfExists) -> Re
         let _ = conn.close().await;
         Ok(rows)
     })
+}
+
+/// Rows from which a load is split over several COPY streams.
+const PARALLEL_ROWS: usize = 200_000;
+/// Most COPY streams one load opens.
+const MAX_STREAMS: usize = 4;
+
+/// How many COPY streams a load of `batches` uses: one per core (at most [`MAX_STREAMS`])
+/// for [`PARALLEL_ROWS`] rows or more, else one.
+fn streams(batches: &[RecordBatch]) -> usize {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows < PARALLEL_ROWS {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(2, MAX_STREAMS)
+}
+
+/// `batches` cut into `n` runs of about equal rows (slices: nothing is copied).
+fn split(batches: &[RecordBatch], n: usize) -> Vec<Vec<RecordBatch>> {
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let per = total.div_ceil(n.max(1)).max(1);
+    let mut parts = vec![Vec::new()];
+    let mut room = per;
+    for b in batches {
+        let mut at = 0;
+        while at < b.num_rows() {
+            if room == 0 {
+                parts.push(Vec::new());
+                room = per;
+            }
+            let take = room.min(b.num_rows() - at);
+            if let Some(last) = parts.last_mut() {
+                last.push(b.slice(at, take));
+            }
+            at += take;
+            room -= take;
+        }
+    }
+    parts
+}
+
+/// Load a new or replaced table with several COPY streams at once: the database ingests on
+/// as many backends as there are streams. The rows go into a staging table of a name of its
+/// own, committed per stream; one short transaction then drops the old table (if any) and
+/// renames the staging table into place, so readers see the old table or the whole new one,
+/// never part of it. A failed load drops its staging table.
+async fn copy_parallel(
+    p: &Profile,
+    conn: &mut PgConnection,
+    schema: &str,
+    name: &str,
+    defs: &str,
+    batches: &[RecordBatch],
+    exists: bool,
+) -> Result<u64, IoError> {
+    let db = |e: sqlx::Error| {
+        IoError::External(format!(
+            "Postgres {} table {schema}.{name}: {e}",
+            describe(p)
+        ))
+    };
+    let staging = format!("{name}__weft_{:08x}", rand::random::<u32>());
+    let staged = format!("{}.{}", ident(schema), ident(&staging));
+    conn.execute(format!("CREATE TABLE {staged} ({defs})").as_str())
+        .await
+        .map_err(db)?;
+    let loaded = async {
+        let copies = split(batches, streams(batches)).into_iter().map(|part| {
+            let staged = staged.clone();
+            async move {
+                let mut c = connect_async(p).await?;
+                let mut tx = c.begin().await.map_err(db)?;
+                let n = copy_in(&mut tx, &staged, &part).await?;
+                tx.commit().await.map_err(db)?;
+                let _ = c.close().await;
+                Ok::<u64, IoError>(n)
+            }
+        });
+        let rows: u64 = futures::future::try_join_all(copies)
+            .await?
+            .into_iter()
+            .sum();
+        let mut tx = conn.begin().await.map_err(db)?;
+        if exists {
+            let qualified = format!("{}.{}", ident(schema), ident(name));
+            (&mut *tx)
+                .execute(format!("DROP TABLE {qualified}").as_str())
+                .await
+                .map_err(db)?;
+        }
+        (&mut *tx)
+            .execute(format!("ALTER TABLE {staged} RENAME TO {}", ident(name)).as_str())
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok::<u64, IoError>(rows)
+    }
+    .await;
+    if loaded.is_err() {
+        let _ = conn
+            .execute(format!("DROP TABLE IF EXISTS {staged}").as_str())
+            .await;
+    }
+    loaded
 }
 
 /// Run `sql` in the profile's database and return its rows. `inputs` are uploaded first as
@@ -493,4 +607,66 @@ pub fn query(
         let _ = conn.close().await;
         Table::new(batcher.schema(), batches).map_err(|e| IoError::Data(e.to_string()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, Int64Array};
+
+    use super::*;
+
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from_iter_values(from..from + n))],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_load_splits_into_even_runs_that_keep_every_row_once_in_order() {
+        // (batch sizes, streams) → rows per part
+        let cases: &[(&[i64], usize, &[usize])] = &[
+            (&[10], 2, &[5, 5]),
+            (&[7, 3], 2, &[5, 5]),
+            (&[3, 3, 3], 2, &[5, 4]),
+            (&[1], 4, &[1]),
+            (&[100, 1], 4, &[26, 26, 26, 23]),
+            (&[0, 5], 2, &[3, 2]),
+        ];
+        for (sizes, n, want) in cases {
+            let mut at = 0;
+            let batches: Vec<RecordBatch> = sizes
+                .iter()
+                .map(|s| {
+                    let b = batch(at, *s);
+                    at += s;
+                    b
+                })
+                .collect();
+            let parts = split(&batches, *n);
+            let rows: Vec<usize> = parts
+                .iter()
+                .map(|p| p.iter().map(RecordBatch::num_rows).sum())
+                .collect();
+            assert_eq!(&rows, want, "{sizes:?} over {n}");
+            let ids: Vec<i64> = parts
+                .iter()
+                .flatten()
+                .flat_map(|b| {
+                    let a = b
+                        .column(0)
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .unwrap()
+                        .clone();
+                    (0..a.len()).map(move |i| a.value(i))
+                })
+                .collect();
+            assert_eq!(ids, (0..at).collect::<Vec<_>>(), "{sizes:?} over {n}");
+        }
+    }
 }
