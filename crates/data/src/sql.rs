@@ -112,6 +112,12 @@ fn session(limits: &QueryLimits) -> Result<SessionContext, DataError> {
         .with_information_schema(false);
     // Column names such as `VendorID` are matched as written, quoted or not.
     config.options_mut().sql_parser.enable_ident_normalization = false;
+    // Rows keep their order through projections and filters (no round-robin split of the one
+    // input partition): pandas code relies on it (`head`, positions, `iterrows`).
+    config
+        .options_mut()
+        .optimizer
+        .enable_round_robin_repartition = false;
     let memory = usize::try_from(limits.memory).unwrap_or(usize::MAX);
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(memory, 1.0)
@@ -419,6 +425,49 @@ mod tests {
             "VALUES (1), (2)",
         ] {
             assert!(run(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rows_keep_their_order_through_filters_and_projections() {
+        use arrow::array::Array;
+        // Many batches, as a CSV read makes them: a filter over them must not interleave them.
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batches: Vec<RecordBatch> = (0..64)
+            .map(|b| {
+                let ids = Int64Array::from_iter_values(b * 1000..(b + 1) * 1000);
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(ids)]).unwrap()
+            })
+            .collect();
+        let table = Table::new(schema, batches).unwrap();
+        for q in [
+            "SELECT id, id * 2 AS twice FROM t WHERE id % 3 <> 0",
+            "SELECT * FROM (SELECT id, row_number() OVER () AS pos FROM t) WHERE pos % 2 = 0",
+        ] {
+            let out = sql(
+                q,
+                &[("t".into(), table.clone())],
+                &QueryLimits::memory(BUDGET),
+            )
+            .unwrap();
+            let ids: Vec<i64> = out
+                .batches()
+                .iter()
+                .flat_map(|b| {
+                    let a = b
+                        .column(0)
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .unwrap()
+                        .clone();
+                    (0..a.len()).map(move |i| a.value(i))
+                })
+                .collect();
+            assert!(
+                ids.windows(2).all(|w| w[0] < w[1]),
+                "{q}: rows out of order"
+            );
+            assert!(ids.len() > 30_000, "{q}");
         }
     }
 
