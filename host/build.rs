@@ -5,7 +5,7 @@ fn main() {
         "../sdk-rust/macros/src",
         "../sdk-rust/Cargo.toml",
         "../sdk-rust/macros/Cargo.toml",
-        "../sdk-python/weft",
+        "../sdk-python",
         "../wit",
         "../scripts/setup.sh",
         "templates",

@@ -9,6 +9,7 @@
 #          extension installed from PyPI too (it would otherwise be downloaded at start)
 #   api/   schemathesis, which checks `weft serve` against its own OpenAPI document
 #   oras/  oras-py (a second OCI client for the package tests) and bcrypt (htpasswd)
+#   pandas/ real pandas, the reference weft's pandas module is checked against
 #   docker-registry  the CNCF distribution server (Debian package), a real OCI registry
 #   chromium         Debian's Chromium, driven headless by the web UI's browser tests
 set -euo pipefail
@@ -47,6 +48,7 @@ ln -sf "$DIR/bq/bin/bqemulator" "$DIR/bqemulator"
 venv api 4 "schemathesis>=4,<5"
 ln -sf "$DIR/api/bin/schemathesis" "$DIR/schemathesis"
 venv oras 0.2.43 "oras==0.2.43" "bcrypt==5.0.0"
+venv pandas 3.1.1 "pandas==3.1.1" "numpy==2.4.6" "pyarrow==26.0.1"
 if ! command -v docker-registry >/dev/null; then
   log "installing docker-registry (apt)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

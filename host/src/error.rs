@@ -78,6 +78,9 @@ pub enum CliError {
         /// What went wrong.
         error: Box<weft_package::PackageError>,
     },
+    /// `weft import` could not import the project.
+    #[error(transparent)]
+    Import(#[from] crate::mage::ImportError),
     /// A file-system failure outside any other category.
     #[error("{}: {source}", .path.display())]
     Io {
@@ -124,6 +127,13 @@ impl CliError {
                     weft_package::PackageError::Registry { .. }
                         | weft_package::PackageError::Io { .. }
                 ) {
+                    3
+                } else {
+                    2
+                }
+            }
+            CliError::Import(e) => {
+                if matches!(e, crate::mage::ImportError::Io { .. }) {
                     3
                 } else {
                     2

@@ -17,6 +17,7 @@
 pub mod build;
 pub mod cli;
 pub mod error;
+pub mod mage;
 pub mod packages;
 pub mod project;
 pub mod scaffold;

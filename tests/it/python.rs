@@ -261,17 +261,17 @@ fn python_build_errors_name_the_file_and_line() {
 
     let p = Project::new();
     p.pipeline(
-        "pandas",
+        "numpy",
         &format!(
             "blocks:\n  - {{ name: t, kind: transformer, source: {} }}\n",
-            py("py_pandas.py")
+            py("py_numpy.py")
         ),
     );
     let ran = p.weft(&["build"]);
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(
         ran.stderr
-            .contains("line 2: imports `pandas`, a package with native extensions"),
+            .contains("line 2: imports `numpy`, a package with native extensions"),
         "{}",
         ran.stderr
     );

@@ -8,6 +8,7 @@ mod build;
 mod cancel;
 mod driver;
 mod generate;
+mod import;
 mod init;
 mod logs;
 mod package;
@@ -71,6 +72,9 @@ pub enum Command {
     Logs(logs::Args),
     /// Print the first rows of a block's output in a run.
     Show(show::Args),
+    /// Bring another tool's project over (`weft import mage PATH`), with a report of what
+    /// maps cleanly and what needs a hand.
+    Import(import::Args),
     /// Write sample data sets (synthetic NYC taxi trips) to try pipelines on.
     Generate(generate::Args),
     /// List the pipelines' triggers (schedules, API endpoints); issue API tokens.
@@ -130,6 +134,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Logs(a) => logs::run(&open(&cli.project)?, a),
         Command::Show(a) => show::run(&open(&cli.project)?, a),
         Command::Generate(a) => generate::run(a),
+        Command::Import(a) => import::run(&cli.project, a),
         Command::Triggers(a) => triggers::run(&open(&cli.project)?, a),
         Command::Cancel(a) => cancel::run(&open(&cli.project)?, a),
         Command::Retry(a) => retry::run(&open(&cli.project)?, a),

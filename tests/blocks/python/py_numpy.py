@@ -1,7 +1,7 @@
 from weft import transformer
-import pandas as pd
+import numpy as np
 
 
 @transformer
 def t(table):
-    return pd.DataFrame(table.to_pylist())
+    return {"x": list(np.arange(3))}

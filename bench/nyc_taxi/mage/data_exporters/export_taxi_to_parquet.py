@@ -1,6 +1,3 @@
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 if 'data_exporter' not in globals():
     from mage_ai.data_preparation.decorators import data_exporter
 
@@ -14,11 +11,8 @@ def export_data(data, *args, **kwargs):
     """
     root_path = kwargs.get('parquet_root')
 
-    table = pa.Table.from_pandas(data, preserve_index=False)
-
-    pq.write_to_dataset(
-        table,
-        root_path=root_path,
+    data.to_parquet(
+        root_path,
         partition_cols=['tpep_pickup_date'],
         existing_data_behavior='delete_matching',  # a rerun replaces partitions
     )

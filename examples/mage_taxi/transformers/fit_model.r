@@ -1,0 +1,4 @@
+library("dplyr")
+transform <- function(df, ...) {
+  df %>% mutate(weight = weight * 2)
+}

@@ -1,0 +1,10 @@
+if 'transformer' not in globals():
+    from mage_ai.data_preparation.decorators import transformer
+
+
+@transformer
+def summarise(vendor, trips, *args, **kwargs):
+    """Trips and revenue of one vendor."""
+    vendor_id = int(vendor['vendor_id'].iloc[0])
+    mine = trips[trips['vendor_id'] == vendor_id]
+    return [dict(vendor_id=vendor_id, trips=len(mine), revenue=round(float(mine['total_amount'].sum()), 2))]
