@@ -1,6 +1,7 @@
 """Conversions between Mage's values and weft's: data frames, tables, run variables."""
 
 import datetime
+import json
 
 # Imported here, at the top, so that every Mage block's component holds weft's pandas: Mage
 # hands blocks DataFrames whether or not their file imports pandas.
@@ -32,6 +33,14 @@ def mage_kwargs():
     """The keyword arguments Mage gives a block: run variables, `execution_date` as a
     datetime, and Mage's names for the pipeline and block."""
     kwargs = dict(_blocks.context.variables())
+    mage = _blocks.context.config.get("mage", {})
+    for name in mage.get("typed", []):
+        # Numbers, booleans and lists of Mage's variables travel as text: decoded again here.
+        if isinstance(kwargs.get(name), str):
+            try:
+                kwargs[name] = json.loads(kwargs[name])
+            except ValueError:
+                pass
     raw = kwargs.get("execution_date")
     if raw:
         try:
@@ -42,5 +51,5 @@ def mage_kwargs():
         kwargs.setdefault("pipeline_uuid", kwargs["pipeline"])
     if "block" in kwargs:
         kwargs.setdefault("block_uuid", kwargs["block"])
-    kwargs.setdefault("configuration", _blocks.context.config)
+    kwargs.setdefault("configuration", {k: v for k, v in _blocks.context.config.items() if k != "mage"})
     return kwargs

@@ -62,7 +62,8 @@ class DatetimeAccessor:
     day_of_week = weekday
 
     def floor(self, freq):
-        unit = _FLOOR.get(str(freq).lstrip("1"))
+        f = str(freq)
+        unit = _FLOOR.get(f[1:] if f.startswith("1") and not f[1:2].isdigit() else f)
         if unit is None:
             raise unsupported("dt.floor(" + repr(freq) + ")", "use one of " + ", ".join(sorted(_FLOOR)))
         return self._s._with("date_trunc('" + unit + "', " + self._s._sql + ")")
@@ -156,17 +157,23 @@ class StringAccessor:
             return self.slice(key, key + 1)
         raise unsupported("str[" + repr(key) + "]", "use a non-negative index or slice")
 
+    def _padded(self, fn, width, fill):
+        # lpad/rpad cut longer strings; pandas leaves them whole.
+        x, w = self._s._sql, str(int(width))
+        return self._fn("CASE WHEN character_length(" + x + ") >= " + w + " THEN " + x + " ELSE "
+                        + fn + "(" + x + ", " + w + ", " + literal(fill) + ") END")
+
     def zfill(self, width):
-        return self._fn("lpad(" + self._s._sql + ", " + str(int(width)) + ", '0')")
+        return self._padded("lpad", width, "0")
 
     def pad(self, width, side="left", fillchar=" "):
-        fn = "lpad" if side == "left" else "rpad"
-        return self._fn(fn + "(" + self._s._sql + ", " + str(int(width)) + ", " + literal(fillchar) + ")")
+        return self._padded("lpad" if side == "left" else "rpad", width, fillchar)
 
     def cat(self, others=None, sep=""):
         if others is None:
             raise unsupported("str.cat without others", "join the values in Python: ''.join(s.tolist())")
-        return self._s._binary("||", others if sep == "" else others)
+        left = self._s._with("(" + self._s._sql + " || " + literal(sep) + ")") if sep else self._s
+        return left._binary("||", others).rename(self._s.name)
 
     def __getattr__(self, name):
         raise unsupported("Series.str." + name, "lower, upper, strip, replace, contains, startswith, endswith, len and slice are supported")

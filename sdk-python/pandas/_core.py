@@ -205,3 +205,10 @@ def as_pandas_types(table, columns):
         and all(isinstance(v, int) and not isinstance(v, bool) for v in values if v is not None)
     ]
     return table.cast({c: "float64" for c in to_float}) if to_float else table
+
+
+class GroupKey:
+    """A grouping key held in a column of its own, shown under ``name``."""
+
+    def __init__(self, column, name):
+        self.column, self.name = column, name

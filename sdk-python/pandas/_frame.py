@@ -266,7 +266,9 @@ class DataFrame:
             out[c] = out[c].astype(t)
         return out
 
-    def fillna(self, value=None, inplace=False, **_kw):
+    def fillna(self, value=None, inplace=False, method=None, **_kw):
+        if method is not None or value is None:
+            raise unsupported("fillna(method=...) / ffill / bfill", "fill with a value: df.fillna(0) or a dict per column")
         mapping = value if isinstance(value, dict) else {c: value for c in self._cols()}
         out = self.copy()
         for c, v in mapping.items():
@@ -290,7 +292,9 @@ class DataFrame:
         return out
 
     # ----------------------------------------------------------------- rows
-    def dropna(self, subset=None, how="any", inplace=False, **_kw):
+    def dropna(self, axis=0, how="any", thresh=None, subset=None, inplace=False, **_kw):
+        if axis not in (0, "index") or thresh is not None:
+            raise unsupported("dropna(axis=1) / dropna(thresh=...)", "drop rows with any or all of `subset` missing, or drop columns by name")
         names = listed(subset) if subset is not None else self._cols()
         tests = [self[c].isna()._sql for c in names]
         cond = " OR ".join(tests) if how == "any" else " AND ".join(tests)
@@ -441,9 +445,13 @@ class DataFrame:
             options["partition_by"] = listed(partition_cols)
         return io.write(self._to_table(), target, **options)
 
-    def to_csv(self, path=None, index=False, **_kw):
+    def to_csv(self, path=None, sep=",", index=False, mode="w", header=True, columns=None, **_kw):
         from weft import io
 
+        if sep != "," or mode != "w" or header is not True:
+            raise unsupported("to_csv with sep, mode or header", "write a comma-separated file with a header; to add rows, concat first")
+        if columns is not None:
+            return self[listed(columns)].to_csv(path)
         if path is None:
             raise unsupported("to_csv() without a path", "write to a granted file:// or local:// path")
         target = path if "://" in str(path) else "file://" + str(path)

@@ -17,8 +17,8 @@ _FUNCS = {
     "nunique": lambda c: "count(DISTINCT " + c + ")",
     "std": lambda c: "stddev_samp(CAST(" + c + " AS DOUBLE))",
     "var": lambda c: "var_samp(CAST(" + c + " AS DOUBLE))",
-    "first": lambda c: "first_value(" + c + " ORDER BY " + quote(_POS) + ")",
-    "last": lambda c: "last_value(" + c + " ORDER BY " + quote(_POS) + ")",
+    "first": lambda c: "first_value(" + c + " ORDER BY " + quote(_POS) + ") FILTER (WHERE " + c + " IS NOT NULL)",
+    "last": lambda c: "last_value(" + c + " ORDER BY " + quote(_POS) + ") FILTER (WHERE " + c + " IS NOT NULL)",
     "any": lambda c: "bool_or(" + c + ")",
     "all": lambda c: "bool_and(" + c + ")",
 }
@@ -39,22 +39,27 @@ class GroupBy:
 
     def __init__(self, df, keys, as_index=True, sort=True, dropna=True, selection=None):
         self._df, self._as_index, self._sort, self._dropna = df, as_index, sort, dropna
-        self._keys = []
+        self._keys, self._names = [], {}
         for k in keys:
             if isinstance(k, str):
                 if k not in df._rows.table.columns:
                     raise KeyError(k)
                 self._keys.append(k)
+            elif isinstance(k, _core.GroupKey):
+                self._keys.append(k.column)
+                self._names[k.column] = k.name
             else:  # a Series of the same rows: grouped by its values, named after it
-                name = k.name if k.name is not None else "key"
+                col = _core.fresh("key")
                 df = df.copy()
-                df[name] = k
-                self._keys.append(name)
+                df[col] = k
+                self._keys.append(col)
+                self._names[col] = k.name if k.name is not None else "key"
         self._df = df
         self._selection = selection
 
     def __getitem__(self, cols):
-        return GroupBy(self._df, self._keys, self._as_index, self._sort, self._dropna, cols)
+        keys = [_core.GroupKey(k, self._names[k]) if k in self._names else k for k in self._keys]
+        return GroupBy(self._df, keys, self._as_index, self._sort, self._dropna, cols)
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -76,13 +81,14 @@ class GroupBy:
         keys = ", ".join(quote(k) for k in self._keys)
         inner = "SELECT *, row_number() OVER () AS " + quote(_POS) + " FROM " + src
         where = " WHERE " + " AND ".join(quote(k) + " IS NOT NULL" for k in self._keys) if self._dropna else ""
-        select = ", ".join([quote(k) for k in self._keys] + [sql + " AS " + quote(n) for n, sql in outputs])
+        names = [self._names.get(k, k) for k in self._keys]
+        select = ", ".join([quote(k) + " AS " + quote(n) for k, n in zip(self._keys, names)] + [sql + " AS " + quote(n) for n, sql in outputs])
         order = " ORDER BY " + keys if self._sort else " ORDER BY min(" + quote(_POS) + ")"
         q = "SELECT " + select + " FROM (" + inner + ")" + where + " GROUP BY " + keys + order
         t = _core.ordered(q, sources)
         if not self._as_index:
             return DataFrame._from_table(t)
-        frame = DataFrame._from_table(t, index=self._keys)
+        frame = DataFrame._from_table(t, index=names)
         if series:
             s = frame[outputs[0][0]]
             s.name = None if outputs[0][0] == "size" and self._selection is None else s.name

@@ -46,7 +46,8 @@ def merge(left, right, how="inner", on=None, left_on=None, right_on=None, suffix
         if c in shared_keys:
             continue
         out.append("r." + quote(c) + " AS " + quote(c + suffixes[1] if c in lcols else c))
-    cond = " AND ".join("l." + quote(a) + " = r." + quote(b) for a, b in zip(lk, rk)) or "TRUE"
+    # Missing keys match each other, as in pandas.
+    cond = " AND ".join("l." + quote(a) + " IS NOT DISTINCT FROM r." + quote(b) for a, b in zip(lk, rk)) or "TRUE"
     join = "CROSS JOIN" if how == "cross" else _JOINS[how]
     if how == "outer":
         order = ", ".join(quote(k) for k in shared_keys or lk) or "1"

@@ -74,6 +74,9 @@ class Series:
             sql = "CAST(floor(CAST(" + a + " AS DOUBLE) / " + b + ") AS BIGINT)"
         elif op == "**":
             sql = "power(" + a + ", " + b + ")"
+        elif op == "%":
+            # The sign of the divisor, as Python's and pandas' modulo.
+            sql = "(((" + a + " % " + b + ") + " + b + ") % " + b + ")"
         else:
             sql = "(" + a + " " + op + " " + b + ")"
         return _wrap(rows, sql, deps, name, self._index)
@@ -342,9 +345,12 @@ class Series:
             sql = "greatest(" + sql + ", " + sql_of(lower) + ")"
         if upper is not None:
             sql = "least(" + sql + ", " + sql_of(upper) + ")"
-        return self._with(sql)
+        # greatest/least skip a missing value; pandas keeps it missing.
+        return self._with("CASE WHEN " + self._sql + " IS NULL THEN NULL ELSE " + sql + " END")
 
     def map(self, arg, na_action=None):
+        if na_action == "ignore" and callable(arg):
+            return self.apply(lambda v: None if v is None else arg(v))
         if isinstance(arg, dict):
             cases = " ".join("WHEN " + self._sql + " = " + sql_of(k) + " THEN " + sql_of(v) for k, v in arg.items() if k is not None)
             return self._with("CASE " + cases + " ELSE NULL END" if cases else "NULL")
@@ -354,7 +360,7 @@ class Series:
         if not callable(fn):
             raise unsupported("Series.apply with " + type(fn).__name__, "pass a function")
         _python_note()
-        values = [None if v is None else fn(v, *args, **kwargs) for v in self.tolist()]
+        values = [fn(v, *args, **kwargs) for v in self.tolist()]
         return attach(self._rows, self._deps, values, self.name, self._index)
 
     # ----------------------------------------------------------------- reductions
@@ -394,9 +400,12 @@ class Series:
         return True if v is None else bool(v)
 
     def idxmax(self):
-        vals = self.tolist()
-        present = [(v, i) for i, v in enumerate(vals) if v is not None]
-        return max(present, key=lambda p: p[0])[1] if present else None
+        pairs = [(i, v) for i, v in self.to_dict().items() if v is not None]
+        return max(pairs, key=lambda p: p[1])[0] if pairs else None
+
+    def idxmin(self):
+        pairs = [(i, v) for i, v in self.to_dict().items() if v is not None]
+        return min(pairs, key=lambda p: p[1])[0] if pairs else None
 
     def value_counts(self, normalize=False, sort=True, ascending=False, dropna=True):
         from ._frame import DataFrame

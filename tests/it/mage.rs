@@ -250,6 +250,28 @@ fn what_is_not_a_mage_project_is_refused_by_name() {
         "{report}"
     );
     assert!(!out.path().join("etc").exists() && !out.path().join("blocks/etc").exists());
+    // A pipeline folder that is not a weft name (it would reach pipeline.yaml's text) is left
+    // out with a note.
+    let odd = mage_copy();
+    std::fs::rename(
+        odd.path().join("pipelines/legacy_report"),
+        odd.path().join("pipelines/legacy report"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let ran = import(odd.path(), out.path());
+    let report = ran.json();
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("is not a weft pipeline name"),
+        "{report}"
+    );
+    assert!(!out.path().join("pipelines/legacy report").exists());
+    // The weft project cannot be the Mage project itself.
+    let ran = import(odd.path(), odd.path());
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("a folder of its own"), "{}", ran.stderr);
     let bad = mage_copy();
     std::fs::write(
         bad.path().join("pipelines/taxi_etl/metadata.yaml"),

@@ -170,9 +170,9 @@ class Facts(ast.NodeVisitor):
 
 def facts(path):
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, "rb") as f:
             source = f.read()
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, MemoryError) as e:
         return {"error": {"line": 0, "message": str(e)}}
     try:
         tree = ast.parse(source, filename=path)
@@ -197,6 +197,8 @@ def facts(path):
 
 
 def main():
+    if sys.version_info < (3, 10):
+        sys.exit("reading Mage block files needs Python 3.10 or later; this is " + sys.version.split()[0])
     paths = json.load(sys.stdin)
     json.dump({p: facts(p) for p in paths}, sys.stdout)
 

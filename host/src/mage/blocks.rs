@@ -18,105 +18,58 @@ const WRITES: &[&str] = &[
 /// when it was left out; and its report.
 type Mapped = (Option<BlockEntry>, Option<(PathBuf, Vec<u8>)>, BlockReport);
 
-/// Map Mage block `b` of pipeline `p`.
+/// The pipeline a block is mapped in.
+pub struct Pipe<'a> {
+    /// Its folder name.
+    pub name: &'a str,
+    /// Its metadata.
+    pub meta: &'a MagePipeline,
+    /// Its variables, as weft's strings.
+    pub variables: BTreeMap<String, String>,
+    /// Variables whose Mage value was not text (numbers, booleans, lists): the Mage API hands
+    /// them to blocks decoded again.
+    pub typed: Vec<String>,
+}
+
+/// Map Mage block `b` of pipeline `pipe`.
 ///
 /// # Errors
 /// [`ImportError::Io`] when its file exists but cannot be read.
-pub fn map(
-    ctx: &Ctx,
-    b: &MageBlock,
-    p: &MagePipeline,
-    variables: &BTreeMap<String, String>,
-    pipeline: &str,
-) -> Result<Mapped, ImportError> {
+pub fn map(ctx: &Ctx, b: &MageBlock, pipe: &Pipe) -> Result<Mapped, ImportError> {
     let file = b.file();
     let mut report = BlockReport {
-        pipeline: pipeline.to_string(),
+        pipeline: pipe.name.to_string(),
         block: b.uuid.clone(),
         kind: String::new(),
         grants: Vec::new(),
         findings: Vec::new(),
     };
-    let left_out = |mut report: BlockReport, finding: Finding| {
-        report.findings.push(finding);
-        Ok((None, None, report))
+    let (kind, bytes) = match weft_kind(b, &file).and_then(|k| Ok((k, block_file(ctx, b, &file)?)))
+    {
+        Ok(found) => found,
+        Err(Left::Out(finding)) => {
+            report.findings.push(finding);
+            return Ok((None, None, report));
+        }
+        Err(Left::Io(e)) => return Err(e),
     };
-    let kind = match b.kind.as_str() {
-        "data_loader" => "loader",
-        "transformer" => "transformer",
-        "data_exporter" => "exporter",
-        "sensor" => "sensor",
-        "conditional" => "condition",
-        "callback" => "callback",
-        "custom" if b.upstream_blocks.is_empty() => "loader",
-        "custom" => "transformer",
-        "scratchpad" | "markdown" | "chart" => {
-            return left_out(
-                report,
-                Finding::note(
+    let (needs, engine) = if b.language() == "python" {
+        let path = ctx.src.join(&file);
+        match ctx.facts.get(&path) {
+            Some(f) => {
+                let (needs, findings) = grants::python(&file, f, &pipe.variables, ctx.modules);
+                report.findings.extend(findings);
+                (needs, None)
+            }
+            None => {
+                report.findings.push(Finding::hand(
                     &file,
                     0,
-                    format!("a {} block is not a step of a run; left out", b.kind),
-                ),
-            );
+                    "Python could not read the file; check it by hand".into(),
+                ));
+                (Needs::default(), None)
+            }
         }
-        other => {
-            return left_out(
-                report,
-                Finding::hand(
-                    &file,
-                    0,
-                    format!("`{other}` blocks have no weft counterpart; left out"),
-                ),
-            );
-        }
-    };
-    let language = b.language();
-    if !matches!(language, "python" | "sql") {
-        return left_out(
-            report,
-            Finding::hand(
-                &file,
-                0,
-                format!(
-                    "{} block cannot run in weft (Python and SQL blocks do); left out",
-                    match language {
-                        "r" => "an R",
-                        "yaml" => "a YAML (data integration)",
-                        "markdown" => "a Markdown",
-                        _ => "this language's",
-                    }
-                ),
-            ),
-        );
-    }
-    let path = ctx.src.join(&file);
-    if !inside(ctx.src, &file) {
-        return left_out(
-            report,
-            Finding::hand(
-                &file,
-                0,
-                "the block's file lies outside the Mage project (an absolute path, `..` or a link out); left out".into(),
-            ),
-        );
-    }
-    if !path.is_file() {
-        return left_out(
-            report,
-            Finding::hand(&file, 0, "the block's file is missing; left out".into()),
-        );
-    }
-    let bytes = std::fs::read(&path).map_err(|source| ImportError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let (needs, engine) = if language == "python" {
-        let facts = ctx.facts.get(&path).map_or_else(Default::default, |f| {
-            grants::python(&file, f, variables, ctx.modules)
-        });
-        report.findings.extend(facts.1);
-        (facts.0, None)
     } else {
         sql(
             b,
@@ -127,35 +80,6 @@ pub fn map(
     };
     report.kind = kind.to_string();
     report.grants = grant_lines(&needs);
-    let retry = b
-        .retry_config
-        .clone()
-        .or_else(|| p.retry_config.clone())
-        .unwrap_or_default();
-    let timeout = b
-        .timeout
-        .as_ref()
-        .map(model::scalar)
-        .filter(|t| t.parse::<u64>().is_ok());
-    let dest = PathBuf::from("blocks").join(&file);
-    let entry = BlockEntry {
-        name: b.uuid.clone(),
-        kind: kind.to_string(),
-        source: dest.to_string_lossy().replace('\\', "/"),
-        upstream: b.upstream_blocks.clone(),
-        dynamic: b.flag("dynamic"),
-        reduce: b.flag("reduce_output"),
-        conditions: b.conditional_blocks.clone(),
-        callbacks: b.callback_blocks.clone(),
-        engine,
-        retries: retry.retries.filter(|r| *r > 0),
-        retry_delay: retry
-            .delay
-            .filter(|_| retry.retries.unwrap_or(0) > 0)
-            .map(|d| format!("{d}s")),
-        timeout: timeout.map(|t| format!("{t}s")),
-        grants: GrantsEntry::from(&needs),
-    };
     if let Some(e) = b
         .executor_type
         .as_deref()
@@ -167,12 +91,167 @@ pub fn map(
             format!("executor_type `{e}` ignored: it runs in weft's sandbox"),
         ));
     }
+    let dest = PathBuf::from("blocks").join(&file);
+    // Typed variables the block reads: the Mage API decodes them again.
+    let typed: Vec<String> = ctx
+        .facts
+        .get(&ctx.src.join(&file))
+        .map(|f| {
+            pipe.typed
+                .iter()
+                .filter(|t| f.variables.iter().any(|v| &v.name == *t))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let entry = entry(b, pipe, kind, &dest, engine, &needs, &typed);
     Ok((Some(entry), Some((dest, bytes)), report))
+}
+
+/// Why a block is left out: a finding, or a file that could not be read.
+enum Left {
+    Out(Finding),
+    Io(ImportError),
+}
+
+/// The weft kind of `b`, or why it has none.
+fn weft_kind(b: &MageBlock, file: &Path) -> Result<&'static str, Left> {
+    let out = |f: Finding| Err(Left::Out(f));
+    let kind = match b.kind.as_str() {
+        "data_loader" => "loader",
+        "transformer" => "transformer",
+        "data_exporter" => "exporter",
+        "sensor" => "sensor",
+        "conditional" => "condition",
+        "callback" => "callback",
+        "custom" if b.upstream_blocks.is_empty() => "loader",
+        "custom" => "transformer",
+        "scratchpad" | "markdown" | "chart" => {
+            return out(Finding::note(
+                file,
+                0,
+                format!("a {} block is not a step of a run; left out", b.kind),
+            ));
+        }
+        other => {
+            return out(Finding::hand(
+                file,
+                0,
+                format!("`{other}` blocks have no weft counterpart; left out"),
+            ));
+        }
+    };
+    let language = b.language();
+    if !matches!(language, "python" | "sql") {
+        let what = match language {
+            "r" => "an R",
+            "yaml" => "a YAML (data integration)",
+            "markdown" => "a Markdown",
+            _ => "this language's",
+        };
+        return out(Finding::hand(
+            file,
+            0,
+            format!("{what} block cannot run in weft (Python and SQL blocks do); left out"),
+        ));
+    }
+    Ok(kind)
+}
+
+/// The bytes of the block's file, once it is known to be a `.py`/`.sql` file inside the Mage
+/// project (not a dotfile, not `io_config.yaml`).
+fn block_file(ctx: &Ctx, b: &MageBlock, file: &Path) -> Result<Vec<u8>, Left> {
+    let out = |reason: &str| Err(Left::Out(Finding::hand(file, 0, reason.to_string())));
+    if !inside(ctx.src, file) {
+        return out("the block's file lies outside the Mage project (an absolute path, `..` or a link out); left out");
+    }
+    let ext = if b.language() == "sql" { "sql" } else { "py" };
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if name.starts_with('.') || file.extension().and_then(|e| e.to_str()) != Some(ext) {
+        return out(&format!(
+            "the block's file is not a `.{ext}` file; left out"
+        ));
+    }
+    let path = ctx.src.join(file);
+    if !path.is_file() {
+        return out("the block's file is missing; left out");
+    }
+    std::fs::read(&path).map_err(|source| Left::Io(ImportError::Io { path, source }))
+}
+
+/// The manifest entry of a mapped block.
+fn entry(
+    b: &MageBlock,
+    pipe: &Pipe,
+    kind: &str,
+    dest: &Path,
+    engine: Option<String>,
+    needs: &Needs,
+    typed: &[String],
+) -> BlockEntry {
+    let retry = b
+        .retry_config
+        .clone()
+        .or_else(|| pipe.meta.retry_config.clone())
+        .unwrap_or_default();
+    let timeout = b
+        .timeout
+        .as_ref()
+        .map(model::scalar)
+        .filter(|t| t.parse::<u64>().is_ok());
+    let attached = matches!(kind, "condition" | "callback");
+    // Inputs that come from a fan-out: Mage hands each child the item, not a table.
+    let items: Vec<usize> = b
+        .upstream_blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| {
+            pipe.meta
+                .blocks
+                .iter()
+                .any(|x| &x.uuid == *u && x.flag("dynamic"))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut mage = serde_json::Map::new();
+    if !items.is_empty() && !attached {
+        mage.insert("items".into(), serde_json::json!(items));
+    }
+    if !typed.is_empty() {
+        mage.insert("typed".into(), serde_json::json!(typed));
+    }
+    BlockEntry {
+        name: b.uuid.clone(),
+        kind: kind.to_string(),
+        source: dest.to_string_lossy().replace('\\', "/"),
+        // Conditions and callbacks run attached to a block: they have no upstream of their own.
+        upstream: if attached {
+            Vec::new()
+        } else {
+            b.upstream_blocks.clone()
+        },
+        dynamic: b.flag("dynamic"),
+        reduce: b.flag("reduce_output"),
+        conditions: b.conditional_blocks.clone(),
+        callbacks: b.callback_blocks.clone(),
+        engine,
+        retries: retry.retries.filter(|r| *r > 0),
+        retry_delay: retry
+            .delay
+            .filter(|d| *d > 0.0 && retry.retries.unwrap_or(0) > 0)
+            .map(|d| format!("{}s", d.ceil() as u64)),
+        timeout: timeout.map(|t| format!("{t}s")),
+        config: (!mage.is_empty()).then(|| serde_json::json!({ "mage": mage })),
+        grants: GrantsEntry::from(needs),
+    }
 }
 
 /// Whether `file` (relative, as metadata.yaml gives it) names a file inside `root`: plain
 /// folder names only, and no link that leads out.
-fn inside(root: &Path, file: &Path) -> bool {
+pub(super) fn inside(root: &Path, file: &Path) -> bool {
     use std::path::Component;
     if !file.components().all(|c| matches!(c, Component::Normal(_))) {
         return false;
@@ -213,10 +292,11 @@ fn sql(
                 .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
                 .any(|w| WRITES.contains(&w));
             if writes {
-                needs.write.insert(format!("postgres://{profile}/"));
-                findings.push(Finding::note(file, 0, format!(
-                    "its SQL writes, so it is granted the whole database of profile `{profile}`; narrow `grants.write` if it needs less"
-                )));
+                findings.push(Finding::hand(
+                    file,
+                    0,
+                    format!("its SQL may write (it names a writing statement); weft runs SQL blocks read-only unless `grants.write` covers the whole database: add `postgres://{profile}/` if it must write"),
+                ));
             }
             if !b.flag("use_raw_sql") {
                 if let Some(table) = b.setting("data_provider_table") {

@@ -61,6 +61,10 @@ pub struct BlockEntry {
     /// Limit of one attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    /// Settings for Mage's block API (`mage.items`: inputs from a fan-out; `mage.typed`:
+    /// variables to decode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
     /// What it may touch.
     #[serde(skip_serializing_if = "GrantsEntry::is_empty")]
     pub grants: GrantsEntry,

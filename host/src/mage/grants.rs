@@ -145,12 +145,15 @@ pub fn python(
         .iter()
         .filter(|c| c.method == "ConfigFileLoader")
         .filter_map(|c| {
+            let given = c.kwargs.contains_key("profile") || c.args.len() > 1;
             let p = c
                 .kwargs
                 .get("profile")
                 .cloned()
                 .flatten()
-                .or_else(|| c.args.get(1).cloned().flatten());
+                .or_else(|| c.args.get(1).cloned().flatten())
+                // Mage's ConfigFileLoader uses the `default` profile when none is named.
+                .or_else(|| (!given).then(|| "default".to_string()));
             if p.is_none() {
                 findings.push(hand(
                     c.line,
@@ -174,7 +177,17 @@ pub fn python(
         .filter(|value| is_url(value))
         .collect();
     for value in &url_variables {
-        needs.urls.insert((*value).clone());
+        match value.strip_prefix("file://") {
+            Some(_) => match file_grant(value) {
+                Some(g) => {
+                    needs.urls.insert(g);
+                }
+                None => findings.push(outside(file, 0, value, "reads")),
+            },
+            None => {
+                needs.urls.insert((*value).clone());
+            }
+        }
     }
     locations(
         file,
@@ -226,12 +239,20 @@ fn locations(
             &mut needs.urls
         };
         match location {
-            Some(loc) if is_url(&loc) => {
+            Some(loc) if is_url(&loc) && !loc.starts_with("file://") => {
                 set.insert(loc);
             }
-            Some(loc) => {
-                set.insert(format!("file://{}", loc.trim_start_matches("./")));
-            }
+            Some(loc) => match file_grant(&loc) {
+                Some(g) => {
+                    set.insert(g);
+                }
+                None => findings.push(outside(
+                    file,
+                    c.line,
+                    &loc,
+                    if writes { "writes" } else { "reads" },
+                )),
+            },
             None if writes || !read_a_url_variable => {
                 let (verb, grant) = if writes {
                     ("writes", "write")
@@ -443,7 +464,18 @@ fn io_call(
             }
         }
         ("FileIO", _) => match arg(at, "filepath") {
-            Some(f) => Some((export, format!("file://{}", f.trim_start_matches("./")))),
+            Some(f) => match file_grant(&f) {
+                Some(g) => Some((export, g)),
+                None => {
+                    findings.push(outside(
+                        file,
+                        c.line,
+                        &f,
+                        if export { "writes" } else { "reads" },
+                    ));
+                    None
+                }
+            },
             None => {
                 findings.push(Finding::hand(
                     file,
@@ -470,9 +502,64 @@ fn io_call(
     }
 }
 
+/// The `file://` grant for a path a block names, when it is a file or folder inside the
+/// project: relative, plain names only (no `..`, no leading dot, not the project itself).
+fn file_grant(loc: &str) -> Option<String> {
+    use std::path::Component;
+    let path = loc.strip_prefix("file://").unwrap_or(loc);
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let plain = Path::new(path)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    if path.is_empty() || path.starts_with('.') || path.starts_with('~') || !plain {
+        return None;
+    }
+    Some(format!("file://{path}"))
+}
+
+/// The finding for a path out of the project: never granted by the import.
+fn outside(file: &Path, line: u32, loc: &str, verb: &str) -> Finding {
+    Finding::hand(
+        file,
+        line,
+        format!(
+            "{verb} `{loc}`, which is not a path inside the project: the import grants no such \
+             path; put the data in a folder of the project and grant that folder"
+        ),
+    )
+}
+
 /// A location read over the network or from an object store.
 fn is_url(s: &str) -> bool {
     ["http://", "https://", "gs://", "s3://", "file://"]
         .iter()
         .any(|p| s.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_inside_the_project_become_file_grants() {
+        for (path, grant) in [
+            ("data/trips.csv", Some("file://data/trips.csv")),
+            ("./data/", Some("file://data/")),
+            (
+                "file://exports/out.parquet",
+                Some("file://exports/out.parquet"),
+            ),
+            ("/home/u/.bashrc", None),
+            ("../../outside.csv", None),
+            ("data/../../x", None),
+            ("", None),
+            ("./", None),
+            (".", None),
+            (".env", None),
+            ("~/secrets.csv", None),
+            ("file:///etc/passwd", None),
+        ] {
+            assert_eq!(file_grant(path).as_deref(), grant, "{path}");
+        }
+    }
 }

@@ -79,11 +79,22 @@ struct Ctx<'a> {
 /// See [`ImportError`]; nothing is written when any error is returned.
 pub fn import(src: &Path, into: &Path) -> Result<Report, ImportError> {
     let pipelines = model::pipelines(src)?;
+    if let (Ok(a), Ok(b)) = (
+        src.canonicalize(),
+        std::fs::create_dir_all(into).and_then(|()| into.canonicalize()),
+    ) {
+        if a.starts_with(&b) || b.starts_with(&a) {
+            return Err(ImportError::Mage {
+                path: into.to_path_buf(),
+                reason: format!("the weft project must be a folder of its own, neither the Mage project {} nor inside it (nor holding it); pass --into", src.display()),
+            });
+        }
+    }
     let modules = project_modules(src);
     let python: BTreeSet<PathBuf> = pipelines
         .iter()
         .flat_map(|(_, p)| every_block(p))
-        .filter(|b| b.language() == "python")
+        .filter(|b| b.language() == "python" && blocks::inside(src, &b.file()))
         .map(|b| src.join(b.file()))
         .filter(|f| f.is_file())
         .collect();
@@ -100,6 +111,7 @@ pub fn import(src: &Path, into: &Path) -> Result<Report, ImportError> {
         notes: Vec::new(),
         written: Vec::new(),
         kept: Vec::new(),
+        removed: Vec::new(),
     };
     let mut plan: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
     for (name, p) in &pipelines {
@@ -108,12 +120,35 @@ pub fn import(src: &Path, into: &Path) -> Result<Report, ImportError> {
     project_files(src, into, &mut plan)?;
     let planned: Vec<Planned> = plan
         .into_iter()
-        .map(|(path, bytes)| Planned { path, bytes })
+        .map(|(path, bytes)| {
+            // io_config.yaml keeps the permissions of the Mage project's (it may hold passwords).
+            let mode = (path == Path::new("io_config.yaml"))
+                .then(|| mode_of(&src.join(&path)))
+                .flatten();
+            Planned { path, bytes, mode }
+        })
         .collect();
     let outcome = record::apply(into, src, &planned)?;
     report.written = outcome.written;
     report.kept = outcome.kept;
+    report.removed = outcome.removed;
     Ok(report)
+}
+
+/// Permission bits of `file` (Unix).
+fn mode_of(file: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(file)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        None
+    }
 }
 
 /// Steps, callbacks and conditionals of a pipeline.
@@ -130,6 +165,18 @@ fn pipeline(
     report: &mut Report,
 ) -> Result<(), ImportError> {
     let meta = PathBuf::from("pipelines").join(name).join("metadata.yaml");
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        report.notes.push(Finding::hand(
+            &meta,
+            0,
+            format!("the pipeline folder `{}` is not a weft pipeline name (letters, digits, `_` and `-`); left out", name.escape_debug()),
+        ));
+        return Ok(());
+    }
     let kind = p.kind.as_deref().unwrap_or("python");
     if kind != "python" {
         report.notes.push(Finding::hand(
@@ -150,16 +197,27 @@ fn pipeline(
             format!("executor_type `{e}` ignored: every block runs in weft's sandbox"),
         ));
     }
-    let variables: BTreeMap<String, String> = p
-        .variables
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), model::scalar(v)))
-        .collect();
+    let pipe = blocks::Pipe {
+        name,
+        meta: p,
+        variables: p
+            .variables
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), model::scalar(v)))
+            .collect(),
+        typed: p
+            .variables
+            .iter()
+            .flatten()
+            .filter(|(_, v)| !matches!(v, serde_yaml::Value::String(_) | serde_yaml::Value::Null))
+            .map(|(k, _)| k.clone())
+            .collect(),
+    };
     let mut entries = Vec::new();
     let mut mapped = Vec::new();
     for b in every_block(p) {
-        let (entry, file, block_report) = blocks::map(ctx, b, p, &variables, name)?;
+        let (entry, file, block_report) = blocks::map(ctx, b, &pipe)?;
         if let (Some(e), Some((path, bytes))) = (entry, file) {
             plan.insert(path, bytes);
             entries.push(e);
@@ -178,10 +236,10 @@ fn pipeline(
             .concurrency_config
             .as_ref()
             .and_then(|c| c.pipeline_run_limit),
-        variables,
+        variables: pipe.variables.clone(),
         blocks: entries,
     };
-    let from = format!("{}/pipelines/{name}", ctx.src.display());
+    let from = format!("pipelines/{name}/metadata.yaml");
     plan.insert(
         PathBuf::from("pipelines").join(name).join("pipeline.yaml"),
         emit::yaml(&manifest, &from),

@@ -20,10 +20,13 @@ pub struct MagePipeline {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// The steps of the pipeline.
+    #[serde(deserialize_with = "null_default")]
     pub blocks: Vec<MageBlock>,
     /// Callback blocks (attached to blocks by their `callback_blocks`).
+    #[serde(deserialize_with = "null_default")]
     pub callbacks: Vec<MageBlock>,
     /// Conditional blocks (attached to blocks by their `conditional_blocks`).
+    #[serde(deserialize_with = "null_default")]
     pub conditionals: Vec<MageBlock>,
     /// Pipeline variables (any YAML value).
     pub variables: Option<BTreeMap<String, serde_yaml::Value>>,
@@ -48,12 +51,15 @@ pub struct MageBlock {
     /// `python`, `sql`, `r`, `yaml`, `markdown`.
     pub language: Option<String>,
     /// Blocks whose outputs it receives, in order.
+    #[serde(deserialize_with = "null_default")]
     pub upstream_blocks: Vec<String>,
     /// `dynamic`, `reduce_output`, `data_provider*`, `file_source`, ...
     pub configuration: Option<serde_yaml::Mapping>,
     /// Conditional blocks evaluated before it.
+    #[serde(deserialize_with = "null_default")]
     pub conditional_blocks: Vec<String>,
     /// Callback blocks run after it.
+    #[serde(deserialize_with = "null_default")]
     pub callback_blocks: Vec<String>,
     /// Its own retries.
     pub retry_config: Option<RetryConfig>,
@@ -70,7 +76,7 @@ pub struct RetryConfig {
     /// Extra attempts.
     pub retries: Option<u32>,
     /// Seconds between attempts.
-    pub delay: Option<u64>,
+    pub delay: Option<f64>,
 }
 
 /// Mage's `concurrency_config`.
@@ -104,6 +110,7 @@ pub struct MageTrigger {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct TriggerFile {
+    #[serde(deserialize_with = "null_default")]
     triggers: Vec<MageTrigger>,
 }
 
@@ -151,6 +158,15 @@ impl MageBlock {
         };
         PathBuf::from(type_dir(&self.kind)).join(format!("{}.{ext}", self.uuid))
     }
+}
+
+/// A field Mage may write as `null`: its default then.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The folder Mage keeps blocks of `kind` in (`data_loader` → `data_loaders`).

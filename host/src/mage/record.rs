@@ -21,6 +21,8 @@ pub struct Planned {
     pub path: PathBuf,
     /// Its content.
     pub bytes: Vec<u8>,
+    /// Permission bits to give it (those of the file it copies), if not the default.
+    pub mode: Option<u32>,
 }
 
 /// What was done.
@@ -28,8 +30,10 @@ pub struct Planned {
 pub struct Outcome {
     /// Written (new or updated).
     pub written: Vec<PathBuf>,
-    /// Edited since the last import and kept.
+    /// Edited (or deleted) since the last import and kept so.
     pub kept: Vec<PathBuf>,
+    /// Written by an earlier import, no longer part of the Mage project, unedited: removed.
+    pub removed: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -47,10 +51,35 @@ fn sha(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Write `files` into `into` (see the module documentation); `source` is recorded.
+/// What to do with one planned file.
+enum Step {
+    Write,
+    Same,
+    Keep,
+    Conflict,
+}
+
+/// Decide for a planned file from what is on disk now and what the last import wrote.
+fn step(current: Option<&[u8]>, planned: &[u8], recorded: Option<&String>) -> Step {
+    let new = sha(planned);
+    match current {
+        // Deleted since: a deletion is an edit.
+        None if recorded == Some(&new) => Step::Keep,
+        None if recorded.is_some() => Step::Conflict,
+        None => Step::Write,
+        Some(c) if c == planned => Step::Same,
+        Some(c) if recorded == Some(&sha(c)) => Step::Write,
+        Some(_) if recorded == Some(&new) => Step::Keep,
+        Some(_) => Step::Conflict,
+    }
+}
+
+/// Write `files` into `into` (see the module documentation), and remove the files an earlier
+/// import wrote that are no longer planned, unless they were edited since; `source` is
+/// recorded.
 ///
 /// # Errors
-/// [`ImportError::Conflict`] naming the files edited on both sides; [`ImportError::Io`].
+/// [`ImportError::Conflict`] naming the files changed on both sides; [`ImportError::Io`].
 pub fn apply(into: &Path, source: &Path, files: &[Planned]) -> Result<Outcome, ImportError> {
     let record_path = into.join(RECORD);
     let old: Record = match std::fs::read(&record_path) {
@@ -69,36 +98,50 @@ pub fn apply(into: &Path, source: &Path, files: &[Planned]) -> Result<Outcome, I
     };
     for f in files {
         let key = f.path.to_string_lossy().replace('\\', "/");
-        let new = sha(&f.bytes);
         let current = std::fs::read(into.join(&f.path)).ok();
-        let recorded = old.files.get(&key);
-        match current {
-            None => to_write.push(f),
-            Some(c) if c == f.bytes => {}
-            Some(c) if recorded == Some(&sha(&c)) => to_write.push(f),
-            Some(_) if recorded == Some(&new) => {
-                out.kept.push(f.path.clone());
-                record.files.insert(key, new);
-                continue;
-            }
-            Some(_) => conflicts.push(f.path.clone()),
+        match step(current.as_deref(), &f.bytes, old.files.get(&key)) {
+            Step::Write => to_write.push(f),
+            Step::Same => {}
+            Step::Keep => out.kept.push(f.path.clone()),
+            Step::Conflict => conflicts.push(f.path.clone()),
         }
-        record.files.insert(key, new);
+        record.files.insert(key, sha(&f.bytes));
+    }
+    let mut to_remove = Vec::new();
+    let gone: Vec<(&String, &String)> = old
+        .files
+        .iter()
+        .filter(|(k, _)| !record.files.contains_key(*k))
+        .collect();
+    for (key, hash) in gone {
+        match std::fs::read(into.join(key)) {
+            Err(_) => {}
+            Ok(c) if &sha(&c) == hash => to_remove.push(PathBuf::from(key)),
+            Ok(_) => {
+                out.kept.push(PathBuf::from(key));
+                record.files.insert(key.clone(), hash.clone());
+            }
+        }
     }
     if !conflicts.is_empty() {
         return Err(ImportError::Conflict { files: conflicts });
     }
     for f in to_write {
-        write(&into.join(&f.path), &f.bytes)?;
+        write(&into.join(&f.path), &f.bytes, f.mode)?;
         out.written.push(f.path.clone());
     }
+    for path in to_remove {
+        let full = into.join(&path);
+        std::fs::remove_file(&full).map_err(|source| ImportError::Io { path: full, source })?;
+        out.removed.push(path);
+    }
     let json = serde_json::to_vec_pretty(&record).unwrap_or_default();
-    write(&record_path, &json)?;
+    write(&record_path, &json, None)?;
     Ok(out)
 }
 
-/// Write `bytes` to `path` through a temporary file renamed into place.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), ImportError> {
+/// Write `bytes` to `path` through a temporary file renamed into place, with `mode` if given.
+fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), ImportError> {
     let io = |source| ImportError::Io {
         path: path.to_path_buf(),
         source,
@@ -107,8 +150,19 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ImportError> {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = path.with_extension(format!("weft-import-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    let written = std::fs::write(&tmp, bytes).and_then(|()| match mode {
+        #[cfg(unix)]
+        Some(m) => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(m))
+        }
+        _ => Ok(()),
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -119,6 +173,7 @@ mod tests {
         Planned {
             path: PathBuf::from(path),
             bytes: text.as_bytes().to_vec(),
+            mode: None,
         }
     }
 
@@ -161,6 +216,20 @@ mod tests {
             other => panic!("expected a conflict, got {other}"),
         }
         assert_eq!(std::fs::read_to_string(root.join("a.py")).unwrap(), "a2");
+        // A file deleted in weft whose Mage side is unchanged stays deleted; one no longer in
+        // the Mage project is removed when unedited.
+        std::fs::remove_file(root.join("b.py")).unwrap();
+        let fourth = apply(root, src, &[plan("a.py", "a2"), plan("b.py", "b1")]).unwrap();
+        assert_eq!(
+            fourth.kept,
+            vec![PathBuf::from("b.py"), PathBuf::from("c.py")]
+        );
+        assert!(!root.join("b.py").exists(), "a deletion is kept");
+        assert!(fourth.removed.is_empty(), "c.py was edited: kept");
+        std::fs::write(root.join("c.py"), "c1").unwrap();
+        let fifth = apply(root, src, &[plan("a.py", "a2")]).unwrap();
+        assert_eq!(fifth.removed, vec![PathBuf::from("c.py")]);
+        assert!(!root.join("c.py").exists());
         // A file that was there before any import and differs is refused as well.
         std::fs::write(root.join("d.py"), "mine").unwrap();
         let err = apply(root, src, &[plan("d.py", "d1")]).unwrap_err();

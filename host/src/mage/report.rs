@@ -86,8 +86,10 @@ pub struct Report {
     pub notes: Vec<Finding>,
     /// Files written (new or updated), relative to `into`.
     pub written: Vec<PathBuf>,
-    /// Files edited since the last import whose Mage side did not change: kept as edited.
+    /// Files edited (or deleted) since the last import whose Mage side did not change: kept so.
     pub kept: Vec<PathBuf>,
+    /// Files an earlier import wrote that the Mage project no longer has (unedited): removed.
+    pub removed: Vec<PathBuf>,
 }
 
 impl Report {
@@ -137,6 +139,18 @@ impl Report {
             self.written.len(),
             self.into.display()
         );
+        if !self.removed.is_empty() {
+            let gone: Vec<String> = self
+                .removed
+                .iter()
+                .map(|k| k.display().to_string())
+                .collect();
+            let _ = write!(
+                s,
+                "; removed {} (no longer in the Mage project)",
+                gone.join(", ")
+            );
+        }
         if !self.kept.is_empty() {
             let kept: Vec<String> = self.kept.iter().map(|k| k.display().to_string()).collect();
             let _ = write!(s, "; kept your edits of {}", kept.join(", "));

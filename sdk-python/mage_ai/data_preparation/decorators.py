@@ -29,8 +29,19 @@ def _keywords(fn, kwargs):
     return {k: v for k, v in kwargs.items() if k in params}
 
 
+def _item(table):
+    """What Mage hands a child of a dynamic block: its one item (a dict, or the value itself
+    when the parent returned plain values)."""
+    rows = table.to_pylist()
+    if not rows:
+        return None
+    row = rows[0]
+    return row["value"] if list(row) == ["value"] else row
+
+
 def _call(fn, tables, extra=None):
-    frames = [to_frame(t) for t in tables]
+    items = set(_blocks.context.config.get("mage", {}).get("items", []))
+    frames = [_item(t) if i in items else to_frame(t) for i, t in enumerate(tables)]
     kwargs = mage_kwargs()
     if extra:
         kwargs.update(extra)
