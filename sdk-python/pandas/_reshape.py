@@ -71,7 +71,14 @@ def concat(objs, axis=0, ignore_index=False, join="outer", **_kw):
         raise unsupported("concat(axis=1)", "merge on a key column")
     if not objs:
         raise ValueError("No objects to concatenate")
-    frames = [o.to_frame() if isinstance(o, Series) else o for o in objs]
+    series = all(isinstance(o, Series) for o in objs)
+    if series:
+        # Series are stacked whatever their names; the result keeps a name they share.
+        names = {o.name for o in objs}
+        shared = names.pop() if len(names) == 1 else None
+        frames = [o.to_frame("value") for o in objs]
+    else:
+        frames = [o.to_frame() if isinstance(o, Series) else o for o in objs]
     names = []
     for f in frames:
         for c in f._cols():
@@ -93,6 +100,6 @@ def concat(objs, axis=0, ignore_index=False, join="outer", **_kw):
     q = ("SELECT " + ", ".join(quote(c) for c in names) + " FROM (" + " UNION ALL ".join(parts)
          + ") ORDER BY " + quote(_core.HIDDEN + "part") + ", " + quote(_core.HIDDEN + "row"))
     out = DataFrame._from_table(_core.ordered(q, sources))
-    if all(isinstance(o, Series) for o in objs):
-        return out[names[0]]
+    if series:
+        return out["value"].rename(shared)
     return out

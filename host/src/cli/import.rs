@@ -53,6 +53,9 @@ pub fn run(project_dir: &std::path::Path, args: Args) -> Result<i32, CliError> {
         if let Err(e) = project.pipeline(name) {
             invalid += 1;
             eprintln!("error {name}: {e}");
+        } else if let Err(e) = project.triggers(name) {
+            invalid += 1;
+            eprintln!("error {name} (triggers.yaml): {e}");
         }
     }
     if invalid > 0 {

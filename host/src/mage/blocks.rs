@@ -358,6 +358,7 @@ pub fn triggers(
         .join(pipeline)
         .join("triggers.yaml");
     let mut out = Vec::new();
+    let mut taken = BTreeSet::new();
     for t in model::triggers(src, pipeline)? {
         let name: String = t
             .name
@@ -370,6 +371,18 @@ pub fn triggers(
                 }
             })
             .collect();
+        // Names are unique within a pipeline's triggers: "Daily load" and "daily_load" differ.
+        let base = if name.is_empty() {
+            "trigger".to_string()
+        } else {
+            name
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
         let variables = t
             .variables
             .iter()
@@ -410,7 +423,19 @@ pub fn triggers(
                     .map(model::scalar)
                     .filter(|s| !s.is_empty())
                     .map(|s| s.replacen(' ', "T", 1));
-                let start = start.map(|s| if s.len() == 19 { format!("{s}Z") } else { s });
+                // A time without an offset is UTC, as Mage reads it.
+                let start = start.map(|s| {
+                    let time = s.split_once('T').map_or("", |(_, t)| t);
+                    if s.ends_with('Z')
+                        || time.contains('+')
+                        || time.contains('-')
+                        || time.is_empty()
+                    {
+                        s
+                    } else {
+                        format!("{s}Z")
+                    }
+                });
                 TriggerEntry {
                     name,
                     kind: "schedule".into(),

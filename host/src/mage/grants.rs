@@ -99,7 +99,7 @@ const FILESYSTEM: &[&str] = &[
 const WRITERS: &[&str] = &["to_parquet", "to_csv"];
 
 /// Readers that take a location as their first argument.
-const READERS: &[&str] = &["read_csv", "read_parquet", "read_json", "read"];
+const READERS: &[&str] = &["read_csv", "read_parquet", "read_json"];
 
 /// What a Python block needs, judged from `facts` of its file (`file` as reported), the
 /// pipeline's `variables`, and the top-level module names of the Mage project
@@ -215,8 +215,16 @@ fn locations(
     findings: &mut Vec<Finding>,
 ) {
     for c in &facts.calls {
-        let reads = READERS.contains(&c.method.as_str()) && c.receiver.as_deref() != Some("FileIO");
-        let writes = WRITERS.contains(&c.method.as_str());
+        // weft.io.read(url) reads too; another object's `read()` (a file's) does not.
+        let reads = (READERS.contains(&c.method.as_str())
+            && c.receiver.as_deref() != Some("FileIO"))
+            || (c.method == "read" && c.receiver.as_deref() == Some("io"));
+        // `df.to_csv()` with no path returns text: not a write.
+        let has_target = !c.args.is_empty()
+            || c.kwargs
+                .keys()
+                .any(|k| matches!(k.as_str(), "path" | "path_or_buf"));
+        let writes = WRITERS.contains(&c.method.as_str()) && has_target;
         if !reads && !writes {
             continue;
         }
@@ -231,7 +239,11 @@ fn locations(
             .first()
             .cloned()
             .flatten()
-            .or_else(|| c.kwargs.get("filepath_or_buffer").cloned().flatten())
+            .or_else(|| {
+                ["filepath_or_buffer", "path", "path_or_buf"]
+                    .iter()
+                    .find_map(|k| c.kwargs.get(*k).cloned().flatten())
+            })
             .or(from_variable);
         let set = if writes {
             &mut needs.write

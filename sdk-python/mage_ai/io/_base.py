@@ -8,7 +8,13 @@ from mage_ai._glue import to_frame, to_table
 class Base:
     """An IO client bound to one io_config.yaml profile."""
 
-    def __init__(self, profile="default", **_settings):
+    def __init__(self, profile="default", **settings):
+        if settings:
+            raise ValueError(
+                type(self).__name__ + "(" + ", ".join(sorted(settings)) + "=...): in weft, connection "
+                "settings live in io_config.yaml, which the host reads; use "
+                + type(self).__name__ + ".with_config(ConfigFileLoader(path, 'profile'))"
+            )
         self.profile = profile
 
     @classmethod
