@@ -19,6 +19,7 @@ mod init;
 mod io;
 mod live;
 mod mage;
+mod mage_io;
 mod notebook;
 mod packages;
 mod pandas;

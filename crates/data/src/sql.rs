@@ -118,6 +118,8 @@ fn session(limits: &QueryLimits) -> Result<SessionContext, DataError> {
         .options_mut()
         .optimizer
         .enable_round_robin_repartition = false;
+    // Nor is the in-memory input itself cut into partitions scanned side by side.
+    config.options_mut().optimizer.repartition_file_scans = false;
     let memory = usize::try_from(limits.memory).unwrap_or(usize::MAX);
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(memory, 1.0)
