@@ -494,4 +494,4 @@ _HINTS = {
     "explode": "build the rows in Python and DataFrame(rows)",
 }
 
-__all__ = ["Series", "attach", "listed"]
+__all__ = ["Series", "attach"]

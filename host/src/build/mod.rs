@@ -18,6 +18,7 @@ use weft_pipeline::{Pipeline, Source};
 use weft_runtime::Runtime;
 use weft_schedule::ComponentRef;
 
+pub(crate) use python::NATIVE;
 pub use sdk::{Sdk, SETUP_SCRIPT};
 pub use toolchain::Toolchain;
 

@@ -15,7 +15,7 @@ const COMPONENTIZE_PY: &str = "componentize-py 0.25.1";
 const GUEST_PYTHON: &str = "3.14";
 
 /// Packages that need native extensions: they cannot run inside the sandbox.
-const NATIVE: &[&str] = &[
+pub(crate) const NATIVE: &[&str] = &[
     "numpy",
     "pyarrow",
     "polars",

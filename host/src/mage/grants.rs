@@ -33,24 +33,10 @@ const MAGE_MODULES: &[&str] = &[
     "mage_ai.settings.repo",
 ];
 
-/// Modules that hold native code and cannot be loaded by the sandbox's CPython.
-const NATIVE: &[&str] = &[
-    "numpy",
-    "pyarrow",
-    "polars",
-    "scipy",
-    "sklearn",
-    "torch",
-    "tensorflow",
-    "matplotlib",
-    "psycopg2",
+/// Packages beyond those `weft build` refuses (native code) that cannot run in the sandbox:
+/// database drivers and cloud SDKs built on native code or sockets.
+const NATIVE_TOO: &[&str] = &[
     "psycopg",
-    "lxml",
-    "duckdb",
-    "numba",
-    "grpc",
-    "cryptography",
-    "orjson",
     "sqlalchemy",
     "snowflake",
     "google",
@@ -392,7 +378,7 @@ fn import_problem(module: &str, stdlib: bool, project: &BTreeSet<String>) -> Opt
     if stdlib {
         return None;
     }
-    if NATIVE.contains(&top) {
+    if crate::build::NATIVE.contains(&top) || NATIVE_TOO.contains(&top) {
         return Some(format!(
             "`{top}` is a native package and cannot run in the sandbox; pandas (weft's own, \
              in the sandbox) and the Table API do what ETL blocks use it for"
