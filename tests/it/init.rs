@@ -95,3 +95,26 @@ fn commands_outside_a_project_say_so() {
     assert!(ran.stderr.contains("not a weft project"), "{}", ran.stderr);
     assert!(ran.stderr.contains("weft init"), "{}", ran.stderr);
 }
+
+#[test]
+fn the_allocator_commits_arenas_as_they_are_used() {
+    // An eagerly committed arena keeps what a finished block freed in the resident set; the
+    // binary sets the lazy default before its first allocation, and the environment still
+    // overrides it.
+    let option = |env: Option<&str>| {
+        let mut c = weft();
+        c.arg("--version").env("MIMALLOC_VERBOSE", "1");
+        if let Some(v) = env {
+            c.env("MIMALLOC_ARENA_EAGER_COMMIT", v);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        err.lines()
+            .find_map(|l| l.split_once("option 'arena_eager_commit': "))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| panic!("mimalloc printed no arena_eager_commit option: {err}"))
+    };
+    assert_eq!(option(None), "0");
+    assert_eq!(option(Some("1")), "1");
+}
