@@ -54,12 +54,12 @@ fn seed_pipeline_to_gcs_and_bigquery_and_parquet_through_s3() {
     let counts = taxi_file(data.path(), "yellow.csv.gz", 20_000);
     let clean = counts["clean"].as_i64().unwrap();
     let http = http_server(data.path());
-    let gcs_root = tempfile::tempdir().unwrap();
-    let gcs = fake_gcs(gcs_root.path(), &["lake"]);
-    let bq = bigquery(gcs_root.path());
-    let s3 = moto_s3();
-    let (status, _) = http_json("PUT", &format!("{}/warehouse", s3.url()), None);
-    assert_eq!(status, 200);
+    let Clouds {
+        gcs_root,
+        gcs,
+        bq,
+        s3,
+    } = clouds();
 
     let p = Project::new();
     p.copy_from_repo(&["pipelines/nyc_taxi", "blocks/nyc_taxi", "io_config.yaml"]);

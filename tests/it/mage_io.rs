@@ -56,12 +56,12 @@ fn mage_project(root: &Path) {
 
 #[test]
 fn mage_io_classes_export_and_load_through_the_granted_stores() {
-    let gcs_root = tempfile::tempdir().unwrap();
-    let gcs = fake_gcs(gcs_root.path(), &["lake"]);
-    let bq = bigquery(gcs_root.path());
-    let s3 = moto_s3();
-    let (status, _) = http_json("PUT", &format!("{}/warehouse", s3.url()), None);
-    assert_eq!(status, 200);
+    let Clouds {
+        gcs_root,
+        gcs,
+        bq,
+        s3,
+    } = clouds();
     let mage = tempfile::tempdir().unwrap();
     mage_project(mage.path());
     let into = tempfile::tempdir().unwrap();

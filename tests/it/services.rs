@@ -236,6 +236,32 @@ pub fn bigquery(gcs_root: &Path) -> Server {
     start_server(c, port, "bqemulator", Duration::from_secs(120))
 }
 
+/// The cloud emulators side by side: fake-gcs-server with bucket `lake` (kept as files under
+/// `gcs_root`), the BigQuery emulator reading `gs://` from there, and moto's S3 with bucket
+/// `warehouse`.
+pub struct Clouds {
+    pub gcs_root: tempfile::TempDir,
+    pub gcs: Server,
+    pub bq: Server,
+    pub s3: Server,
+}
+
+/// Start [`Clouds`].
+pub fn clouds() -> Clouds {
+    let gcs_root = tempfile::tempdir().unwrap();
+    let gcs = fake_gcs(gcs_root.path(), &["lake"]);
+    let bq = bigquery(gcs_root.path());
+    let s3 = moto_s3();
+    let (status, _) = http_json("PUT", &format!("{}/warehouse", s3.url()), None);
+    assert_eq!(status, 200, "creating the S3 bucket");
+    Clouds {
+        gcs_root,
+        gcs,
+        bq,
+        s3,
+    }
+}
+
 /// An HTTP request to an emulator: `(status, JSON body)`.
 pub fn http_json(
     method: &str,
