@@ -4,9 +4,11 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use super::target_dir;
 use super::toolchain::Toolchain;
 
-/// Compile the crate in `dir` against the SDK in `sdk_dir`; returns the component's path.
+/// Compile the crate in `dir` against the SDK in `sdk_dir`, in its target folder under
+/// `targets` (see [`target_dir`]); returns the component's path.
 ///
 /// # Errors
 /// The compiler's rendered diagnostics when the build fails.
@@ -14,17 +16,19 @@ pub fn build(
     tc: &Toolchain,
     dir: &Path,
     sdk_dir: &Path,
-    target_dir: &Path,
+    targets: &Path,
     step: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, String> {
     let patch = format!(
         "patch.crates-io.weft-sdk.path={:?}",
         sdk_dir.display().to_string()
     );
+    // Dependencies come first (outside the jail: fetching runs no crate code); the lock it
+    // leaves says which target folder the build may share.
+    fetch(tc, dir, &patch)?;
+    let target_dir = &target_dir::for_crate(targets, dir, sdk_dir);
     let jailed = tc.jailed();
     let mut cmd = if jailed {
-        // Dependencies come first, outside the jail: fetching runs no crate code.
-        fetch(tc, dir, &patch)?;
         std::fs::create_dir_all(target_dir)
             .map_err(|e| format!("cannot create {}: {e}", target_dir.display()))?;
         let mut c = tc.jailed_cargo(&[target_dir]);

@@ -8,6 +8,7 @@ pub mod jail;
 mod python;
 mod quick;
 mod sdk;
+mod target_dir;
 mod toolchain;
 
 use std::collections::HashMap;
@@ -304,15 +305,8 @@ impl<'a> Builder<'a> {
                 } else {
                     progress.compiling(block, written);
                     let sdk_dir = self.sdk.install(&self.home)?.join("sdk-rust");
-                    // A target folder per block crate: what one block's build scripts write
-                    // there can reach no other block's build.
-                    let place = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-                    let target_dir = self
-                        .home
-                        .join("cache")
-                        .join("guest-target")
-                        .join(hash::bytes(place.to_string_lossy().as_bytes()));
-                    let built = cargo::build(tc, dir, &sdk_dir, &target_dir, &mut |m| {
+                    let targets = self.home.join("cache").join("guest-target");
+                    let built = cargo::build(tc, dir, &sdk_dir, &targets, &mut |m| {
                         progress.step(block, m)
                     })
                     .map_err(|output| BuildError::Compile {
